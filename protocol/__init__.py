@@ -1,0 +1,58 @@
+"""Voxroom wire protocol v1: typed messages, limits, error codes and the codec.
+
+The normative text is ``shared/protocol-v1.md``; this package is its single
+source of truth in code and imports nothing else of ours.
+"""
+
+from . import limits
+from .codec import decode_client, decode_server, encode
+from .errors import ErrorCode, ProtocolError
+from .messages import (
+    ChatPosted,
+    ClientMessage,
+    ErrorReported,
+    IceServer,
+    Join,
+    Joined,
+    Leave,
+    Peer,
+    PeerJoined,
+    PeerLeft,
+    PeerStateChanged,
+    SelfInfo,
+    SendChat,
+    SendSignal,
+    ServerInfo,
+    ServerMessage,
+    SetState,
+    SignalRelayed,
+)
+from .text import name_key
+
+__all__ = [
+    "ChatPosted",
+    "ClientMessage",
+    "ErrorCode",
+    "ErrorReported",
+    "IceServer",
+    "Join",
+    "Joined",
+    "Leave",
+    "Peer",
+    "PeerJoined",
+    "PeerLeft",
+    "PeerStateChanged",
+    "ProtocolError",
+    "SelfInfo",
+    "SendChat",
+    "SendSignal",
+    "ServerInfo",
+    "ServerMessage",
+    "SetState",
+    "SignalRelayed",
+    "decode_client",
+    "decode_server",
+    "encode",
+    "limits",
+    "name_key",
+]

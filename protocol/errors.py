@@ -1,0 +1,33 @@
+"""Error codes of protocol v1 and the exception that carries one.
+
+``ProtocolError`` is what :func:`protocol.decode_client` raises; the server
+turns it into an ``error`` message, so its ``message`` is written for people.
+"""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """The ``code`` of an ``error`` message."""
+
+    BAD_MESSAGE = "bad-message"
+    NOT_JOINED = "not-joined"
+    ALREADY_JOINED = "already-joined"
+    AUTH_FAILED = "auth-failed"
+    ROOM_FULL = "room-full"
+    NAME_TAKEN = "name-taken"
+    UNKNOWN_TARGET = "unknown-target"
+    RATE_LIMITED = "rate-limited"
+    SERVER_FULL = "server-full"
+    # Not in the v1 table: a chat the server could not persist (docs/protocol.md).
+    STORAGE_FAILED = "storage-failed"
+
+
+class ProtocolError(Exception):
+    """A message that protocol v1 rejects, with the code to answer it with."""
+
+    def __init__(self, code: ErrorCode, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref

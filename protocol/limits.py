@@ -1,0 +1,39 @@
+"""Limits of protocol v1: the server defaults and the hard field rules.
+
+Field rules (lengths, patterns) are part of the wire contract; the server
+defaults can be changed by flags, so they are defaults, not invariants.
+"""
+
+from typing import Final
+
+VERSION: Final = 1
+SUBPROTOCOL: Final = "voxroom.v1"
+WS_PATH: Final = "/ws"
+
+ROOM_PATTERN: Final = r"^[A-Za-z0-9_.\-]{1,64}\Z"
+MAX_ROOM_CHARS: Final = 64
+MAX_USERNAME_CHARS: Final = 32
+MAX_CHAT_CHARS: Final = 2000
+MAX_NONCE_CHARS: Final = 64
+MAX_SIGNAL_PAYLOAD_BYTES: Final = 32 * 1024
+HISTORY_ON_JOIN: Final = 50
+MAX_HISTORY_SINCE: Final = 1000
+
+DEFAULT_MAX_MESSAGE_BYTES: Final = 65_536
+DEFAULT_MAX_ROOM_SIZE: Final = 16
+DEFAULT_MAX_CONNECTIONS: Final = 10_000
+DEFAULT_CHAT_RATE_PER_S: Final = 20.0
+DEFAULT_CHAT_BURST: Final = 40
+DEFAULT_SIGNAL_RATE_PER_S: Final = 100.0
+DEFAULT_SIGNAL_BURST: Final = 400
+DEFAULT_GRACE_S: Final = 15.0
+PING_INTERVAL_S: Final = 20.0
+PING_TIMEOUT_S: Final = 20.0
+
+CLOSE_NORMAL: Final = 1000
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_INVALID_DATA: Final = 1007
+CLOSE_POLICY: Final = 1008
+CLOSE_TOO_BIG: Final = 1009
+CLOSE_TRY_AGAIN_LATER: Final = 1013
+CLOSE_SUPERSEDED: Final = 4000

@@ -1,0 +1,41 @@
+"""``voxroom-server``: run the signaling server until SIGTERM or SIGINT."""
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from .app import start
+from .config import ServerConfig, parse_args
+
+
+async def serve_until_signalled(config: ServerConfig) -> None:
+    running = await start(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"voxroom-server listening on {running.url}", flush=True)  # the one line people wait for
+    await stop.wait()
+    logging.getLogger("voxroom.server").info("signal received, closing connections with 1001")
+    await running.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_args(argv)
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(serve_until_signalled(config))
+    except OSError as exc:
+        logging.getLogger("voxroom.server").error("cannot start: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Assembles one server: store, core, websockets transport, HTTP endpoints.
+
+``start()`` is what ``voxroom-server``, the tests and the desktop app's
+"host on this computer" all call, so they all run the same server.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from protocol import IceServer, limits
+
+from . import __version__
+from .config import ServerConfig
+from .hub import Hub, HubConfig
+from .metrics import Metrics
+from .store import Store, StoreThread
+from .transport import Relay
+
+log = logging.getLogger("voxroom.server")
+
+DB_NAME = "voxroom.sqlite3"
+
+
+@dataclass
+class RunningServer:
+    config: ServerConfig
+    server: Server
+    relay: Relay
+    store: StoreThread
+    started: float
+    _ticker: "asyncio.Task[None]" = field(repr=False)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        scheme = "wss" if self.config.tls_cert else "ws"
+        host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
+        return f"{scheme}://{host}:{self.port}{limits.WS_PATH}"
+
+    async def close(self) -> None:
+        """Close every connection with 1001 (clients resume), then flush the store."""
+        self.server.close(close_connections=True)
+        await self.server.wait_closed()
+        self._ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._ticker
+        await self.relay.drain()
+        await asyncio.to_thread(self.store.stop)
+        log.info("stopped")
+
+
+async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> RunningServer:
+    """Open the database, restore the places, and listen."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(config.data_dir / DB_NAME, max_db_pages)
+    places = store.load_places()
+    hub = Hub(
+        HubConfig(
+            version=__version__,
+            password=config.password,
+            max_room_size=config.max_room_size,
+            max_connections=config.max_connections,
+            chat_rate_per_s=config.chat_rate,
+            chat_burst=2 * config.chat_rate,
+            signal_rate_per_s=config.signal_rate,
+            signal_burst=4 * config.signal_rate,
+            grace_s=config.grace_s,
+            ice_servers=tuple(IceServer(urls=[url]) for url in config.ice_servers),
+        )
+    )
+    hub.restore(places, time.time())
+    metrics = Metrics()
+    relay = Relay(hub, StoreThread(store), metrics)
+    started = time.monotonic()
+    metrics.watch("voxroom_connections", "Open WebSocket connections", lambda: relay.open_connections)
+    metrics.watch("voxroom_peers", "Peers seated in rooms, including those in grace", lambda: hub.peers)
+    metrics.watch("voxroom_rooms", "Non-empty rooms", lambda: hub.rooms)
+
+    def health() -> dict[str, object]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "rooms": hub.rooms,
+            "clients": relay.open_connections,
+            "peers": hub.peers,
+            "uptime_s": round(time.monotonic() - started, 3),
+        }
+
+    def route(connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == limits.WS_PATH:
+            return None
+        if path == "/health":
+            return _response(connection, HTTPStatus.OK, json.dumps(health()), "application/json")
+        if path == "/metrics":
+            return _response(
+                connection, HTTPStatus.OK, metrics.render().decode(), "text/plain; version=0.0.4"
+            )
+        return _response(
+            connection, HTTPStatus.NOT_FOUND, f"not found: {path}; try /ws, /health or /metrics\n"
+        )
+
+    server = await serve(
+        relay.handle,
+        config.host,
+        config.port,
+        process_request=route,
+        subprotocols=[Subprotocol(limits.SUBPROTOCOL)],
+        select_subprotocol=_select_subprotocol,
+        compression=None,
+        max_size=config.max_message_bytes,
+        ping_interval=limits.PING_INTERVAL_S,
+        ping_timeout=limits.PING_TIMEOUT_S,
+        ssl=_tls_context(config),
+        server_header=f"voxroom-server/{__version__}",
+    )
+    ticker = asyncio.create_task(relay.tick_forever())
+    running = RunningServer(config, server, relay, relay.store, started, ticker)
+    log.info("listening on %s (data in %s)", running.url, config.data_dir)
+    return running
+
+
+def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    """Echo ``voxroom.v1`` when offered; serve v1 without one otherwise."""
+    return Subprotocol(limits.SUBPROTOCOL) if limits.SUBPROTOCOL in offered else None
+
+
+def _response(
+    connection: ServerConnection, status: HTTPStatus, body: str, content_type: str = ""
+) -> Response:
+    response = connection.respond(status, body)
+    if content_type:
+        headers = Headers((k, v) for k, v in response.headers.raw_items() if k.lower() != "content-type")
+        headers["Content-Type"] = content_type
+        response.headers = headers
+    return response
+
+
+def _tls_context(config: ServerConfig) -> ssl.SSLContext | None:
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context

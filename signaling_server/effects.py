@@ -1,0 +1,69 @@
+"""What the rooms core asks its transport to do, as plain values.
+
+The core decides; the transport executes in the order given, per room. Two
+effects carry work the transport must finish before sending: ``PostChat``
+waits for the store to commit the message (and give it its ``id``), and
+``SendJoined`` waits for the history read. Every effect names the ``room``
+whose order it belongs to (``None`` before a join).
+"""
+
+from dataclasses import dataclass
+
+import msgspec
+
+from protocol import Joined
+
+from .model import ChatDraft, ConnId, Place
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    room: str | None
+    conns: tuple[ConnId, ...]
+    message: msgspec.Struct
+
+
+@dataclass(frozen=True, slots=True)
+class PostChat:
+    """Commit ``draft``, then send it to ``conns``; on failure tell ``sender``."""
+
+    draft: ChatDraft
+    sender: ConnId
+    conns: tuple[ConnId, ...]
+
+    @property
+    def room(self) -> str:
+        return self.draft.room
+
+
+@dataclass(frozen=True, slots=True)
+class SendJoined:
+    """Send ``joined`` to ``conn`` once its history (after ``since``) is read."""
+
+    room: str
+    conn: ConnId
+    message: Joined
+    since: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SavePlace:
+    room: str
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
+class DropPlace:
+    room: str
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    room: str | None
+    conn: ConnId
+    code: int
+    reason: str
+
+
+Effect = Send | PostChat | SendJoined | SavePlace | DropPlace | Close

@@ -1,0 +1,350 @@
+"""The rooms core: protocol v1's rules as messages and a clock in, effects out.
+
+It knows no transport and does no I/O, so every rule is testable without a
+socket or a sleep. Time is wall-clock seconds (``time.time()``), because
+grace deadlines are persisted and must mean the same after a restart.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import msgspec
+
+from protocol import (
+    ErrorCode,
+    ErrorReported,
+    IceServer,
+    Join,
+    Joined,
+    Leave,
+    Peer,
+    PeerJoined,
+    PeerLeft,
+    PeerStateChanged,
+    ProtocolError,
+    SelfInfo,
+    SendChat,
+    SendSignal,
+    ServerInfo,
+    SetState,
+    SignalRelayed,
+    decode_client,
+    limits,
+    name_key,
+)
+
+from .effects import Close, DropPlace, Effect, PostChat, SavePlace, Send, SendJoined
+from .model import ChatDraft, ConnId, PeerId, Place
+from .ratelimit import TokenBucket
+
+log = logging.getLogger("voxroom.server")
+
+RATE_LIMITED_EVERY_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    version: str
+    password: str | None = None
+    max_room_size: int = limits.DEFAULT_MAX_ROOM_SIZE
+    max_connections: int = limits.DEFAULT_MAX_CONNECTIONS
+    chat_rate_per_s: float = limits.DEFAULT_CHAT_RATE_PER_S
+    chat_burst: float = limits.DEFAULT_CHAT_BURST
+    signal_rate_per_s: float = limits.DEFAULT_SIGNAL_RATE_PER_S
+    signal_burst: float = limits.DEFAULT_SIGNAL_BURST
+    grace_s: float = limits.DEFAULT_GRACE_S
+    ice_servers: tuple[IceServer, ...] = ()
+
+
+@dataclass(slots=True)
+class _Session:
+    """One open connection: its budgets and, once joined, its place."""
+
+    chat_budget: TokenBucket
+    signal_budget: TokenBucket
+    place: Place | None = None
+    rate_limited_at: float = float("-inf")
+
+
+@dataclass(slots=True)
+class _Room:
+    places: dict[PeerId, Place] = field(default_factory=dict)  # in join order
+    by_name: dict[str, PeerId] = field(default_factory=dict)
+
+
+def hash_token(token: str) -> str:
+    """Tokens are kept (and persisted) only as hashes."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_peer_id() -> PeerId:
+    """64 random bits: unique across restarts without a persisted counter."""
+    return PeerId(secrets.token_hex(8))
+
+
+class Hub:
+    """Every room of one server, and every connection's session."""
+
+    def __init__(self, config: HubConfig, make_peer_id: Callable[[], PeerId] = new_peer_id) -> None:
+        self.config = config
+        self._make_peer_id = make_peer_id
+        self._sessions: dict[ConnId, _Session] = {}
+        self._rooms: dict[str, _Room] = {}
+        self._by_token: dict[str, Place] = {}
+
+    # --- introspection (health, metrics) -----------------------------------
+
+    @property
+    def connections(self) -> int:
+        return len(self._sessions)
+
+    @property
+    def rooms(self) -> int:
+        return len(self._rooms)
+
+    @property
+    def peers(self) -> int:
+        return sum(len(room.places) for room in self._rooms.values())
+
+    # --- inputs ----------------------------------------------------------------
+
+    def restore(self, places: list[Place], now: float) -> None:
+        """Seat the places persisted by a previous run, all in their grace period."""
+        for place in places:
+            place.conn = None
+            deadline = now + self.config.grace_s
+            place.grace_until = deadline if place.grace_until is None else min(place.grace_until, deadline)
+            self._seat(place)
+        log.info("restored %d places in %d rooms", len(places), len(self._rooms))
+
+    def open(self, conn: ConnId, now: float) -> list[Effect]:
+        """A connection was accepted; refuse it when the server is full."""
+        if len(self._sessions) >= self.config.max_connections:
+            return [
+                Send(None, (conn,), _error(ErrorCode.SERVER_FULL, "the server is full, try again later")),
+                Close(None, conn, limits.CLOSE_TRY_AGAIN_LATER, "server full"),
+            ]
+        cfg = self.config
+        self._sessions[conn] = _Session(
+            TokenBucket(cfg.chat_rate_per_s, cfg.chat_burst),
+            TokenBucket(cfg.signal_rate_per_s, cfg.signal_burst),
+        )
+        return []
+
+    def receive(self, conn: ConnId, data: str | bytes, now: float) -> list[Effect]:
+        """One WebSocket message from ``conn``: text holds JSON, binary is refused."""
+        session = self._sessions.get(conn)
+        if session is None:
+            return []
+        room = session.place.room if session.place else None
+        try:
+            if isinstance(data, bytes):
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, "binary messages are not accepted")
+            message = decode_client(data)
+        except ProtocolError as exc:
+            if not session.chat_budget.take(now):
+                return self._over_budget(conn, session, session.chat_budget, exc.ref, now)
+            return [Send(room, (conn,), _error(exc.code, exc.message, exc.ref))]
+        budget = session.signal_budget if isinstance(message, SendSignal) else session.chat_budget
+        if not isinstance(message, Leave) and not budget.take(now):
+            return self._over_budget(conn, session, budget, _type_of(message), now)
+        if isinstance(message, Join):
+            return self._join(conn, session, message, now)
+        place = session.place
+        if place is None:
+            return [Send(None, (conn,), _error(ErrorCode.NOT_JOINED, "send `join` first", _type_of(message)))]
+        if isinstance(message, SendChat):
+            return self._chat(conn, place, message, now)
+        if isinstance(message, SendSignal):
+            return self._signal(conn, place, message)
+        if isinstance(message, SetState):
+            return self._state(place, message)
+        return self._leave(conn, session, place)
+
+    def closed(self, conn: ConnId, now: float) -> list[Effect]:
+        """``conn`` is gone without ``leave``: its place waits out the grace period."""
+        session = self._sessions.pop(conn, None)
+        if session is None or session.place is None:
+            return []
+        place = session.place
+        place.conn = None
+        place.grace_until = now + self.config.grace_s
+        log.info("disconnected room=%s peer=%s grace=%.0fs", place.room, place.peer_id, self.config.grace_s)
+        return [SavePlace(place.room, replace(place))]
+
+    def tick(self, now: float) -> list[Effect]:
+        """Give up the places whose grace period is over."""
+        effects: list[Effect] = []
+        expired = [
+            place
+            for room in self._rooms.values()
+            for place in room.places.values()
+            if place.conn is None and place.grace_until is not None and place.grace_until <= now
+        ]
+        for place in expired:
+            log.info("grace over room=%s peer=%s", place.room, place.peer_id)
+            effects += self._unseat(place)
+        return effects
+
+    # --- handlers --------------------------------------------------------------
+
+    def _join(self, conn: ConnId, session: _Session, msg: Join, now: float) -> list[Effect]:
+        if session.place is not None:
+            return [
+                Send(session.place.room, (conn,), _error(ErrorCode.ALREADY_JOINED, "already joined", "join"))
+            ]
+        password = self.config.password
+        if password is not None and not hmac.compare_digest((msg.password or "").encode(), password.encode()):
+            log.info("auth failed room=%s", msg.room)
+            return _refuse(conn, ErrorCode.AUTH_FAILED, "wrong password")
+        place = self._by_token.get(hash_token(msg.resume)) if msg.resume else None
+        effects: list[Effect] = []
+        if place is not None and place.room == msg.room:
+            effects += self._take_over(place, msg, now)
+            resumed = True
+        else:
+            room = self._rooms.get(msg.room)
+            if room is not None and len(room.places) >= self.config.max_room_size:
+                return _refuse(conn, ErrorCode.ROOM_FULL, f"room {msg.room} is full")
+            if room is not None and name_key(msg.username) in room.by_name:
+                return _refuse(conn, ErrorCode.NAME_TAKEN, f"the name {msg.username} is taken in this room")
+            place = Place(self._make_peer_id(), msg.room, msg.username, "", voice=msg.voice)
+            others = self._live_conns(msg.room)
+            self._seat(place)
+            effects.append(Send(msg.room, others, PeerJoined(peer=_peer(place))))
+            resumed = False
+        token = secrets.token_urlsafe(24)
+        self._by_token.pop(place.token_hash, None)
+        place.token_hash = hash_token(token)
+        self._by_token[place.token_hash] = place
+        place.conn, place.grace_until = conn, None
+        session.place = place
+        log.info("%s room=%s peer=%s", "resumed" if resumed else "joined", place.room, place.peer_id)
+        joined = Joined(
+            room=place.room,
+            self_=SelfInfo(id=place.peer_id, username=place.username),
+            peers=[_peer(p) for p in self._rooms[place.room].places.values() if p is not place],
+            history=[],
+            resume=token,
+            resumed=resumed,
+            ice_servers=list(self.config.ice_servers),
+            server=ServerInfo(version=self.config.version),
+        )
+        effects += [SavePlace(place.room, replace(place)), SendJoined(place.room, conn, joined, msg.since)]
+        return effects
+
+    def _take_over(self, place: Place, msg: Join, now: float) -> list[Effect]:
+        """A valid resume token: the new connection inherits the place."""
+        effects: list[Effect] = []
+        if place.conn is not None:
+            old = self._sessions.get(place.conn)
+            if old is not None:
+                old.place = None
+            effects.append(Close(place.room, place.conn, limits.CLOSE_SUPERSEDED, "superseded"))
+        if place.voice != msg.voice:
+            place.voice = msg.voice
+            effects.append(Send(place.room, self._live_conns(place.room, but=place), _state_of(place)))
+        return effects
+
+    def _chat(self, conn: ConnId, place: Place, msg: SendChat, now: float) -> list[Effect]:
+        draft = ChatDraft(place.room, place.peer_id, place.username, msg.text, int(now * 1000), msg.nonce)
+        return [PostChat(draft, conn, self._live_conns(place.room))]
+
+    def _signal(self, conn: ConnId, place: Place, msg: SendSignal) -> list[Effect]:
+        target = self._rooms[place.room].places.get(PeerId(msg.target))
+        if target is None or target is place:
+            error = _error(ErrorCode.UNKNOWN_TARGET, "no such peer in this room", "signal")
+            error.target = msg.target
+            return [Send(place.room, (conn,), error)]
+        if target.conn is None:
+            return []  # in its grace period: dropped, as the spec says
+        return [Send(place.room, (target.conn,), SignalRelayed(from_=place.peer_id, payload=msg.payload))]
+
+    def _state(self, place: Place, msg: SetState) -> list[Effect]:
+        for name in ("muted", "deafened", "voice"):
+            value = getattr(msg, name)
+            if value is not None:
+                setattr(place, name, value)
+        return [
+            Send(place.room, self._live_conns(place.room), _state_of(place)),
+            SavePlace(place.room, replace(place)),
+        ]
+
+    def _leave(self, conn: ConnId, session: _Session, place: Place) -> list[Effect]:
+        session.place = None
+        log.info("left room=%s peer=%s", place.room, place.peer_id)
+        return [*self._unseat(place), Close(place.room, conn, limits.CLOSE_NORMAL, "left")]
+
+    def _over_budget(
+        self, conn: ConnId, session: _Session, budget: TokenBucket, ref: str | None, now: float
+    ) -> list[Effect]:
+        room = session.place.room if session.place else None
+        if budget.flooding(now):
+            log.info("flood disconnect room=%s conn=%s", room, conn)
+            return [Close(room, conn, limits.CLOSE_POLICY, "flooding")]
+        if now - session.rate_limited_at < RATE_LIMITED_EVERY_S:
+            return []
+        session.rate_limited_at = now
+        return [Send(room, (conn,), _error(ErrorCode.RATE_LIMITED, "too many messages, slow down", ref))]
+
+    # --- room bookkeeping ------------------------------------------------------
+
+    def _seat(self, place: Place) -> None:
+        room = self._rooms.setdefault(place.room, _Room())
+        room.places[place.peer_id] = place
+        room.by_name[name_key(place.username)] = place.peer_id
+        if place.token_hash:
+            self._by_token[place.token_hash] = place
+
+    def _unseat(self, place: Place) -> list[Effect]:
+        room = self._rooms[place.room]
+        del room.places[place.peer_id]
+        del room.by_name[name_key(place.username)]
+        self._by_token.pop(place.token_hash, None)
+        if not room.places:
+            del self._rooms[place.room]
+        return [
+            Send(place.room, self._live_conns(place.room), PeerLeft(id=place.peer_id)),
+            DropPlace(place.room, place),
+        ]
+
+    def _live_conns(self, room_name: str, but: Place | None = None) -> tuple[ConnId, ...]:
+        room = self._rooms.get(room_name)
+        if room is None:
+            return ()
+        return tuple(p.conn for p in room.places.values() if p.conn is not None and p is not but)
+
+
+def _error(code: ErrorCode, message: str, ref: str | None = None) -> ErrorReported:
+    return ErrorReported(code=code.value, message=message, ref=ref)
+
+
+def _refuse(conn: ConnId, code: ErrorCode, message: str) -> list[Effect]:
+    """Answer a refused ``join`` and close with 1008 (policy)."""
+    return [
+        Send(None, (conn,), _error(code, message, "join")),
+        Close(None, conn, limits.CLOSE_POLICY, code.value),
+    ]
+
+
+def _peer(place: Place) -> Peer:
+    return Peer(
+        id=place.peer_id,
+        username=place.username,
+        muted=place.muted,
+        deafened=place.deafened,
+        voice=place.voice,
+    )
+
+
+def _state_of(place: Place) -> PeerStateChanged:
+    return PeerStateChanged(id=place.peer_id, muted=place.muted, deafened=place.deafened, voice=place.voice)
+
+
+def _type_of(message: msgspec.Struct) -> str:
+    tag = type(message).__struct_config__.tag
+    return tag if isinstance(tag, str) else type(message).__name__

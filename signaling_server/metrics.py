@@ -1,0 +1,43 @@
+"""Prometheus metrics of one server instance, in its own registry.
+
+Each server has its own registry so that several can run in one process
+(the desktop app hosting a room, the tests).
+"""
+
+from collections.abc import Callable
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+
+disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only add noise to a scrape
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        ProcessCollector(registry=r)
+        self.received = Counter("voxroom_messages_received", "WebSocket messages received", registry=r)
+        self.delivered = Counter("voxroom_messages_delivered", "Messages written to clients", registry=r)
+        self.chats = Counter("voxroom_chats_persisted", "Chat messages committed and broadcast", registry=r)
+        self.errors = Counter("voxroom_errors_sent", "Error messages sent, by code", ["code"], registry=r)
+        self.store_failures = Counter("voxroom_store_failures", "Database operations that failed", registry=r)
+        self.slow_consumers = Counter(
+            "voxroom_slow_consumers_dropped", "Clients dropped for an unsent backlog", registry=r
+        )
+        self._gauges: list[Gauge] = []
+
+    def watch(self, name: str, doc: str, read: Callable[[], float]) -> None:
+        """A gauge whose value is read when scraped."""
+        gauge = Gauge(name, doc, registry=self.registry)
+        gauge.set_function(read)
+        self._gauges.append(gauge)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,193 @@
+"""The websockets front of the rooms core: connections in, effects out.
+
+Effects are executed per room, in the order the core emitted them. An
+effect that waits on the store (a chat being committed, a history being
+read) holds back the effects after it *in its room only*, so a message is
+never seen before it is durable, a newcomer's ``joined`` comes before the
+messages that follow it, and no other room waits on the disk.
+"""
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.exceptions import ConnectionClosed
+
+from protocol import ChatPosted, ErrorCode, ErrorReported, encode
+
+from .effects import Close, DropPlace, Effect, PostChat, SavePlace, Send, SendJoined
+from .hub import Hub
+from .metrics import Metrics
+from .model import ConnId
+from .store import Store, StoreThread
+
+log = logging.getLogger("voxroom.server")
+
+MAX_BACKLOG_BYTES = 8 * 1024 * 1024
+"""A client whose unsent backlog passes this is dropped (it may resume)."""
+
+_Action = Callable[["asyncio.Future[Any] | None"], None]
+
+
+class Relay:
+    """Connects the core to websockets connections and the store thread."""
+
+    def __init__(self, hub: Hub, store: StoreThread, metrics: Metrics) -> None:
+        self.hub = hub
+        self.store = store
+        self.metrics = metrics
+        self._conns: dict[ConnId, ServerConnection] = {}
+        self._lanes: dict[str | None, deque[tuple[asyncio.Future[Any] | None, _Action]]] = {}
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._conns)
+
+    async def handle(self, ws: ServerConnection) -> None:
+        """The life of one connection: open, every message, close."""
+        conn = ConnId(next(self._ids))
+        self._conns[conn] = ws
+        try:
+            self.run(self.hub.open(conn, time.time()))
+            async for data in ws:
+                self.metrics.received.inc()
+                self.run(self.hub.receive(conn, data, time.time()))
+        except ConnectionClosed:
+            pass
+        finally:
+            del self._conns[conn]
+            self.run(self.hub.closed(conn, time.time()))
+
+    async def tick_forever(self, every_s: float = 0.25) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            self.run(self.hub.tick(time.time()))
+
+    async def drain(self) -> None:
+        """Wait for the effects held back by the store, then for the closing handshakes."""
+        pending = [future for lane in self._lanes.values() for future, _ in lane if future is not None]
+        await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.sleep(0)  # let the lanes' done-callbacks send
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def run(self, effects: Iterable[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Send):
+                self._enqueue(effect.room, None, self._sender(effect.conns, effect.message))
+            elif isinstance(effect, PostChat):
+                posted = self.store.submit(Store.append_chat, effect.draft)
+                self._enqueue(effect.room, posted, self._chat_poster(effect))
+            elif isinstance(effect, SendJoined):
+                history = self.store.submit(Store.history, effect.room, effect.since)
+                self._enqueue(effect.room, history, self._joined_sender(effect))
+            elif isinstance(effect, SavePlace):
+                self.store.submit(Store.save_place, effect.place).add_done_callback(_log_failure)
+            elif isinstance(effect, DropPlace):
+                self.store.submit(Store.drop_place, effect.place.peer_id).add_done_callback(_log_failure)
+            else:
+                self._enqueue(effect.room, None, self._closer(effect))
+
+    # --- ordering -----------------------------------------------------------
+
+    def _enqueue(self, room: str | None, future: "asyncio.Future[Any] | None", action: _Action) -> None:
+        lane = self._lanes.get(room)
+        if lane is None:
+            if future is None:
+                action(None)  # the fast path: nothing ahead, nothing to wait for
+                return
+            lane = self._lanes[room] = deque()
+        lane.append((future, action))
+        if future is not None:
+            future.add_done_callback(lambda _: self._advance(room))
+
+    def _advance(self, room: str | None) -> None:
+        lane = self._lanes.get(room)
+        while lane:
+            future, action = lane[0]
+            if future is not None and not future.done():
+                return
+            lane.popleft()
+            action(future)
+        self._lanes.pop(room, None)
+
+    # --- actions ------------------------------------------------------------
+
+    def _sender(self, conns: tuple[ConnId, ...], message: msgspec.Struct) -> _Action:
+        def send(_: object) -> None:
+            self._deliver(conns, message)
+
+        return send
+
+    def _chat_poster(self, effect: PostChat) -> _Action:
+        def post(future: "asyncio.Future[Any] | None") -> None:
+            assert future is not None
+            if future.exception() is not None:
+                self.metrics.store_failures.inc()
+                error = ErrorReported(
+                    code=ErrorCode.STORAGE_FAILED.value,
+                    message="the server could not save your message; it was not sent",
+                    ref="chat",
+                )
+                self._deliver((effect.sender,), error)
+                return
+            posted: ChatPosted = future.result()
+            self.metrics.chats.inc()
+            self._deliver(effect.conns, posted)
+
+        return post
+
+    def _joined_sender(self, effect: SendJoined) -> _Action:
+        def send(future: "asyncio.Future[Any] | None") -> None:
+            assert future is not None
+            if future.exception() is None:
+                effect.message.history, effect.message.history_truncated = future.result()
+            else:
+                self.metrics.store_failures.inc()
+            self._deliver((effect.conn,), effect.message)
+
+        return send
+
+    def _closer(self, effect: Close) -> _Action:
+        def close(_: object) -> None:
+            ws = self._conns.get(effect.conn)
+            if ws is not None:
+                self._spawn(ws.close(effect.code, effect.reason))
+
+        return close
+
+    def _deliver(self, conns: tuple[ConnId, ...], message: msgspec.Struct) -> None:
+        data = encode(message)
+        targets = []
+        for conn in conns:
+            ws = self._conns.get(conn)
+            if ws is None:
+                continue
+            if ws.transport.get_write_buffer_size() > MAX_BACKLOG_BYTES:
+                log.warning("slow consumer dropped conn=%s backlog>%d", conn, MAX_BACKLOG_BYTES)
+                self.metrics.slow_consumers.inc()
+                ws.transport.abort()
+                continue
+            targets.append(ws)
+        broadcast(targets, data, text=True)
+        self.metrics.delivered.inc(len(targets))
+        if isinstance(message, ErrorReported):
+            self.metrics.errors.labels(message.code).inc()
+            log.info("error code=%s ref=%s conns=%s", message.code, message.ref, conns)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _log_failure(future: "asyncio.Future[Any]") -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("could not persist a place: %s", future.exception())

@@ -1,0 +1,72 @@
+"""A thin real-websockets test client speaking protocol v1 as plain dicts.
+
+Tests talk JSON, not our typed structs, so that they check the wire format
+itself rather than our codec agreeing with itself.
+"""
+
+import asyncio
+import json
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
+
+TIMEOUT_S = 5.0
+
+
+class Client:
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, url: str, subprotocols: list[str] | None = None, **kw: Any) -> "Client":
+        offered = [Subprotocol(s) for s in (["voxroom.v1"] if subprotocols is None else subprotocols)]
+        ws = await connect(url, subprotocols=offered or None, max_size=None, open_timeout=TIMEOUT_S, **kw)
+        return cls(ws)
+
+    async def send(self, message: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(json.dumps(message) if isinstance(message, dict) else message)
+
+    async def recv(self, timeout: float = TIMEOUT_S) -> dict[str, Any]:
+        data = await asyncio.wait_for(self.ws.recv(), timeout)
+        message = json.loads(data)
+        assert isinstance(message, dict)
+        return message
+
+    async def expect(
+        self, kind: str, timeout: float = TIMEOUT_S, skip: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """The next message, which must be of ``kind`` (after any of ``skip``)."""
+        while True:
+            message = await self.recv(timeout)
+            if message["type"] in skip:
+                continue
+            assert message["type"] == kind, message
+            return message
+
+    async def nothing(self, within: float = 0.3) -> None:
+        """Assert that no message arrives for a while."""
+        try:
+            message = await asyncio.wait_for(self.ws.recv(), within)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected message: {message!r}")
+
+    async def join(self, room: str = "lobby", username: str = "alice", **fields: Any) -> dict[str, Any]:
+        await self.send({"type": "join", "room": room, "username": username, **fields})
+        return await self.expect("joined")
+
+    async def closed(self, timeout: float = TIMEOUT_S) -> tuple[int | None, str | None]:
+        """Wait until the server closes; return (code, reason)."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self.ws.recv()
+        except ConnectionClosed:
+            pass
+        rcvd = self.ws.protocol.close_rcvd
+        return (rcvd.code, rcvd.reason) if rcvd else (None, None)
+
+    async def close(self) -> None:
+        await self.ws.close()
