@@ -15,13 +15,15 @@ _client_decoder: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(Clie
 _server_decoder: msgspec.json.Decoder[ServerMessage] = msgspec.json.Decoder(ServerMessage)
 _loose_decoder = msgspec.json.Decoder(Any)
 _encoder = msgspec.json.Encoder()
+# RecursionError: a few KiB of ``[[[[...`` nest deeper than msgspec recurses.
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, ValueError, RecursionError)
 
 
 def decode_client(data: str | bytes) -> ClientMessage:
     """Parse one client message; raise ``ProtocolError(bad-message)`` with a reason."""
     try:
         return _client_decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeError, ValueError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, _reason(exc), _readable_type(data)) from None
 
 
@@ -29,7 +31,7 @@ def decode_server(data: str | bytes) -> ServerMessage:
     """Parse one server message (the client side of the codec)."""
     try:
         return _server_decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeError, ValueError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, _reason(exc), _readable_type(data)) from None
 
 
@@ -39,6 +41,8 @@ def encode(message: msgspec.Struct) -> bytes:
 
 
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "JSON is nested too deeply"
     text = str(exc)
     if isinstance(exc, msgspec.ValidationError) and "Object missing required field `type`" in text:
         return "message has no `type`"
@@ -49,7 +53,7 @@ def _readable_type(data: str | bytes) -> str | None:
     """The message's ``type`` when it is readable, for the error's ``ref``."""
     try:
         loose = _loose_decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeError, ValueError):
+    except _DECODE_ERRORS:
         return None
     if isinstance(loose, dict):
         kind = loose.get("type")

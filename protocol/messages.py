@@ -15,7 +15,7 @@ from .text import clean_chat, clean_username
 
 Room = Annotated[str, Meta(min_length=1, max_length=limits.MAX_ROOM_CHARS, pattern=limits.ROOM_PATTERN)]
 Nonce = Annotated[str, Meta(max_length=limits.MAX_NONCE_CHARS)]
-ChatId = Annotated[int, Meta(ge=0)]
+ChatId = Annotated[int, Meta(ge=0, le=2**63 - 1)]  # SQLite's INTEGER range
 
 
 class _Message(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):

@@ -31,6 +31,8 @@ from .transport import Relay
 log = logging.getLogger("voxroom.server")
 
 DB_NAME = "voxroom.sqlite3"
+CLOSE_TIMEOUT_S = 3.0
+"""How long a closing handshake may take: a vanished peer must not hold up shutdown."""
 
 
 @dataclass
@@ -126,6 +128,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         max_size=config.max_message_bytes,
         ping_interval=limits.PING_INTERVAL_S,
         ping_timeout=limits.PING_TIMEOUT_S,
+        close_timeout=CLOSE_TIMEOUT_S,
         ssl=_tls_context(config),
         server_header=f"voxroom-server/{__version__}",
     )

@@ -178,17 +178,7 @@ class Hub:
 
     def tick(self, now: float) -> list[Effect]:
         """Give up the places whose grace period is over."""
-        effects: list[Effect] = []
-        expired = [
-            place
-            for room in self._rooms.values()
-            for place in room.places.values()
-            if place.conn is None and place.grace_until is not None and place.grace_until <= now
-        ]
-        for place in expired:
-            log.info("grace over room=%s peer=%s", place.room, place.peer_id)
-            effects += self._unseat(place)
-        return effects
+        return [effect for room in list(self._rooms) for effect in self._expire(room, now)]
 
     # --- handlers --------------------------------------------------------------
 
@@ -201,8 +191,9 @@ class Hub:
         if password is not None and not hmac.compare_digest((msg.password or "").encode(), password.encode()):
             log.info("auth failed room=%s", msg.room)
             return _refuse(conn, ErrorCode.AUTH_FAILED, "wrong password")
+        # Expire first, so a stale place neither resumes nor holds its name between ticks.
+        effects = self._expire(msg.room, now)
         place = self._by_token.get(hash_token(msg.resume)) if msg.resume else None
-        effects: list[Effect] = []
         if place is not None and place.room == msg.room:
             effects += self._take_over(place, msg, now)
             resumed = True
@@ -292,6 +283,17 @@ class Hub:
         return [Send(room, (conn,), _error(ErrorCode.RATE_LIMITED, "too many messages, slow down", ref))]
 
     # --- room bookkeeping ------------------------------------------------------
+
+    def _expire(self, room_name: str, now: float) -> list[Effect]:
+        """Give up the room's places whose grace period is over."""
+        room = self._rooms.get(room_name)
+        if room is None:
+            return []
+        effects: list[Effect] = []
+        for place in [p for p in room.places.values() if p.grace_until is not None and p.grace_until <= now]:
+            log.info("grace over room=%s peer=%s", place.room, place.peer_id)
+            effects += self._unseat(place)
+        return effects
 
     def _seat(self, place: Place) -> None:
         room = self._rooms.setdefault(place.room, _Room())

@@ -89,6 +89,10 @@ class ServerProcess:
         _, err = self.proc.communicate(timeout=10)
         return err
 
+    async def stop(self, sig: int) -> bytes:
+        """Signal the server and wait for it without blocking the test's clients."""
+        return await asyncio.to_thread(self.kill, sig)
+
 
 @pytest.fixture
 def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:

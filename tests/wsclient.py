@@ -22,7 +22,9 @@ class Client:
     @classmethod
     async def open(cls, url: str, subprotocols: list[str] | None = None, **kw: Any) -> "Client":
         offered = [Subprotocol(s) for s in (["voxroom.v1"] if subprotocols is None else subprotocols)]
-        ws = await connect(url, subprotocols=offered or None, max_size=None, open_timeout=TIMEOUT_S, **kw)
+        ws = await connect(
+            url, subprotocols=offered or None, max_size=None, max_queue=None, open_timeout=TIMEOUT_S, **kw
+        )
         return cls(ws)
 
     async def send(self, message: dict[str, Any] | str | bytes) -> None:
