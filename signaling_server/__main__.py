@@ -29,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # websockets logs every HTTP request at INFO and frame contents (chat text) at DEBUG.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         asyncio.run(serve_until_signalled(config))
     except OSError as exc:

@@ -140,6 +140,22 @@ class Hub:
         session = self._sessions.get(conn)
         if session is None:
             return []
+        place = session.place
+        effects = self._dispatch(conn, session, data, now)
+        for effect in effects:
+            error = effect.message if isinstance(effect, Send) else None
+            if isinstance(error, ErrorReported):
+                log.info(
+                    "error code=%s ref=%s room=%s peer=%s conn=%s",
+                    error.code,
+                    error.ref,
+                    place.room if place else None,
+                    place.peer_id if place else None,
+                    conn,
+                )
+        return effects
+
+    def _dispatch(self, conn: ConnId, session: _Session, data: str | bytes, now: float) -> list[Effect]:
         room = session.place.room if session.place else None
         try:
             if isinstance(data, bytes):

@@ -131,6 +131,8 @@ class Relay:
             assert future is not None
             if future.exception() is not None:
                 self.metrics.store_failures.inc()
+                draft = effect.draft
+                log.info("error code=storage-failed ref=chat room=%s peer=%s", draft.room, draft.from_id)
                 error = ErrorReported(
                     code=ErrorCode.STORAGE_FAILED.value,
                     message="the server could not save your message; it was not sent",
@@ -180,7 +182,6 @@ class Relay:
         self.metrics.delivered.inc(len(targets))
         if isinstance(message, ErrorReported):
             self.metrics.errors.labels(message.code).inc()
-            log.info("error code=%s ref=%s conns=%s", message.code, message.ref, conns)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -76,3 +76,25 @@ async def test_unresumed_places_are_given_up_after_the_grace_period(
     assert [p["id"] for p in w["peers"]] == [g["self"]["id"]]
     assert (await watcher.expect("peer-left", timeout=3.0))["id"] == g["self"]["id"]
     await watcher.close()
+
+
+async def test_log_has_one_line_per_event_and_never_text_or_password(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    proc = server_process("--log-level", "debug", "--password", "hunter2-secret")
+    proc.start()
+    client = await Client.open(proc.url)
+    joined = await client.join(room="den", username="alice", password="hunter2-secret")
+    await client.send({"type": "chat", "text": "my private words"})
+    await client.expect("chat")
+    await client.send("garbage")
+    await client.expect("error")
+    await client.send({"type": "leave"})
+    await client.closed()
+    log = (await proc.stop(signal.SIGTERM)).decode()
+    peer = joined["self"]["id"]
+    assert f"joined room=den peer={peer}" in log
+    assert f"left room=den peer={peer}" in log
+    assert "error code=bad-message" in log
+    assert "hunter2" not in log
+    assert "private words" not in log

@@ -1,0 +1,38 @@
+"""The arrows point one way: protocol <- signaling_server (and later the client)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = {"protocol", "signaling_server", "client_desktop"}
+ALLOWED = {"protocol": set(), "signaling_server": {"protocol"}}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return {module.split(".")[0] for module in modules}
+
+
+def _our_imports(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        found |= _imported_modules(path) & OURS
+    return found - {package}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_what_its_layer_allows(package: str) -> None:
+    assert _our_imports(package) <= ALLOWED[package]
+
+
+@pytest.mark.parametrize("name", ["hub.py", "model.py", "effects.py", "ratelimit.py"])
+def test_the_rooms_core_knows_no_transport(name: str) -> None:
+    io_modules = {"websockets", "sqlite3", "asyncio", "socket", "threading"}
+    assert not _imported_modules(ROOT / "signaling_server" / name) & io_modules
