@@ -1,4 +1,4 @@
-"""The arrows point one way: protocol <- signaling_server (and later the client)."""
+"""The arrows point one way: protocol <- signaling_server, protocol <- engine <- ui."""
 
 import ast
 from pathlib import Path
@@ -7,7 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = {"protocol", "signaling_server", "client_desktop"}
-ALLOWED = {"protocol": set(), "signaling_server": {"protocol"}}
+ALLOWED = {"protocol": set(), "signaling_server": {"protocol"}, "client_desktop": {"protocol"}}
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -36,3 +36,12 @@ def test_package_imports_only_what_its_layer_allows(package: str) -> None:
 def test_the_rooms_core_knows_no_transport(name: str) -> None:
     io_modules = {"websockets", "sqlite3", "asyncio", "socket", "threading"}
     assert not _imported_modules(ROOT / "signaling_server" / name) & io_modules
+
+
+def test_the_engine_knows_no_qt_and_one_module_owns_the_sound_card() -> None:
+    engine = ROOT / "client_desktop" / "engine"
+    for path in engine.glob("*.py"):
+        imported = _imported_modules(path)
+        assert not imported & {"PySide6", "qasync"}, path.name
+        if path.name != "devices.py":
+            assert "sounddevice" not in imported, path.name

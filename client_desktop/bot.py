@@ -1,0 +1,162 @@
+"""``voxroom-bot``: a headless client. Plays a file or tone into a room, records what it hears.
+
+It runs the same engine as the desktop app, with the sound card replaced by
+a 20 ms pacer: a test client, a load generator, a room's jukebox.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .engine import events
+from .engine.devices import DeviceAudio
+from .engine.engine import AudioIO, Engine
+from .engine.media import Silence, Source, Tone, WavFile, WavWriter
+from .engine.pacer import PacedAudio
+from .engine.processing import ProcessingSettings, VoiceProcessor
+from .engine.signaling import JoinRefused, ServerUnreachable
+from .engine.uplink import TalkMode
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_UNREACHABLE = 4
+EXIT_LOST = 5
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="voxroom-bot",
+        description="Join a Voxroom room headless: play audio into the call, record what it hears.",
+        epilog="Exit codes: 0 done, 2 usage, 3 join refused (password, name, room full), "
+        "4 server unreachable, 5 connection lost for good.",
+    )
+    p.add_argument("--server", required=True, help="ws:// or wss:// URL of the server's /ws endpoint")
+    p.add_argument("--room", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", default=None)
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--play", type=Path, metavar="FILE.wav", help="48 kHz 16-bit WAV to play (once)")
+    what.add_argument("--tone", type=float, metavar="HZ", help="play a sine tone")
+    p.add_argument("--tone-dbfs", type=float, default=-12.0, help="tone level (default -12 dBFS)")
+    what.add_argument(
+        "--devices",
+        action="store_true",
+        help="use the sound card: microphone in, speaker out (instead of files)",
+    )
+    p.add_argument("--no-processing", action="store_true", help="with --devices: no echo cancellation etc.")
+    p.add_argument("--record", type=Path, metavar="OUT.wav", help="write what the bot hears (mixed)")
+    p.add_argument(
+        "--say", action="append", default=[], metavar="TEXT", help="send a chat message (repeatable)"
+    )
+    p.add_argument(
+        "--duration", type=float, default=None, metavar="S", help="stay this long (default: until ^C)"
+    )
+    p.add_argument("--no-voice", action="store_true", help="stay out of the call (chat only)")
+    p.add_argument("--mute", action="store_true", help="join muted")
+    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    return p.parse_args(argv)
+
+
+def _source(args: argparse.Namespace) -> Source:
+    if args.play is not None:
+        return WavFile(args.play)
+    if args.tone is not None:
+        return Tone(args.tone, args.tone_dbfs)
+    return Silence()
+
+
+def _audio(args: argparse.Namespace, on_event: events.EngineEventSink) -> AudioIO:
+    if not args.devices:
+        return PacedAudio(_source(args), WavWriter(args.record) if args.record else None)
+    if args.record:
+        raise ValueError("--record needs file audio; with --devices the speaker is the output")
+    settings = ProcessingSettings(False, False, False) if args.no_processing else ProcessingSettings()
+    return DeviceAudio(
+        lambda message, fallback: on_event(events.AudioDeviceFailed(message, fallback)),
+        processor=VoiceProcessor(settings),
+    )
+
+
+def _print_event(event: events.EngineEvent) -> None:
+    if isinstance(event, events.ChatReceived):
+        chat = event.chat
+        stamp = time.strftime("%H:%M:%S", time.localtime(chat.ts / 1000))
+        print(f"[{stamp}] {chat.username}: {chat.text}", flush=True)
+    elif isinstance(event, events.PeerJoined):
+        print(f"* {event.peer.username} joined", flush=True)
+    elif isinstance(event, events.AudioDeviceFailed):
+        print(f"* audio: {event.message}; using {event.fallback or 'no audio'}", file=sys.stderr, flush=True)
+    elif isinstance(event, events.ConnectionLost):
+        print(
+            f"* connection lost ({event.reason}); retrying in {event.retry_in_s:g} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+async def run(args: argparse.Namespace) -> int:
+    failed: list[events.ConnectionFailed] = []
+
+    def on_event(event: events.EngineEvent) -> None:
+        _print_event(event)
+        if isinstance(event, events.ConnectionFailed):
+            failed.append(event)
+            done.set()
+
+    done = asyncio.Event()
+    audio = _audio(args, on_event)
+    engine = Engine(
+        args.server,
+        args.room,
+        args.username,
+        audio,
+        on_event,
+        password=args.password,
+        voice=not args.no_voice,
+    )
+    engine.set_talk_mode(TalkMode.OPEN)  # a bot transmits what it is given
+    try:
+        joined = await engine.start()
+    except JoinRefused as exc:
+        print(f"voxroom-bot: {exc}", file=sys.stderr)
+        await audio.stop()
+        return EXIT_REFUSED
+    except ServerUnreachable as exc:
+        print(f"voxroom-bot: {exc}", file=sys.stderr)
+        await audio.stop()
+        return EXIT_UNREACHABLE
+    print(f"* joined {joined.room} as {joined.username} ({len(joined.peers)} others here)", flush=True)
+    if args.mute:
+        engine.set_muted(True)
+    for text in args.say:
+        engine.send_chat(text)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), args.duration)
+    if failed:
+        print(f"voxroom-bot: {failed[0].message}", file=sys.stderr)
+        await engine.close()
+        return EXIT_LOST
+    await engine.leave()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except (ValueError, OSError) as exc:
+        print(f"voxroom-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Sound cards, through sounddevice (PortAudio): the only module that imports it.
+
+Capture and playback run in PortAudio's callback threads. Capture frames
+go to the uplink (which hands packets to the loop thread-safely); playback
+pulls from the mixer (which owns the lock between the loop and this
+thread). Nothing here blocks the event loop. A device that fails or
+vanishes is reported, and audio falls back to the default device, then to
+none: the call and the chat go on either way.
+"""
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .mixer import Pcm
+from .processing import VoiceProcessor
+from .rtp import FRAME_SAMPLES, SAMPLE_RATE
+
+log = logging.getLogger("voxroom.devices")
+
+BLOCK_SAMPLES = 480
+"""10 ms device blocks: half the codec frame, so playout waits at most 10 ms for the card."""
+STALL_S = 1.0
+DeviceRef = int | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    index: int
+    name: str
+    inputs: int
+    outputs: int
+    is_default_input: bool
+    is_default_output: bool
+
+
+def _sd() -> Any:
+    """Import sounddevice lazily: without PortAudio the app still runs, chat only."""
+    import sounddevice
+
+    return sounddevice
+
+
+def list_devices(rescan: bool = False) -> list[Device]:
+    """Every device PortAudio sees; ``rescan`` re-reads them (hot-plugged devices)."""
+    sd = _sd()
+    if rescan:
+        sd._terminate()
+        sd._initialize()
+    default_in, default_out = sd.default.device
+    return [
+        Device(
+            index=i,
+            name=str(info["name"]),
+            inputs=int(info["max_input_channels"]),
+            outputs=int(info["max_output_channels"]),
+            is_default_input=i == default_in,
+            is_default_output=i == default_out,
+        )
+        for i, info in enumerate(sd.query_devices())
+    ]
+
+
+class DeviceAudio:
+    """Microphone in, speaker out, with 10 ms blocks and the voice processor in between."""
+
+    def __init__(
+        self,
+        on_failure: Callable[[str, str], None],
+        input_device: DeviceRef = None,
+        output_device: DeviceRef = None,
+        processor: VoiceProcessor | None = None,
+    ) -> None:
+        self.input_device = input_device
+        self.output_device = output_device
+        self.processor = processor or VoiceProcessor()
+        self._on_failure = on_failure
+        self._lock = threading.Lock()  # the processor is shared by both callback threads
+        self._streams: list[Any] = []
+        self._capture_buf = np.zeros(0, dtype=np.int16)
+        self._play_buf = np.zeros(0, dtype=np.int16)
+        self._capture: Callable[[Pcm], None] | None = None
+        self._render: Callable[[], Pcm] | None = None
+        self._last_callback = 0.0
+        self._watchdog: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- AudioIO -------------------------------------------------------------------
+
+    def start(self, capture: Callable[[Pcm], None], render: Callable[[], Pcm]) -> None:
+        self._capture, self._render = capture, render
+        self._loop = asyncio.get_running_loop()
+        self._open_with_fallback()
+        self._watchdog = asyncio.ensure_future(self._watch())
+
+    async def stop(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+        self._close_streams()
+
+    def switch(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
+        """Use other devices now, without restarting the call."""
+        self.input_device, self.output_device = input_device, output_device
+        self._close_streams()
+        self._open_with_fallback()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._streams)
+
+    # --- streams -------------------------------------------------------------------
+
+    def _open_with_fallback(self) -> None:
+        try:
+            self._open(self.input_device, self.output_device)
+            return
+        except Exception as exc:
+            failure = f"cannot open audio devices ({exc})"
+        if self.input_device is not None or self.output_device is not None:
+            try:
+                self._open(None, None)
+                self._report(failure, "default devices")
+                return
+            except Exception as exc:
+                failure += f"; default devices failed too ({exc})"
+        self._report(failure, "")
+
+    def _open(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
+        sd = _sd()
+        common = {"samplerate": SAMPLE_RATE, "channels": 1, "dtype": "int16", "blocksize": BLOCK_SAMPLES}
+        streams = [
+            sd.InputStream(device=input_device, callback=self._on_input, **common),
+            sd.OutputStream(device=output_device, callback=self._on_output, **common),
+        ]
+        try:
+            for stream in streams:
+                stream.start()
+        except Exception:
+            for stream in streams:
+                stream.close()
+            raise
+        self._last_callback = time.monotonic()
+        self._streams = streams
+
+    def _close_streams(self) -> None:
+        streams, self._streams = self._streams, []
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                stream.stop()
+                stream.close()
+
+    def _report(self, message: str, fallback: str) -> None:
+        log.warning("%s; falling back to %s", message, fallback or "no audio")
+        self._on_failure(message, fallback)
+
+    async def _watch(self) -> None:
+        """A device that stops calling back (unplugged) is a failure too."""
+        while True:
+            await asyncio.sleep(STALL_S / 2)
+            if self._streams and time.monotonic() - self._last_callback > STALL_S:
+                self._close_streams()
+                self.input_device = self.output_device = None
+                self._open_with_fallback()
+
+    # --- callbacks (PortAudio's threads) ------------------------------------------
+
+    def _on_input(self, indata: Any, frames: int, _time: Any, _status: Any) -> None:
+        self._last_callback = time.monotonic()
+        self._capture_buf = np.concatenate([self._capture_buf, indata[:, 0]])
+        while len(self._capture_buf) >= FRAME_SAMPLES and self._capture is not None:
+            frame, self._capture_buf = self._capture_buf[:FRAME_SAMPLES], self._capture_buf[FRAME_SAMPLES:]
+            with self._lock:
+                frame = self.processor.capture(frame)
+            self._capture(frame)
+
+    def _on_output(self, outdata: Any, frames: int, _time: Any, _status: Any) -> None:
+        self._last_callback = time.monotonic()
+        while len(self._play_buf) < frames and self._render is not None:
+            frame = self._render()
+            with self._lock:
+                self.processor.played(frame)
+            self._play_buf = np.concatenate([self._play_buf, frame])
+        outdata[:, 0] = self._play_buf[:frames]
+        self._play_buf = self._play_buf[frames:]

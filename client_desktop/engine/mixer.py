@@ -1,0 +1,95 @@
+"""Every peer's playout buffer, mixed with per-peer gain into one output frame.
+
+This is where the playout side meets the event loop: packets are pushed
+from the loop's thread, frames are rendered from the playout thread (the
+output device's callback, or the bot's pacer), under one short lock.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .playout import PlayoutBuffer, PlayoutStats
+from .rtp import FRAME_SAMPLES, OnPacket
+
+Pcm = npt.NDArray[np.int16]
+SILENCE_DBFS = -100.0
+
+
+@dataclass
+class _Peer:
+    buffer: PlayoutBuffer
+    gain: float = 1.0
+    level_dbfs: float = SILENCE_DBFS
+
+
+def level_dbfs(frame: npt.NDArray[np.int16] | npt.NDArray[np.float32]) -> float:
+    """RMS level of a frame in dB relative to int16 full scale."""
+    if frame.size == 0:
+        return SILENCE_DBFS
+    rms = float(np.sqrt(np.mean(np.square(frame, dtype=np.float64))))
+    return max(SILENCE_DBFS, 20.0 * np.log10(rms / 32768.0)) if rms > 0 else SILENCE_DBFS
+
+
+class Mixer:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._peers: dict[str, _Peer] = {}
+        self.deafened = False
+
+    def input_for(self, peer_id: str) -> OnPacket:
+        """The packet sink for one peer's RTP (a fresh playout buffer each call)."""
+        with self._lock:
+            old = self._peers.get(peer_id)
+            self._peers[peer_id] = _Peer(PlayoutBuffer(), gain=old.gain if old else 1.0)
+
+        def push(seq: int, timestamp: int, payload: bytes) -> None:
+            now = self._clock()
+            with self._lock:
+                peer = self._peers.get(peer_id)
+                if peer is not None:
+                    peer.buffer.push(seq, timestamp, payload, now)
+
+        return push
+
+    def remove(self, peer_id: str) -> None:
+        with self._lock:
+            self._peers.pop(peer_id, None)
+
+    def set_gain(self, peer_id: str, gain: float) -> None:
+        with self._lock:
+            if peer_id in self._peers:
+                self._peers[peer_id].gain = max(0.0, gain)
+
+    @property
+    def peer_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._peers)
+
+    def levels(self) -> dict[str, float]:
+        """Each peer's level (dBFS) in the last rendered frame, before gain: who is speaking."""
+        with self._lock:
+            return {peer_id: peer.level_dbfs for peer_id, peer in self._peers.items()}
+
+    def stats(self, peer_id: str) -> PlayoutStats:
+        with self._lock:
+            return self._peers[peer_id].buffer.stats
+
+    def render(self) -> Pcm:
+        """The next 20 ms of mixed audio; every buffer is pulled even when deafened."""
+        now = self._clock()
+        mixed = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        with self._lock:
+            for peer in self._peers.values():
+                frame = peer.buffer.pull(now)
+                peer.level_dbfs = level_dbfs(frame)
+                if peer.gain:
+                    mixed += frame.astype(np.float32) * peer.gain
+        if self.deafened:
+            return np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        return np.clip(mixed, -32768, 32767).astype(np.int16)
