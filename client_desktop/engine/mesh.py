@@ -71,6 +71,7 @@ class CallMesh:
         self._work: dict[str, _PeerWork] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._closing: set[asyncio.Future[None]] = set()
+        self.answer_timeout_s = ANSWER_TIMEOUT_S
 
     # --- what the room tells us ---------------------------------------------
 
@@ -192,7 +193,7 @@ class CallMesh:
         link = self._new_link(peer_id, offerer=True)
         await link.pc.setLocalDescription(await link.pc.createOffer())
         self._send_signal(peer_id, {"kind": "offer", "sdp": link.pc.localDescription.sdp})
-        self._arm_timer(peer_id, ANSWER_TIMEOUT_S, lambda: self._fail(peer_id))
+        self._arm_timer(peer_id, self.answer_timeout_s, lambda: self._fail(peer_id))
 
     async def _answer(self, peer_id: str, sdp: str) -> None:
         if not self.voice:

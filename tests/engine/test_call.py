@@ -2,14 +2,10 @@
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-
-import pytest
 
 from client_desktop.engine import events
 from client_desktop.engine.engine import Engine
-from client_desktop.engine.media import Silence, Source, Tone
+from client_desktop.engine.media import Silence, Tone
 from client_desktop.engine.mixer import Mixer
 from client_desktop.engine.pacer import PacedAudio
 from client_desktop.engine.rtp import OnPacket
@@ -18,54 +14,7 @@ from signaling_server.app import RunningServer
 
 from ..conftest import ServerFactory
 from .audio import Recorder, band_db, peaks_hz, rms_db
-
-TONE_DBFS = -12.0
-TONE_RMS_DBFS = TONE_DBFS - 3.01  # a sine's RMS is its peak / sqrt(2)
-
-
-@dataclass
-class Bot:
-    engine: Engine
-    recorder: Recorder
-    audio: PacedAudio
-    log: list[events.EngineEvent] = field(default_factory=list)
-
-    def chats(self) -> list[tuple[int, str]]:
-        return [(e.chat.id, e.chat.text) for e in self.log if isinstance(e, events.ChatReceived)]
-
-
-BotFactory = Callable[..., Awaitable[Bot]]
-
-
-@pytest.fixture
-async def bots(server: RunningServer) -> AsyncIterator[BotFactory]:
-    made: list[Bot] = []
-
-    async def make(
-        name: str, source: Source | None = None, url: str | None = None, voice: bool = True
-    ) -> Bot:
-        recorder = Recorder()
-        audio = PacedAudio(source or Silence(), recorder)
-        log: list[events.EngineEvent] = []
-        engine = Engine(url or server.url, "call", name, audio, log.append, voice=voice)
-        engine.set_talk_mode(TalkMode.OPEN)
-        bot = Bot(engine, recorder, audio, log)
-        await engine.start()
-        made.append(bot)
-        return bot
-
-    yield make
-    await asyncio.gather(*(b.engine.close() for b in made), return_exceptions=True)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
-
-
-def connected(*bots: Bot) -> Callable[[], bool]:
-    return lambda: all(len(b.engine.mesh.connected_peers) == len(bots) - 1 for b in bots)
+from .calls import TONE_DBFS, TONE_RMS_DBFS, Bot, BotFactory, connected, until
 
 
 async def test_two_bots_hear_each_others_tone(bots: BotFactory) -> None:

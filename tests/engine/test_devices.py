@@ -4,11 +4,19 @@ import asyncio
 import sys
 
 import numpy as np
+import pytest
+from websockets.asyncio.client import connect
 
+from client_desktop.engine import events
+from client_desktop.engine.devices import DeviceAudio
+from client_desktop.engine.engine import Engine
 from client_desktop.engine.media import Tone
 from signaling_server.app import RunningServer
 
+from ..wsclient import Client
 from .audio import peaks_hz, rms_db
+from .calls import until
+from .conftest import Pulse
 
 RATE = 48_000
 
@@ -65,3 +73,56 @@ async def test_a_tone_into_one_sink_comes_out_of_the_other(
             if proc.returncode is None:
                 proc.terminate()
             await proc.wait()
+
+
+def _route(monkeypatch: pytest.MonkeyPatch, daemon: Pulse, source: str, sink: str) -> None:
+    for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER"):
+        monkeypatch.setenv(key, daemon.env[key])
+    monkeypatch.setenv("PULSE_SOURCE", source)
+    monkeypatch.setenv("PULSE_SINK", sink)
+
+
+async def test_a_missing_device_falls_back_to_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    daemon = Pulse(("mic", "speaker"))
+    try:
+        _route(monkeypatch, daemon, "mic.monitor", "speaker")
+        failures: list[tuple[str, str]] = []
+        frames: list[int] = []
+        audio = DeviceAudio(lambda m, f: failures.append((m, f)), input_device="no such microphone")
+        audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
+        try:
+            await asyncio.sleep(1.0)
+        finally:
+            await audio.stop()
+        assert len(failures) == 1
+        assert "no such microphone" in failures[0][0]
+        assert failures[0][1] == "default devices"
+        assert len(frames) >= 25  # the default microphone delivered 20 ms frames
+    finally:
+        daemon.stop()
+
+
+async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
+    monkeypatch: pytest.MonkeyPatch, server: RunningServer
+) -> None:
+    daemon = Pulse(("mic", "speaker"))
+    try:
+        _route(monkeypatch, daemon, "mic.monitor", "speaker")
+        log: list[events.EngineEvent] = []
+        audio = DeviceAudio(lambda m, f: log.append(events.AudioDeviceFailed(m, f)))
+        engine = Engine(server.url, "r", "deviceful", audio, log.append)
+        other = Client(await connect(server.url))
+        await engine.start()
+        await other.join(room="r", username="other")
+        assert audio.running
+        daemon.stop()  # the sound server dies: the streams stop calling back
+        await until(lambda: any(isinstance(e, events.AudioDeviceFailed) for e in log), timeout=5.0)
+        failure = next(e for e in log if isinstance(e, events.AudioDeviceFailed))
+        assert failure.fallback == ""
+        assert not audio.running
+        engine.send_chat("no audio, still talking")
+        assert (await other.expect("chat"))["text"] == "no audio, still talking"
+        await engine.close()
+        await other.close()
+    finally:
+        daemon.stop()
