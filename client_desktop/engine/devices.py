@@ -28,6 +28,9 @@ log = logging.getLogger("voxroom.devices")
 BLOCK_SAMPLES = 480
 """10 ms device blocks: half the codec frame, so playout waits at most 10 ms for the card."""
 STALL_S = 1.0
+STARTUP_S = 3.0
+"""ALSA's pulse plugin takes 1-2 s before its first callbacks: not a stall."""
+DEVICE_CALL_TIMEOUT_S = 5.0
 DeviceRef = int | str | None
 
 
@@ -69,7 +72,12 @@ def list_devices(rescan: bool = False) -> list[Device]:
 
 
 class DeviceAudio:
-    """Microphone in, speaker out, with 10 ms blocks and the voice processor in between."""
+    """Microphone in, speaker out, with 10 ms blocks and the voice processor in between.
+
+    PortAudio calls that can hang (opening, stopping, closing a stream on a
+    sound server that died) run on a throw-away thread with a deadline, so
+    the event loop never waits on a sound card.
+    """
 
     def __init__(
         self,
@@ -89,29 +97,27 @@ class DeviceAudio:
         self._capture: Callable[[Pcm], None] | None = None
         self._render: Callable[[], Pcm] | None = None
         self._last_callback = 0.0
-        self._watchdog: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
 
     # --- AudioIO -------------------------------------------------------------------
 
     def start(self, capture: Callable[[Pcm], None], render: Callable[[], Pcm]) -> None:
         self._capture, self._render = capture, render
-        self._loop = asyncio.get_running_loop()
-        self._open_with_fallback()
-        self._watchdog = asyncio.ensure_future(self._watch())
+        self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
-        self._close_streams()
+                await self._task
+            self._task = None
+        await self._close_streams()
 
-    def switch(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
+    async def switch(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
         """Use other devices now, without restarting the call."""
         self.input_device, self.output_device = input_device, output_device
-        self._close_streams()
-        self._open_with_fallback()
+        await self._close_streams()
+        await self._open_with_fallback()
 
     @property
     def running(self) -> bool:
@@ -119,19 +125,29 @@ class DeviceAudio:
 
     # --- streams -------------------------------------------------------------------
 
-    def _open_with_fallback(self) -> None:
+    async def _run(self) -> None:
+        """Open the devices, then watch them: one that stops calling back (unplugged) has failed."""
+        await self._open_with_fallback()
+        while True:
+            await asyncio.sleep(STALL_S / 2)
+            if self._streams and time.monotonic() - self._last_callback > STALL_S:
+                await self._close_streams()
+                self.input_device = self.output_device = None
+                await self._open_with_fallback()
+
+    async def _open_with_fallback(self) -> None:
         try:
-            self._open(self.input_device, self.output_device)
+            await _off_loop(lambda: self._open(self.input_device, self.output_device))
             return
         except Exception as exc:
-            failure = f"cannot open audio devices ({exc})"
+            failure = f"cannot open audio devices ({exc or type(exc).__name__})"
         if self.input_device is not None or self.output_device is not None:
             try:
-                self._open(None, None)
+                await _off_loop(lambda: self._open(None, None))
                 self._report(failure, "default devices")
                 return
             except Exception as exc:
-                failure += f"; default devices failed too ({exc})"
+                failure += f"; default devices failed too ({exc or type(exc).__name__})"
         self._report(failure, "")
 
     def _open(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
@@ -148,33 +164,23 @@ class DeviceAudio:
             for stream in streams:
                 stream.close()
             raise
-        self._last_callback = time.monotonic()
+        self._last_callback = time.monotonic() + STARTUP_S
         self._streams = streams
 
-    def _close_streams(self) -> None:
+    async def _close_streams(self) -> None:
         streams, self._streams = self._streams, []
-        for stream in streams:
-            with contextlib.suppress(Exception):
-                stream.stop()
-                stream.close()
+        if streams:
+            with contextlib.suppress(Exception):  # a hung close is abandoned, not waited for
+                await _off_loop(lambda: _close_all(streams))
 
     def _report(self, message: str, fallback: str) -> None:
         log.warning("%s; falling back to %s", message, fallback or "no audio")
         self._on_failure(message, fallback)
 
-    async def _watch(self) -> None:
-        """A device that stops calling back (unplugged) is a failure too."""
-        while True:
-            await asyncio.sleep(STALL_S / 2)
-            if self._streams and time.monotonic() - self._last_callback > STALL_S:
-                self._close_streams()
-                self.input_device = self.output_device = None
-                self._open_with_fallback()
-
     # --- callbacks (PortAudio's threads) ------------------------------------------
 
     def _on_input(self, indata: Any, frames: int, _time: Any, _status: Any) -> None:
-        self._last_callback = time.monotonic()
+        self._last_callback = max(self._last_callback, time.monotonic())
         self._capture_buf = np.concatenate([self._capture_buf, indata[:, 0]])
         while len(self._capture_buf) >= FRAME_SAMPLES and self._capture is not None:
             frame, self._capture_buf = self._capture_buf[:FRAME_SAMPLES], self._capture_buf[FRAME_SAMPLES:]
@@ -183,7 +189,7 @@ class DeviceAudio:
             self._capture(frame)
 
     def _on_output(self, outdata: Any, frames: int, _time: Any, _status: Any) -> None:
-        self._last_callback = time.monotonic()
+        self._last_callback = max(self._last_callback, time.monotonic())
         while len(self._play_buf) < frames and self._render is not None:
             frame = self._render()
             with self._lock:
@@ -191,3 +197,37 @@ class DeviceAudio:
             self._play_buf = np.concatenate([self._play_buf, frame])
         outdata[:, 0] = self._play_buf[:frames]
         self._play_buf = self._play_buf[frames:]
+
+
+def _close_all(streams: list[Any]) -> None:
+    for stream in streams:
+        stream.abort()
+        stream.close()
+
+
+async def _off_loop(call: Callable[[], None], timeout_s: float = DEVICE_CALL_TIMEOUT_S) -> None:
+    """Run a PortAudio call on a fresh daemon thread; give up waiting after ``timeout_s``."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, exc)
+        else:
+            loop.call_soon_threadsafe(settle, None)
+
+    threading.Thread(target=run, name="voxroom-device-call", daemon=True).start()
+    try:
+        await asyncio.wait_for(done, timeout_s)
+    except TimeoutError:
+        raise TimeoutError(f"the sound system did not answer within {timeout_s:g} s") from None

@@ -91,7 +91,7 @@ async def test_a_missing_device_falls_back_to_the_default(monkeypatch: pytest.Mo
         audio = DeviceAudio(lambda m, f: failures.append((m, f)), input_device="no such microphone")
         audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
         try:
-            await asyncio.sleep(1.0)
+            await until(lambda: len(frames) >= 25, timeout=8.0)  # ALSA's pulse plugin takes 1-2 s to start
         finally:
             await audio.stop()
         assert len(failures) == 1
@@ -114,7 +114,7 @@ async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
         other = Client(await connect(server.url))
         await engine.start()
         await other.join(room="r", username="other")
-        assert audio.running
+        await until(lambda: audio.running, timeout=8.0)
         daemon.stop()  # the sound server dies: the streams stop calling back
         await until(lambda: any(isinstance(e, events.AudioDeviceFailed) for e in log), timeout=5.0)
         failure = next(e for e in log if isinstance(e, events.AudioDeviceFailed))
