@@ -35,6 +35,8 @@ class ServerConfig:
     chat_rate: float = limits.DEFAULT_CHAT_RATE_PER_S
     signal_rate: float = limits.DEFAULT_SIGNAL_RATE_PER_S
     grace_s: float = limits.DEFAULT_GRACE_S
+    ping_interval_s: float = limits.PING_INTERVAL_S  # fixed by the spec; a field so tests can shorten it
+    ping_timeout_s: float = limits.PING_TIMEOUT_S
 
 
 def _positive_int(text: str) -> int:

@@ -59,6 +59,15 @@ class DropPlace:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseReading:
+    """Read nothing more from ``conn`` for ``seconds`` (a flood's window is already over)."""
+
+    room: str | None
+    conn: ConnId
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     room: str | None
     conn: ConnId
@@ -66,4 +75,4 @@ class Close:
     reason: str
 
 
-Effect = Send | PostChat | SendJoined | SavePlace | DropPlace | Close
+Effect = Send | PostChat | SendJoined | SavePlace | DropPlace | PauseReading | Close

@@ -37,7 +37,7 @@ from protocol import (
     name_key,
 )
 
-from .effects import Close, DropPlace, Effect, PostChat, SavePlace, Send, SendJoined
+from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SavePlace, Send, SendJoined
 from .model import ChatDraft, ConnId, PeerId, Place
 from .ratelimit import TokenBucket
 
@@ -293,10 +293,15 @@ class Hub:
         if budget.flooding(now):
             log.info("flood disconnect room=%s conn=%s", room, conn)
             return [Close(room, conn, limits.CLOSE_POLICY, "flooding")]
-        if now - session.rate_limited_at < RATE_LIMITED_EVERY_S:
-            return []
-        session.rate_limited_at = now
-        return [Send(room, (conn,), _error(ErrorCode.RATE_LIMITED, "too many messages, slow down", ref))]
+        effects: list[Effect] = []
+        if now - session.rate_limited_at >= RATE_LIMITED_EVERY_S:
+            session.rate_limited_at = now
+            error = _error(ErrorCode.RATE_LIMITED, "too many messages, slow down", ref)
+            effects.append(Send(room, (conn,), error))
+        pause = budget.flood_window_left(now)
+        if pause > 0:
+            effects.append(PauseReading(room, conn, pause))
+        return effects
 
     # --- room bookkeeping ------------------------------------------------------
 

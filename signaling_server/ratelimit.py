@@ -35,6 +35,17 @@ class TokenBucket:
             return True
         return False
 
+    def flood_window_left(self, now: float) -> float:
+        """Seconds left in this window once it is already over 10x the rate, else 0.
+
+        Reading nothing more from that sender until the window ends costs its
+        flood nothing in detection (the window is over either way) and saves
+        the server decoding it.
+        """
+        if self._window_count <= FLOOD_FACTOR * self.rate_per_s * FLOOD_WINDOW_S:
+            return 0.0
+        return max(0.0, self._window_start + FLOOD_WINDOW_S - now)
+
     def flooding(self, now: float) -> bool:
         """True once every one-second window of the last ten was over 10x the rate."""
         return self._flood_since is not None and now - self._flood_since >= FLOOD_DURATION_S

@@ -16,12 +16,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from protocol import ChatPosted, ErrorCode, ErrorReported, encode
 
-from .effects import Close, DropPlace, Effect, PostChat, SavePlace, Send, SendJoined
+from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SavePlace, Send, SendJoined
 from .hub import Hub
 from .metrics import Metrics
 from .model import ConnId
@@ -46,6 +50,8 @@ class Relay:
         self._lanes: dict[str | None, deque[tuple[asyncio.Future[Any] | None, _Action]]] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._corked: dict[ServerConnection, list[bytes]] = {}
+        self._flush_pending = False
 
     @property
     def open_connections(self) -> int:
@@ -55,6 +61,7 @@ class Relay:
         """The life of one connection: open, every message, close."""
         conn = ConnId(next(self._ids))
         self._conns[conn] = ws
+        _forget_handshake(ws)
         try:
             self.run(self.hub.open(conn, time.time()))
             async for data in ws:
@@ -70,6 +77,28 @@ class Relay:
         while True:
             await asyncio.sleep(every_s)
             self.run(self.hub.tick(time.time()))
+
+    async def keep_alive_forever(self, interval_s: float, timeout_s: float) -> None:
+        """Ping every connection each ``interval_s``; one silent for ``timeout_s`` is dropped.
+
+        Dropped, not closed: it is gone or stuck, so its place enters the grace
+        period at once (and ``peer-left`` follows if it does not come back).
+        """
+        while True:
+            await asyncio.sleep(interval_s)
+            for conn, ws in list(self._conns.items()):
+                if ws.protocol.state is State.OPEN:
+                    self._spawn(self._ping(conn, ws, timeout_s))
+
+    async def _ping(self, conn: ConnId, ws: ServerConnection, timeout_s: float) -> None:
+        try:
+            pong = await asyncio.wait_for(ws.ping(), timeout_s)
+            await asyncio.wait_for(pong, timeout_s)
+        except TimeoutError:
+            log.info("ping timeout conn=%s", conn)
+            ws.transport.abort()
+        except ConnectionClosed:
+            pass
 
     async def drain(self) -> None:
         """Wait for the effects held back by the store, then for the closing handshakes."""
@@ -92,6 +121,8 @@ class Relay:
                 self.store.submit(Store.save_place, effect.place).add_done_callback(_log_failure)
             elif isinstance(effect, DropPlace):
                 self.store.submit(Store.drop_place, effect.place.peer_id).add_done_callback(_log_failure)
+            elif isinstance(effect, PauseReading):
+                self._pause_reading(effect.conn, effect.seconds)
             else:
                 self._enqueue(effect.room, None, self._closer(effect))
 
@@ -161,32 +192,87 @@ class Relay:
         def close(_: object) -> None:
             ws = self._conns.get(effect.conn)
             if ws is not None:
+                self.flush(only=ws)  # what was said before the close goes out before it
                 self._spawn(ws.close(effect.code, effect.reason))
 
         return close
 
     def _deliver(self, conns: tuple[ConnId, ...], message: msgspec.Struct) -> None:
-        data = encode(message)
-        targets = []
+        """Queue one message for ``conns``: framed once, written at the end of this loop turn.
+
+        Server frames are unmasked and we use no extension, so one frame's
+        bytes serve every recipient. Everything queued for a connection in
+        one turn of the loop (a group commit's chats, say) leaves in a
+        single write, instead of one ``send()`` per message.
+        """
+        frame = Frame(Opcode.TEXT, encode(message)).serialize(mask=False)
+        delivered = 0
         for conn in conns:
             ws = self._conns.get(conn)
-            if ws is None:
+            if ws is None or ws.protocol.state is not State.OPEN:
                 continue
             if ws.transport.get_write_buffer_size() > MAX_BACKLOG_BYTES:
                 log.warning("slow consumer dropped conn=%s backlog>%d", conn, MAX_BACKLOG_BYTES)
                 self.metrics.slow_consumers.inc()
                 ws.transport.abort()
                 continue
-            targets.append(ws)
-        broadcast(targets, data, text=True)
-        self.metrics.delivered.inc(len(targets))
+            queued = self._corked.get(ws)
+            if queued is None:
+                self._corked[ws] = [frame]
+            else:
+                queued.append(frame)
+            delivered += 1
+        if delivered and not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.metrics.delivered.inc(delivered)
         if isinstance(message, ErrorReported):
             self.metrics.errors.labels(message.code).inc()
+
+    def flush(self, only: ServerConnection | None = None) -> None:
+        """Write what was queued: for every connection, or for ``only`` (before it closes)."""
+        if only is not None:
+            frames = self._corked.pop(only, None)
+            if frames and only.protocol.state is State.OPEN:
+                only.transport.writelines(frames)
+            return
+        self._flush_pending = False
+        corked, self._corked = self._corked, {}
+        for ws, frames in corked.items():
+            if ws.protocol.state is State.OPEN:
+                ws.transport.writelines(frames)
+
+    def _pause_reading(self, conn: ConnId, seconds: float) -> None:
+        ws = self._conns.get(conn)
+        if ws is None:
+            return
+        ws.transport.pause_reading()
+
+        def resume() -> None:
+            if self._conns.get(conn) is ws and not ws.transport.is_closing():
+                ws.transport.resume_reading()
+
+        asyncio.get_running_loop().call_later(seconds, resume)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+_NO_HEADERS = Headers()
+
+
+def _forget_handshake(ws: ServerConnection) -> None:
+    """Drop the handshake's headers (~4 KiB a connection), never read again.
+
+    websockets treats ``request is None`` as "no handshake yet", so the
+    objects stay, emptied.
+    """
+    if ws.request is not None:
+        ws.request = Request(ws.request.path, _NO_HEADERS)
+    if ws.response is not None:
+        ws.response = Response(ws.response.status_code, ws.response.reason_phrase, _NO_HEADERS)
 
 
 def _log_failure(future: "asyncio.Future[Any]") -> None:

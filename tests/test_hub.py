@@ -24,7 +24,16 @@ from protocol import (
     SignalRelayed,
     limits,
 )
-from signaling_server.effects import Close, DropPlace, Effect, PostChat, SavePlace, Send, SendJoined
+from signaling_server.effects import (
+    Close,
+    DropPlace,
+    Effect,
+    PauseReading,
+    PostChat,
+    SavePlace,
+    Send,
+    SendJoined,
+)
 from signaling_server.hub import Hub, HubConfig, hash_token, new_peer_id
 from signaling_server.model import ChatDraft, ConnId, PeerId, Place
 from signaling_server.ratelimit import TokenBucket
@@ -961,3 +970,15 @@ def test_token_bucket_ten_times_exactly_is_not_flooding() -> None:
             bucket.take(second + i / 10)
     bucket.take(15.0)
     assert bucket.flooding(15.0) is False
+
+
+def test_reading_pauses_for_the_rest_of_a_window_already_over_ten_times_the_budget() -> None:
+    hub = make_hub(chat_rate_per_s=2.0, chat_burst=4.0)
+    hub.open(A, T0)
+    pauses = []
+    for i in range(25):  # 20 is ten times the budget of a one-second window
+        effects = hub.receive(A, "junk", T0 + i * 0.01)
+        pauses += [e for e in effects if isinstance(e, PauseReading)]
+    assert len(pauses) == 5  # the 21st..25th messages; never before the window was over
+    assert pauses[0].conn == A
+    assert pauses[0].seconds == pytest.approx(1.0 - 0.20)

@@ -176,3 +176,26 @@ async def test_garbage_flood_is_rate_limited_while_others_chat(
     assert sent > 500
     assert codes.count("bad-message") <= 40 + 20 * (elapsed + 1)  # the burst, then the budget
     assert 1 <= codes.count("rate-limited") <= elapsed + 2  # at most one a second
+
+
+async def test_a_sustained_flood_is_disconnected_after_10_s(make_server: ServerFactory) -> None:
+    server = await make_server(chat_rate=2.0)  # 10x the budget is 20 messages/s
+    flooder, bystander = await Client.open(server.url), await Client.open(server.url)
+    await bystander.join(username="bystander")
+    started = time.monotonic()
+
+    async def flood() -> None:
+        while True:
+            await flooder.send("garbage")
+            await asyncio.sleep(0.005)  # ~200/s: ten times over ten times the budget
+
+    task = asyncio.create_task(flood())
+    try:
+        code, reason = await flooder.closed(timeout=20)
+    finally:
+        task.cancel()
+    assert (code, reason) == (1008, "flooding")
+    assert 9.5 <= time.monotonic() - started <= 15
+    await bystander.send({"type": "chat", "text": "unbothered"})
+    assert (await bystander.expect("chat"))["text"] == "unbothered"
+    await bystander.close()

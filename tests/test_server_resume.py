@@ -119,3 +119,20 @@ async def test_since_beyond_1000_is_truncated_to_the_newest(make_server: ServerF
     assert [m["id"] for m in joined["history"]] == list(range(11, 1011))
     for c in (talker, reader):
         await c.close()
+
+
+async def test_a_peer_that_stops_answering_pings_is_dropped_then_announced(
+    make_server: ServerFactory,
+) -> None:
+    server = await make_server(ping_interval_s=0.3, ping_timeout_s=0.3, grace_s=0.5)
+    alice, stuck = await Client.open(server.url), await Client.open(server.url)
+    await alice.join(username="alice")
+    s = await stuck.join(username="stuck")
+    await alice.expect("peer-joined")
+    await asyncio.sleep(1.0)
+    await alice.nothing(0.1)  # answering pings (the client library does): nobody is dropped
+    stuck.ws.transport.pause_reading()  # frozen: never reads the ping, never answers
+    left = await alice.expect("peer-left", timeout=3.0)
+    assert left["id"] == s["self"]["id"]
+    stuck.ws.transport.abort()
+    await alice.close()
