@@ -2,6 +2,8 @@
 
 import asyncio
 import random
+import signal
+from collections.abc import Callable
 
 from client_desktop.engine import events
 from client_desktop.engine.engine import Engine
@@ -12,7 +14,7 @@ from client_desktop.engine.rtp import OnPacket
 from client_desktop.engine.uplink import TalkMode
 from signaling_server.app import RunningServer
 
-from ..conftest import ServerFactory
+from ..conftest import ServerProcess
 from .audio import Recorder, band_db, peaks_hz, rms_db
 from .calls import TONE_DBFS, TONE_RMS_DBFS, Bot, BotFactory, connected, until
 
@@ -94,15 +96,17 @@ async def test_a_peer_that_leaves_is_cleaned_up(bots: BotFactory) -> None:
     assert abs(band_db(a.recorder.last(0.5), 660) - TONE_RMS_DBFS) <= 3
 
 
-async def test_call_survives_a_server_restart(make_server: ServerFactory) -> None:
-    server = await make_server(grace_s=10.0)
-    port = server.port
+async def test_call_survives_the_server_being_killed_and_restarted(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    proc = server_process("--grace", "10")
+    proc.start()
     made: list[Bot] = []
     for name, hz in (("a", 440.0), ("b", 660.0)):
         recorder = Recorder()
         audio = PacedAudio(Tone(hz, TONE_DBFS), recorder)
         log: list[events.EngineEvent] = []
-        engine = Engine(server.url, "call", name, audio, log.append)
+        engine = Engine(proc.url, "call", name, audio, log.append)
         engine.set_talk_mode(TalkMode.OPEN)
         await engine.start()
         made.append(Bot(engine, recorder, audio, log))
@@ -111,20 +115,21 @@ async def test_call_survives_a_server_restart(make_server: ServerFactory) -> Non
         await until(connected(a, b))
         a.engine.send_chat("before")
         await until(lambda: [t for _, t in b.chats()] == ["before"])
-        await server.close()
+        await proc.stop(signal.SIGKILL)
         mark = b.recorder.mark()
         a.engine.send_chat("during")  # typed while the server is down
         await asyncio.sleep(1.0)
         assert abs(band_db(b.recorder.since(mark), 440) - TONE_RMS_DBFS) <= 3  # P2P audio goes on
-        server = await make_server(grace_s=10.0, port=port)
-        await until(lambda: a.engine.signaling.connected and b.engine.signaling.connected)
+        await asyncio.to_thread(proc.start)
+        await until(lambda: a.engine.signaling.connected and b.engine.signaling.connected, timeout=15)
         await until(lambda: len(b.chats()) == 2)
         a.engine.send_chat("after")
         await until(lambda: len(b.chats()) == 3)
         assert b.chats() == [(1, "before"), (2, "during"), (3, "after")]
-        assert connected(a, b)()
+        assert connected(a, b)()  # the same calls, never torn down
         rejoins = [e for e in b.log if isinstance(e, events.RoomJoined)]
         assert [e.resumed for e in rejoins] == [False, True]
+        assert not [e for e in b.log if isinstance(e, events.CallStateChanged) and e.state == "closed"]
     finally:
         await asyncio.gather(*(bot.engine.close() for bot in made), return_exceptions=True)
 

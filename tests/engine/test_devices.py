@@ -8,7 +8,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from client_desktop.engine import events
-from client_desktop.engine.devices import DeviceAudio
+from client_desktop.engine.devices import DeviceAudio, list_devices
 from client_desktop.engine.engine import Engine
 from client_desktop.engine.media import Tone
 from signaling_server.app import RunningServer
@@ -124,5 +124,29 @@ async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
         assert (await other.expect("chat"))["text"] == "no audio, still talking"
         await engine.close()
         await other.close()
+    finally:
+        daemon.stop()
+
+
+async def test_devices_are_listed_and_one_can_be_chosen_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    daemon = Pulse(("mic", "speaker"))
+    try:
+        _route(monkeypatch, daemon, "mic.monitor", "speaker")
+        devices = await asyncio.to_thread(list_devices, True)
+        names = {d.name for d in devices}
+        assert "pulse" in names
+        pulse_device = next(d for d in devices if d.name == "pulse")
+        assert pulse_device.inputs >= 1
+        assert pulse_device.outputs >= 1
+        assert sum(d.is_default_input for d in devices) == 1
+        frames: list[int] = []
+        failures: list[tuple[str, str]] = []
+        audio = DeviceAudio(lambda m, f: failures.append((m, f)), input_device="pulse", output_device="pulse")
+        audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
+        try:
+            await until(lambda: len(frames) >= 25, timeout=8.0)
+        finally:
+            await audio.stop()
+        assert failures == []
     finally:
         daemon.stop()
