@@ -22,6 +22,7 @@ import numpy as np
 from .mixer import Pcm
 from .processing import VoiceProcessor
 from .rtp import FRAME_SAMPLES, SAMPLE_RATE
+from .tasks import cancel_and_wait
 
 log = logging.getLogger("voxroom.devices")
 
@@ -106,11 +107,8 @@ class DeviceAudio:
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._close_streams()
 
     async def switch(self, input_device: DeviceRef, output_device: DeviceRef) -> None:

@@ -5,7 +5,6 @@ no Qt. Every method is called on the event loop's thread.
 """
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from typing import Protocol
@@ -16,6 +15,7 @@ from . import events
 from .mesh import CallMesh
 from .mixer import Mixer, Pcm
 from .signaling import SignalingClient
+from .tasks import cancel_and_wait
 from .uplink import DEFAULT_BITRATE_BPS, TalkMode, Uplink
 
 log = logging.getLogger("voxroom.engine")
@@ -85,10 +85,7 @@ class Engine:
         await self.signaling.close()
 
     async def _shutdown(self) -> None:
-        if self._levels_task is not None:
-            self._levels_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._levels_task
+        await cancel_and_wait(self._levels_task)
         await self._audio.stop()
         await self.mesh.close()
 

@@ -6,12 +6,12 @@ Deadlines are absolute, so a late tick does not shift the ones after it.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from .media import Sink, Source
 from .mixer import Pcm
 from .rtp import FRAME_SAMPLES, SAMPLE_RATE
+from .tasks import cancel_and_wait
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 
@@ -41,10 +41,7 @@ class PacedAudio:
             await asyncio.sleep(max(0.0, delay))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self.sink is not None:
             self.sink.close()

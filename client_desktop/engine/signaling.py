@@ -91,6 +91,7 @@ from .events import (
     ServerError,
     SignalReceived,
 )
+from .tasks import cancel_and_wait
 
 log = logging.getLogger("voxroom.engine.signaling")
 
@@ -314,12 +315,7 @@ class SignalingClient:
         await self._stop()
 
     async def _stop(self) -> None:
-        task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._task)
         ws, self._ws, self._frames = self._ws, None, None
         if ws is not None:
             await ws.close()
@@ -516,9 +512,7 @@ class SignalingClient:
             pass
         finally:
             self._frames = None
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await cancel_and_wait(writer)
         return _why_closed(ws)
 
     async def _write(self, ws: ClientConnection, frames: "asyncio.Queue[_Frame]") -> None:
