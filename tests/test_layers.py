@@ -7,7 +7,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = {"protocol", "signaling_server", "client_desktop"}
-ALLOWED = {"protocol": set(), "signaling_server": {"protocol"}, "client_desktop": {"protocol"}}
+ALLOWED = {
+    "protocol": set(),
+    "signaling_server": {"protocol"},
+    "client_desktop": {"protocol", "signaling_server"},
+}
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -45,3 +49,18 @@ def test_the_engine_knows_no_qt_and_one_module_owns_the_sound_card() -> None:
         assert not imported & {"PySide6", "qasync"}, path.name
         if path.name != "devices.py":
             assert "sounddevice" not in imported, path.name
+
+
+def test_only_the_app_hosts_a_server() -> None:
+    users = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "client_desktop").rglob("*.py")
+        if "signaling_server" in _imported_modules(path)
+    }
+    assert users == {"client_desktop/app.py"}
+
+
+def test_the_ui_talks_to_no_network_or_sound_library() -> None:
+    for path in (ROOT / "client_desktop" / "ui").glob("*.py"):
+        imported = _imported_modules(path)
+        assert not imported & {"aiortc", "av", "sounddevice", "websockets", "signaling_server"}, path.name

@@ -1,0 +1,237 @@
+"""``voxroom``: the one place where Qt and asyncio meet.
+
+qasync runs asyncio on Qt's event loop, so the engine (asyncio) and the
+widgets (Qt) share one thread and never need locks. This module builds the
+engine for the bridge (sound card, or a silent pacer with ``--no-audio``),
+hosts the bundled server in-process when asked, and runs the window until
+it closes. Flags pre-fill (``--join``: submit) the login form, for
+shortcuts and for the end-to-end tests, which also use ``--test-driver``.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from signaling_server.app import RunningServer
+from signaling_server.app import start as start_server
+from signaling_server.config import DEFAULT_PORT, ServerConfig
+
+from .engine import events
+from .engine.devices import DeviceAudio, list_devices
+from .engine.engine import AudioIO, Engine
+from .engine.media import Silence
+from .engine.pacer import PacedAudio
+from .engine.processing import ProcessingSettings, VoiceProcessor
+from .ui import icons, style
+from .ui.bridge import Bridge, JoinRequest
+from .ui.driver import TestDriver
+from .ui.preferences import AudioSettings, LoginValues, Preferences
+from .ui.window import MainWindow
+
+log = logging.getLogger("voxroom.app")
+
+
+class DesktopEngine(Engine):
+    """The engine plus what the settings dialog changes in a running call."""
+
+    def __init__(self, request: JoinRequest, audio: AudioIO, device: DeviceAudio | None, **kw: Any) -> None:
+        super().__init__(
+            request.server,
+            request.room,
+            request.username,
+            audio,
+            password=request.password,
+            voice=request.voice,
+            **kw,
+        )
+        self._device = device
+
+    async def apply_audio(self, settings: AudioSettings) -> None:
+        self.uplink.vad_threshold_dbfs = settings.vad_threshold_dbfs
+        self.uplink.set_bitrate(settings.bitrate_bps)
+        if self._device is None:
+            return
+        self._device.processor.configure(_processing(settings))
+        wanted = (settings.input_device or None, settings.output_device or None)
+        if wanted != (self._device.input_device, self._device.output_device):
+            await self._device.switch(*wanted)
+
+
+def _processing(settings: AudioSettings) -> ProcessingSettings:
+    return ProcessingSettings(settings.echo_cancellation, settings.noise_suppression, True)
+
+
+def _device_names() -> tuple[list[str], list[str]]:
+    devices = list_devices(rescan=True)
+    return [d.name for d in devices if d.inputs], [d.name for d in devices if d.outputs]
+
+
+class Host:
+    """The bundled server, started on first use and kept until the app quits."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.server: RunningServer | None = None
+
+    async def __call__(self) -> tuple[str, str]:
+        if self.server is None:
+            data_dir = Path(platformdirs.user_data_dir("voxroom")) / "server"
+            config = ServerConfig(host="0.0.0.0", port=self.port, data_dir=data_dir, log_level="warning")  # noqa: S104
+            self.server = await start_server(config)
+        return f"ws://127.0.0.1:{self.server.port}/ws", f"{_lan_address()}:{self.server.port}"
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+
+def _lan_address() -> str:
+    """The address others on the network reach us at (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="voxroom", description="Voxroom: voice rooms with chat.")
+    p.add_argument("--server", help="ws:// URL or host:port to fill in")
+    p.add_argument("--room")
+    p.add_argument("--username")
+    p.add_argument("--password")
+    p.add_argument("--host", action="store_true", help="host the room on this computer")
+    p.add_argument(
+        "--host-port", type=int, default=DEFAULT_PORT, help=f"port when hosting (default {DEFAULT_PORT})"
+    )
+    p.add_argument("--join", action="store_true", help="join at once with the values given")
+    p.add_argument("--no-audio", action="store_true", help="no sound card: send silence, play nothing")
+    p.add_argument("--test-driver", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    return p.parse_args(argv)
+
+
+class App:
+    def __init__(self, qt: QApplication, args: argparse.Namespace) -> None:
+        self.args = args
+        self.loop = asyncio.get_running_loop()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.host = Host(args.host_port)
+        prefs = Preferences()
+        self.bridge = Bridge(self._make_engine, self._spawn, self.host, prefs.audio(), _device_names)
+        remembered = prefs.login()
+        values = LoginValues(
+            args.server or remembered.server,
+            args.room or remembered.room,
+            args.username or remembered.username,
+            args.host or remembered.host,
+        )
+        self.window = MainWindow(self.bridge, prefs, values)
+        if args.password:
+            self.window.login.password.setText(args.password)
+        self.closed = self.loop.create_future()
+        self.window.closed.connect(self._window_closed)
+        self.driver = TestDriver(self.window, qt) if args.test_driver else None
+
+    def _window_closed(self) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def _make_engine(
+        self, request: JoinRequest, settings: AudioSettings, sink: events.EngineEventSink
+    ) -> DesktopEngine:
+        device: DeviceAudio | None = None
+        audio: AudioIO
+        if self.args.no_audio:
+            audio = PacedAudio(Silence())
+        else:
+
+            def failed(message: str, fallback: str) -> None:
+                sink(events.AudioDeviceFailed(message, fallback))
+
+            device = DeviceAudio(
+                failed,
+                settings.input_device or None,
+                settings.output_device or None,
+                VoiceProcessor(_processing(settings)),
+            )
+            audio = device
+        engine = DesktopEngine(request, audio, device, on_event=sink, bitrate_bps=settings.bitrate_bps)
+        engine.uplink.vad_threshold_dbfs = settings.vad_threshold_dbfs
+        return engine
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("background task failed", exc_info=exc)
+
+    async def run(self) -> None:
+        self.window.show()
+        if self.args.join:
+            self.window.login.submit()
+        await self.closed
+        await self.bridge.shutdown()
+        await self.host.close()
+
+
+NO_DISPLAY = """voxroom: no display found (DISPLAY and WAYLAND_DISPLAY are unset).
+On a machine without a screen:
+  - host rooms with the server:   ./dev server      (or: voxroom-server)
+  - join from the command line:   voxroom-bot --server ws://HOST:8765/ws --room R --username U
+  - or run the app off-screen:    QT_QPA_PLATFORM=offscreen voxroom"""
+
+
+def _has_display() -> bool:
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not _has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 1
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    qt = QApplication(sys.argv[:1])
+    qt.setOrganizationName("Voxroom")
+    qt.setApplicationName("Voxroom")
+    qt.setDesktopFileName("voxroom")
+    qt.setQuitOnLastWindowClosed(False)  # the loop must outlive the window: we leave the room first
+    style.apply(qt)
+    qt.setWindowIcon(icons.app_icon())
+    import qasync  # only now: after PySide6, so it binds to PySide6 (FIELD-NOTES)
+
+    loop = qasync.QEventLoop(qt)
+    asyncio.set_event_loop(loop)
+
+    async def run() -> None:
+        await App(qt, args).run()
+
+    with contextlib.suppress(KeyboardInterrupt), loop:
+        loop.run_until_complete(run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

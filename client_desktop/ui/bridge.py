@@ -1,0 +1,273 @@
+"""The one QObject between the engine and the widgets.
+
+The engine emits typed events on the event loop's thread (Qt's thread, via
+qasync); the bridge turns each into a Qt signal, so widgets only listen and
+never hold the engine. Actions go the other way through plain methods. Only
+this module and ``app.py`` touch the engine: the widgets can be tested
+against a fake engine with no asyncio loop at all.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from protocol import Peer, limits
+from protocol.text import clean_chat
+
+from ..engine import events
+from ..engine.signaling import JoinRefused, ServerUnreachable, SignalingError, TlsFailed
+from ..engine.uplink import TalkMode
+from .preferences import AudioSettings
+
+log = logging.getLogger("voxroom.ui")
+
+_PLAIN_REFUSALS = {
+    "auth-failed": "Wrong password for this server.",
+    "name-taken": "Someone in this room already uses that name. Pick another one.",
+    "room-full": "This room is full. Try again later or pick another room.",
+    "server-full": "The server is full right now. Try again in a moment.",
+    "bad-message": "The server did not accept these details.",
+    "superseded": "You joined this room from another window, so this one was disconnected.",
+}
+
+
+def plain_words(code: str, message: str) -> str:
+    """A sentence for people: never a traceback, never a bare protocol code."""
+    if code in _PLAIN_REFUSALS:
+        return _PLAIN_REFUSALS[code]
+    if code == "unreachable":
+        return f"Cannot reach the server. Check the address and that it is running. ({message})"
+    if code == "tls":
+        return f"The secure connection failed; the server's certificate is not trusted. ({message})"
+    return message or "Something went wrong."
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    server: str
+    room: str
+    username: str
+    password: str | None = None
+    host: bool = False
+    voice: bool = True
+
+
+class EngineAudio(Protocol):
+    async def switch(self, input_device: int | str | None, output_device: int | str | None) -> None: ...
+
+
+class EngineLike(Protocol):
+    """What the bridge uses of ``Engine`` (a fake stands in for it in widget tests)."""
+
+    async def start(self) -> events.RoomJoined: ...
+    async def leave(self) -> None: ...
+    async def close(self) -> None: ...
+    def send_chat(self, text: str) -> str: ...
+    def set_voice(self, voice: bool) -> None: ...
+    def set_muted(self, muted: bool) -> None: ...
+    def set_deafened(self, deafened: bool) -> None: ...
+    def set_talk_mode(self, mode: TalkMode) -> None: ...
+    def set_push_to_talk(self, pressed: bool) -> None: ...
+    def set_peer_gain(self, peer_id: str, gain: float) -> None: ...
+    def apply_audio(self, settings: AudioSettings) -> Awaitable[None]: ...
+
+
+EngineFactory = Callable[[JoinRequest, AudioSettings, events.EngineEventSink], EngineLike]
+HostServer = Callable[[], Awaitable[tuple[str, str]]]
+"""Starts the bundled server once; returns (our URL, the address to give others)."""
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+ListDevices = Callable[[], tuple[list[str], list[str]]]
+"""The names of the input and the output devices, as the sound system sees them now."""
+
+
+class Bridge(QObject):
+    """Engine events in, Qt signals out; widget actions in, engine calls out."""
+
+    joining = Signal()
+    joined = Signal(object)  # events.RoomJoined
+    join_failed = Signal(str, str)  # code, plain words
+    hosting = Signal(str)  # the address others can use
+    peer_joined = Signal(object)  # Peer
+    peer_left = Signal(str)
+    peer_changed = Signal(object)  # Peer
+    chat_received = Signal(object)  # events.ChatReceived
+    chat_queued = Signal(str, str)  # nonce, text
+    connection_lost = Signal(str, float)  # reason, retry in s
+    connection_failed = Signal(str, str)  # code, plain words
+    levels = Signal(object)  # events.LevelsChanged
+    call_state = Signal(str, str)  # peer id, state
+    audio_failed = Signal(str)
+    server_error = Signal(str)
+    self_changed = Signal(object)  # our own Peer, as the controls set it
+    left = Signal()
+
+    def __init__(
+        self,
+        make_engine: EngineFactory,
+        spawn: Spawn,
+        host_server: HostServer | None = None,
+        settings: AudioSettings | None = None,
+        list_devices: ListDevices | None = None,
+    ) -> None:
+        super().__init__()
+        self._make_engine = make_engine
+        self._spawn = spawn
+        self._host_server = host_server
+        self.settings = settings or AudioSettings()
+        self._list_devices = list_devices
+        self._engine: EngineLike | None = None
+        self._request: JoinRequest | None = None
+        self.me: Peer | None = None
+
+    @property
+    def in_room(self) -> bool:
+        return self._engine is not None and self.me is not None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def join(self, request: JoinRequest) -> None:
+        """Start joining; the outcome arrives as ``joined`` or ``join_failed``."""
+        self._request = request
+        self.joining.emit()
+        self._spawn(self._join(request))
+
+    def retry(self) -> None:
+        if self._request is not None:
+            self._spawn(self._rejoin(self._request))
+
+    def leave(self) -> None:
+        engine, self._engine, self.me = self._engine, None, None
+        if engine is not None:
+            self._spawn(engine.leave())
+        self.left.emit()
+
+    async def shutdown(self) -> None:
+        """Close the connection on quit (``leave`` tells the room; ``close`` just drops)."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.leave()
+
+    async def _rejoin(self, request: JoinRequest) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.close()
+        await self._join(request)
+
+    async def _join(self, request: JoinRequest) -> None:
+        url = request.server
+        try:
+            if request.host:
+                if self._host_server is None:
+                    raise ServerUnreachable("hosting is not available here")
+                url, shared = await self._host_server()
+                self.hosting.emit(shared)
+            engine = self._make_engine(
+                JoinRequest(url, request.room, request.username, request.password, False, request.voice),
+                self.settings,
+                self._on_event,
+            )
+            engine.set_talk_mode(self.settings.talk_mode)
+            self._engine = engine  # start() emits RoomJoined and the history before it returns
+            await engine.start()
+        except (JoinRefused, ServerUnreachable, TlsFailed, SignalingError) as exc:
+            self._failed(exc.code, plain_words(exc.code, exc.message))
+        except (OSError, ValueError) as exc:  # a port in use, a malformed URL
+            log.warning("join failed: %s", exc)
+            self._failed("unreachable", plain_words("unreachable", str(exc)))
+
+    def _failed(self, code: str, message: str) -> None:
+        self._engine, self.me = None, None
+        self.join_failed.emit(code, message)
+
+    # --- actions ----------------------------------------------------------------
+
+    def send_chat(self, text: str) -> str:
+        """Queue a message (``ValueError`` if it breaks the protocol's rules)."""
+        if self._engine is None:
+            raise ValueError("not in a room")
+        nonce = self._engine.send_chat(text)
+        self.chat_queued.emit(nonce, clean_chat(text, limits.MAX_CHAT_CHARS))
+        return nonce
+
+    def set_voice(self, voice: bool) -> None:
+        self._set_self(voice=voice)
+        if self._engine is not None:
+            self._engine.set_voice(voice)
+
+    def set_muted(self, muted: bool) -> None:
+        self._set_self(muted=muted)
+        if self._engine is not None:
+            self._engine.set_muted(muted)
+
+    def set_deafened(self, deafened: bool) -> None:
+        self._set_self(deafened=deafened)
+        if self._engine is not None:
+            self._engine.set_deafened(deafened)
+
+    def set_push_to_talk(self, pressed: bool) -> None:
+        if self._engine is not None:
+            self._engine.set_push_to_talk(pressed)
+
+    def set_peer_gain(self, peer_id: str, gain: float) -> None:
+        if self._engine is not None:
+            self._engine.set_peer_gain(peer_id, gain)
+
+    def apply_settings(self, settings: AudioSettings) -> None:
+        """Use new audio settings now, in the running call too."""
+        self.settings = settings
+        if self._engine is not None:
+            self._engine.set_talk_mode(settings.talk_mode)
+            self._spawn(self._apply(self._engine, settings))
+
+    def audio_devices(self) -> tuple[list[str], list[str]]:
+        """Device names for the settings; none (only the system default) if the sound system fails."""
+        if self._list_devices is None:
+            return [], []
+        try:
+            return self._list_devices()
+        except Exception as exc:  # PortAudio missing or broken: the app still runs, chat only
+            log.warning("cannot list audio devices: %s", exc)
+            return [], []
+
+    async def _apply(self, engine: EngineLike, settings: AudioSettings) -> None:
+        await engine.apply_audio(settings)
+
+    def _set_self(self, **changes: bool) -> None:
+        if self.me is None:
+            return
+        fields = {"muted": self.me.muted, "deafened": self.me.deafened, "voice": self.me.voice, **changes}
+        self.me = Peer(self.me.id, self.me.username, fields["muted"], fields["deafened"], fields["voice"])
+        self.self_changed.emit(self.me)
+
+    # --- events -----------------------------------------------------------------
+
+    def _on_event(self, event: events.EngineEvent) -> None:
+        if isinstance(event, events.RoomJoined):
+            voice = self._request.voice if self._request is not None else True
+            if self.me is None or self.me.id != event.self_id:
+                self.me = Peer(event.self_id, event.username, False, False, voice)
+            self.joined.emit(event)
+        elif isinstance(event, events.PeerJoined):
+            self.peer_joined.emit(event.peer)
+        elif isinstance(event, events.PeerLeft):
+            self.peer_left.emit(event.peer_id)
+        elif isinstance(event, events.PeerStateChanged):
+            self.peer_changed.emit(event.peer)
+        elif isinstance(event, events.ChatReceived):
+            self.chat_received.emit(event)
+        elif isinstance(event, events.ConnectionLost):
+            self.connection_lost.emit(event.reason, event.retry_in_s)
+        elif isinstance(event, events.ConnectionFailed):
+            self.connection_failed.emit(event.code, plain_words(event.code, event.message))
+        elif isinstance(event, events.LevelsChanged):
+            self.levels.emit(event)
+        elif isinstance(event, events.CallStateChanged):
+            self.call_state.emit(event.peer_id, event.state)
+        elif isinstance(event, events.AudioDeviceFailed):
+            fallback = event.fallback or "no audio; chat still works"
+            self.audio_failed.emit(f"Audio device problem: {event.message}. Using {fallback}.")
+        elif isinstance(event, events.ServerError):
+            self.server_error.emit(plain_words(event.code, event.message))

@@ -1,0 +1,149 @@
+"""The call controls along the bottom: voice, mute, deafen, the input meter, settings.
+
+Buttons are checkable and only *say* what they want (``voice_toggled``
+etc.); the room wires them to the bridge and feeds the true state back
+through ``show_self``, so a control never shows a state the engine is not in.
+"""
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+
+from protocol import Peer
+
+from ..engine.uplink import TalkMode
+from . import icons, style
+from .preferences import AudioSettings
+
+FLOOR_DBFS = -60.0
+
+
+class LevelMeter(QWidget):
+    """The microphone's level, green while we transmit, with the voice-activity threshold marked."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.level_dbfs = FLOOR_DBFS
+        self.transmitting = False
+        self.threshold_dbfs: float | None = None
+        self.setAccessibleName("Input level")
+        self.setMinimumSize(90, 10)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(140, 10)
+
+    def set_level(self, dbfs: float, transmitting: bool) -> None:
+        self.level_dbfs, self.transmitting = dbfs, transmitting
+        self.setAccessibleDescription(f"{dbfs:.0f} dBFS")
+        self.update()
+
+    def fraction(self, dbfs: float) -> float:
+        return min(1.0, max(0.0, (dbfs - FLOOR_DBFS) / -FLOOR_DBFS))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        p.setPen(self.palette().mid().color())
+        p.setBrush(self.palette().base())
+        p.drawRoundedRect(r, 4, 4)
+        fill = QRectF(r.left(), r.top(), r.width() * self.fraction(self.level_dbfs), r.height())
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(style.accent() if self.transmitting else self.palette().mid())
+        p.drawRoundedRect(fill, 4, 4)
+        if self.threshold_dbfs is not None:
+            x = r.left() + r.width() * self.fraction(self.threshold_dbfs)
+            p.setPen(self.palette().text().color())
+            p.drawLine(round(x), round(r.top()), round(x), round(r.bottom()))
+        p.end()
+
+
+class CallBar(QWidget):
+    voice_toggled = Signal(bool)
+    mute_toggled = Signal(bool)
+    deafen_toggled = Signal(bool)
+    settings_requested = Signal()
+    people_toggled = Signal(bool)
+    leave_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        colour = self.palette().text().color()
+        self.voice = self._button("Join voice", icons.icon("speaker", colour), "Join or leave the voice call")
+        self.mute = self._button(
+            "Mute", icons.icon("mic", colour, crossed=True), "Mute your microphone (Ctrl+M)"
+        )
+        self.deafen = self._button(
+            "Deafen", icons.icon("headphones", colour, crossed=True), "Hear nothing and mute (Ctrl+D)"
+        )
+        self.meter = LevelMeter()
+        self.mode = QLabel()
+        self.mode.setObjectName("hint")
+        self.settings = self._button(
+            "Settings", icons.icon("gear", colour), "Audio settings", checkable=False
+        )
+        self.people = self._button("People", icons.icon("people", colour), "Show or hide who is here")
+        self.people.setChecked(True)
+        self.leave = QToolButton()
+        self.leave.setText("Leave room")
+        self.leave.setAccessibleName("Leave room")
+        self.voice.toggled.connect(self.voice_toggled)
+        self.mute.toggled.connect(self.mute_toggled)
+        self.deafen.toggled.connect(self.deafen_toggled)
+        self.settings.clicked.connect(self.settings_requested)
+        self.people.toggled.connect(self.people_toggled)
+        self.leave.clicked.connect(self.leave_requested)
+        QShortcut(QKeySequence("Ctrl+M"), self, self.mute.toggle, Qt.ShortcutContext.WindowShortcut)
+        QShortcut(QKeySequence("Ctrl+D"), self, self.deafen.toggle, Qt.ShortcutContext.WindowShortcut)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        for widget in (self.voice, self.mute, self.deafen):
+            layout.addWidget(widget)
+        layout.addSpacing(8)
+        layout.addWidget(self.meter, 1)
+        layout.addWidget(self.mode)
+        layout.addSpacing(8)
+        for widget in (self.people, self.settings, self.leave):
+            layout.addWidget(widget)
+
+    def _button(self, text: str, icon: object, tip: str, checkable: bool = True) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setIcon(icon)  # type: ignore[arg-type]
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setCheckable(checkable)
+        button.setToolTip(tip)
+        button.setAccessibleName(text)
+        button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        return button
+
+    def set_compact(self, compact: bool) -> None:
+        """Icons only on a narrow window (names stay as tooltips and accessible names)."""
+        shape = (
+            Qt.ToolButtonStyle.ToolButtonIconOnly if compact else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        )
+        for button in (self.voice, self.mute, self.deafen, self.people, self.settings):
+            button.setToolButtonStyle(shape)
+        self.mode.setVisible(not compact)
+
+    def show_self(self, me: Peer) -> None:
+        """Reflect our true state without echoing it back as a request."""
+        for button, on in ((self.voice, me.voice), (self.mute, me.muted), (self.deafen, me.deafened)):
+            button.blockSignals(True)
+            button.setChecked(on)
+            button.blockSignals(False)
+        self.voice.setText("Leave voice" if me.voice else "Join voice")
+        self.mute.setEnabled(me.voice)
+        self.deafen.setEnabled(me.voice)
+        self.meter.setEnabled(me.voice)
+
+    def show_settings(self, settings: AudioSettings) -> None:
+        if settings.talk_mode is TalkMode.PUSH_TO_TALK:
+            self.mode.setText(f"Push to talk: hold {settings.ptt_key}")
+            self.meter.threshold_dbfs = None
+        else:
+            self.mode.setText("Voice activity")
+            self.meter.threshold_dbfs = settings.vad_threshold_dbfs
+        self.meter.update()

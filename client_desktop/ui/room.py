@@ -1,0 +1,126 @@
+"""The room: status banners, chat and people side by side, the call bar below.
+
+It listens to the bridge's signals and calls the bridge's methods; it
+holds no engine and no asyncio. The people panel folds away on narrow
+windows (and comes back when there is room, unless hidden by hand).
+"""
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from protocol import Peer
+
+from ..engine import events
+from .bridge import Bridge
+from .call_bar import CallBar
+from .chat_view import ChatView
+from .status import Banner, ConnectionStatus
+from .users_panel import UsersPanel
+
+NARROW_PX = 620
+
+
+class RoomView(QWidget):
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.room_name = ""
+        self.status = ConnectionStatus()
+        self.notice = Banner("Notice")
+        self.notice.action.connect(self.notice.hide)
+        self.chat = ChatView()
+        self.users = UsersPanel()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.chat)
+        self.splitter.addWidget(self.users)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([640, 220])
+        self.calls = CallBar()
+        self._people_wanted = True
+        self._narrow = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.addWidget(self.status)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.calls)
+
+        b = bridge
+        b.joined.connect(self._joined)
+        b.peer_joined.connect(self.users.upsert)
+        b.peer_changed.connect(self.users.upsert)
+        b.peer_left.connect(self.users.remove)
+        b.self_changed.connect(self._self_changed)
+        b.chat_received.connect(self._chat)
+        b.chat_queued.connect(self._queued)
+        b.connection_lost.connect(self.status.reconnecting)
+        b.connection_failed.connect(lambda _code, message: self.status.failed(message))
+        b.levels.connect(self._levels)
+        b.audio_failed.connect(lambda message: self.notice.say(message, "warn", "Dismiss"))
+        b.server_error.connect(lambda message: self.notice.say(message, "warn", "Dismiss"))
+        self.status.retry.connect(b.retry)
+        self.chat.send_requested.connect(self._send)
+        self.users.gain_changed.connect(b.set_peer_gain)
+        self.calls.voice_toggled.connect(b.set_voice)
+        self.calls.mute_toggled.connect(b.set_muted)
+        self.calls.deafen_toggled.connect(b.set_deafened)
+        self.calls.people_toggled.connect(self._people_toggled)
+        self.calls.show_settings(b.settings)
+
+    def enter(self, room: str) -> None:
+        """A fresh room: nothing of the previous one stays."""
+        self.room_name = room
+        self.chat.clear()
+        self.status.hide()
+        self.notice.hide()
+        self.chat.composer.setFocus()
+
+    def _joined(self, event: events.RoomJoined) -> None:
+        me = self.bridge.me
+        if me is None:
+            return
+        self.users.show_room(me, event.peers)
+        self.calls.show_self(me)
+        self.status.connected()
+
+    def _self_changed(self, me: Peer) -> None:
+        self.users.upsert(me)
+        self.calls.show_self(me)
+
+    def _chat(self, event: events.ChatReceived) -> None:
+        c = event.chat
+        self.chat.add_chat(c.id, c.username, c.text, c.ts, event.own, c.nonce)
+
+    def _queued(self, nonce: str, text: str) -> None:
+        me = self.bridge.me
+        self.chat.add_pending(nonce, me.username if me else "", text)
+
+    def _send(self, text: str) -> None:
+        try:
+            self.bridge.send_chat(text)
+        except ValueError as exc:
+            self.notice.say(f"Not sent: {exc}", "warn", "Dismiss")
+
+    def _levels(self, event: events.LevelsChanged) -> None:
+        self.users.set_levels(event.transmitting, event.peers)
+        self.calls.meter.set_level(event.input_dbfs, event.transmitting)
+
+    def _people_toggled(self, on: bool) -> None:
+        self._people_wanted = on or self._narrow  # on a narrow window, hiding by hand is not "unwanted"
+        self.users.setVisible(on)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        """Fold the people panel when the window gets narrow; unfold when it widens again."""
+        super().resizeEvent(event)
+        narrow = event.size().width() < NARROW_PX
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self.users.setVisible(self._people_wanted and not narrow)
+            self.calls.set_compact(narrow)
+            self.calls.people.blockSignals(True)
+            self.calls.people.setChecked(not self.users.isHidden())
+            self.calls.people.blockSignals(False)

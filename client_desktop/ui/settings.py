@@ -1,0 +1,177 @@
+"""Audio settings: devices, voice processing, how we decide to transmit, and the bitrate.
+
+The dialog edits an ``AudioSettings`` value and emits it on Apply/OK; the
+window saves it and the bridge applies it to the running call (devices are
+switched, the processor reconfigured, the encoder retuned) without
+rejoining. The meter shows the live input level while in a room, with the
+voice-activity threshold marked, so the threshold can be set by eye.
+"""
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QKeySequenceEdit,
+    QLabel,
+    QRadioButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine import events
+from ..engine.uplink import TalkMode
+from .bridge import Bridge
+from .call_bar import LevelMeter
+from .preferences import BITRATES_BPS, AudioSettings
+
+SYSTEM_DEFAULT = "System default"
+
+
+class SettingsDialog(QDialog):
+    applied = Signal(object)  # AudioSettings
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Audio settings")
+        self.bridge = bridge
+        self._settings = bridge.settings
+        self.input = self._combo("Microphone")
+        self.output = self._combo("Speaker")
+        self.meter = LevelMeter()
+        self.meter_hint = QLabel("Shows your microphone while you are in a room.")
+        self.meter_hint.setObjectName("hint")
+        self.echo = QCheckBox("Echo cancellation")
+        self.noise = QCheckBox("Noise suppression")
+        self.vad = QRadioButton("Voice activity")
+        self.ptt = QRadioButton("Push to talk")
+        self.modes = QButtonGroup(self)
+        self.modes.addButton(self.vad)
+        self.modes.addButton(self.ptt)
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setRange(-80, -10)
+        self.threshold.setAccessibleName("Voice activity threshold")
+        self.threshold_value = QLabel()
+        self.threshold_value.setMinimumWidth(64)
+        self.key = QKeySequenceEdit()
+        self.key.setMaximumSequenceLength(1)
+        self.key.setAccessibleName("Push-to-talk key")
+        self.bitrate = self._combo("Voice quality")
+        for bps in BITRATES_BPS:
+            self.bitrate.addItem(f"{bps // 1000} kbit/s", bps)
+        for widget in (self.echo, self.noise, self.vad, self.ptt):
+            widget.setAccessibleName(widget.text())
+        self.threshold.valueChanged.connect(self._threshold_moved)
+        self.vad.toggled.connect(self._mode_changed)
+
+        devices = QGroupBox("Devices")
+        form = QFormLayout(devices)
+        form.addRow("&Microphone", self.input)
+        form.addRow("&Speaker", self.output)
+        form.addRow("Input level", self.meter)
+        form.addRow("", self.meter_hint)
+        processing = QGroupBox("Voice processing")
+        box = QVBoxLayout(processing)
+        box.addWidget(self.echo)
+        box.addWidget(self.noise)
+        talking = QGroupBox("Transmit")
+        grid = QFormLayout(talking)
+        grid.addRow(self.vad)
+        row = QHBoxLayout()
+        row.addWidget(self.threshold, 1)
+        row.addWidget(self.threshold_value)
+        grid.addRow("Threshold", row)
+        grid.addRow(self.ptt)
+        grid.addRow("Key", self.key)
+        grid.addRow("&Quality", self.bitrate)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Apply
+            | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.apply_button = buttons.button(QDialogButtonBox.StandardButton.Apply)
+        self.apply_button.clicked.connect(self.apply)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        for group in (devices, processing, talking):
+            layout.addWidget(group)
+        layout.addWidget(buttons)
+        bridge.levels.connect(self._levels)
+        self.setMinimumWidth(440)
+
+    def _combo(self, name: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setAccessibleName(name)
+        return combo
+
+    def load(self, settings: AudioSettings) -> None:
+        self._settings = settings
+        inputs, outputs = self.bridge.audio_devices()
+        for combo, names, chosen in (
+            (self.input, inputs, settings.input_device),
+            (self.output, outputs, settings.output_device),
+        ):
+            combo.clear()
+            combo.addItem(SYSTEM_DEFAULT, "")
+            for name in names:
+                combo.addItem(name, name)
+            if chosen and chosen not in names:
+                combo.addItem(f"{chosen} (not connected)", chosen)
+            combo.setCurrentIndex(max(0, combo.findData(chosen)))
+        self.echo.setChecked(settings.echo_cancellation)
+        self.noise.setChecked(settings.noise_suppression)
+        self.vad.setChecked(settings.talk_mode is not TalkMode.PUSH_TO_TALK)
+        self.ptt.setChecked(settings.talk_mode is TalkMode.PUSH_TO_TALK)
+        self.threshold.setValue(round(settings.vad_threshold_dbfs))
+        self._threshold_moved(self.threshold.value())
+        self.key.setKeySequence(QKeySequence(settings.ptt_key))
+        self.bitrate.setCurrentIndex(max(0, self.bitrate.findData(settings.bitrate_bps)))
+        self._mode_changed()
+
+    def value(self) -> AudioSettings:
+        key = self.key.keySequence().toString() or self._settings.ptt_key
+        return replace(
+            self._settings,
+            input_device=str(self.input.currentData() or ""),
+            output_device=str(self.output.currentData() or ""),
+            echo_cancellation=self.echo.isChecked(),
+            noise_suppression=self.noise.isChecked(),
+            talk_mode=TalkMode.PUSH_TO_TALK if self.ptt.isChecked() else TalkMode.VOICE_ACTIVITY,
+            vad_threshold_dbfs=float(self.threshold.value()),
+            ptt_key=key,
+            bitrate_bps=int(self.bitrate.currentData()),
+        )
+
+    def apply(self) -> None:
+        self._settings = self.value()
+        self.applied.emit(self._settings)
+
+    def accept(self) -> None:
+        self.apply()
+        super().accept()
+
+    def _threshold_moved(self, dbfs: int) -> None:
+        self.threshold_value.setText(f"{dbfs} dBFS")
+        self.meter.threshold_dbfs = float(dbfs) if self.vad.isChecked() else None
+        self.meter.update()
+
+    def _mode_changed(self) -> None:
+        vad = self.vad.isChecked()
+        self.threshold.setEnabled(vad)
+        self.key.setEnabled(not vad)
+        self._threshold_moved(self.threshold.value())
+
+    def _levels(self, event: events.LevelsChanged) -> None:
+        self.meter_hint.hide()
+        self.meter.set_level(event.input_dbfs, event.transmitting)

@@ -1,0 +1,88 @@
+"""Connection and audio notices above the chat: visible, never modal, never in the way.
+
+``reconnecting`` counts down to the next attempt; ``failed`` offers a retry.
+The chat stays usable throughout (messages typed meanwhile wait in the
+engine's outbox and go out on reconnect).
+"""
+
+import math
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+CONNECTED_SHOWN_MS = 2500
+
+
+class Banner(QWidget):
+    """One line of notice with an optional action button."""
+
+    action = Signal()
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setObjectName("banner")
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName(name)
+        self.button = QPushButton()
+        self.button.clicked.connect(self.action)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.hide()
+
+    def say(self, text: str, kind: str = "info", button: str = "") -> None:
+        self.label.setText(text)
+        self.label.setProperty("kind", kind)
+        self.label.style().polish(self.label)
+        self.button.setText(button)
+        self.button.setAccessibleName(button)
+        self.button.setVisible(bool(button))
+        self.show()
+
+
+class ConnectionStatus(Banner):
+    retry = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Connection status", parent)
+        self.state = "connected"
+        self._reason = ""
+        self._left_s = 0.0
+        self._tick = QTimer(self)
+        self._tick.setInterval(250)
+        self._tick.timeout.connect(self._count)
+        self._clear = QTimer(self)
+        self._clear.setSingleShot(True)
+        self._clear.timeout.connect(self.hide)
+        self.action.connect(self.retry)
+
+    def connected(self) -> None:
+        self._tick.stop()
+        if self.state != "connected":
+            self.say("Connected again.", "info")
+            self._clear.start(CONNECTED_SHOWN_MS)
+        self.state = "connected"
+
+    def reconnecting(self, reason: str, retry_in_s: float) -> None:
+        self.state = "reconnecting"
+        self._clear.stop()
+        self._reason = reason
+        self._left_s = retry_in_s
+        self._show_countdown()
+        self._tick.start()
+
+    def failed(self, message: str) -> None:
+        self.state = "failed"
+        self._tick.stop()
+        self._clear.stop()
+        self.say(f"Disconnected: {message}", "error", "Retry")
+
+    def _count(self) -> None:
+        self._left_s = max(0.0, self._left_s - self._tick.interval() / 1000)
+        self._show_countdown()
+
+    def _show_countdown(self) -> None:
+        when = f"reconnecting in {math.ceil(self._left_s)} s…" if self._left_s > 0 else "reconnecting…"
+        self.say(f"Connection lost ({self._reason}); {when} You can keep typing.", "warn")

@@ -1,0 +1,67 @@
+"""The look: Fusion, the system's light or dark palette, and a few spacing rules.
+
+Colours come from the palette (``palette(...)`` in the style sheet), so a
+dark system theme gives a dark app without a second style sheet. Accent
+colours that must read on both are picked by the palette's lightness.
+"""
+
+import html
+import re
+
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+URL = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+STYLE_SHEET = """
+QWidget#card { background: palette(base); border: 1px solid palette(mid); border-radius: 10px; }
+QLabel#title { font-size: 20pt; font-weight: 600; }
+QLabel#hint { color: palette(placeholder-text); }
+QLabel#error { color: #c62828; font-weight: 600; }
+QLabel#banner { padding: 6px 10px; border-radius: 6px; background: palette(alternate-base);
+                border: 1px solid palette(mid); }
+QLabel#banner[kind="warn"] { border-color: #e0a000; }
+QLabel#banner[kind="error"] { border-color: #c62828; }
+QLabel#count[over="true"] { color: #c62828; font-weight: 600; }
+QPushButton { padding: 5px 12px; }
+QToolButton { padding: 4px 8px; }
+QToolButton:checked { background: palette(highlight); color: palette(highlighted-text); border-radius: 4px; }
+QListWidget#users { border: none; background: palette(window); }
+QTextBrowser#chat { border: none; background: palette(base); }
+QLineEdit, QPlainTextEdit { padding: 4px; }
+"""
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def linkify(text: str) -> str:
+    """Escape ``text`` for HTML and make its http(s) URLs links: markup from others stays text."""
+    out: list[str] = []
+    last = 0
+    for match in URL.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        url = escape(match.group(0))
+        out.append(f'<a href="{url}">{url}</a>')
+        last = match.end()
+    out.append(escape(text[last:]))
+    return "".join(out).replace("\n", "<br>")
+
+
+def is_dark() -> bool:
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def accent() -> QColor:
+    """The speaking/in-call green, light enough on dark backgrounds."""
+    return QColor("#4caf50") if is_dark() else QColor("#2e7d32")
+
+
+def muted_red() -> QColor:
+    return QColor("#ef5350") if is_dark() else QColor("#c62828")
+
+
+def apply(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    app.setStyleSheet(STYLE_SHEET)

@@ -1,0 +1,222 @@
+"""Who is in the room: name, you, call state icons, a live speaking light, per-user volume.
+
+Kept as values (``Peer`` by id) and re-sorted on every change: you first,
+then the people in the call, then the rest, each by name. The speaking
+light comes from the engine's level reports; the volume from a slider in
+each row's context menu (also reachable with the keyboard's menu key).
+"""
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QContextMenuEvent, QPainter, QPen
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QSlider,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+    QWidgetAction,
+)
+
+from protocol import Peer, name_key
+
+from . import icons, style
+
+SPEAKING_DBFS = -45.0
+"""A peer's mix level above this lights their row (speech sits around -30 to -10 dBFS)."""
+PEER_ROLE = Qt.ItemDataRole.UserRole
+SPEAKING_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_HEIGHT = 40
+
+
+class UsersPanel(QListWidget):
+    gain_changed = Signal(str, float)  # peer id, gain (1.0 = as sent)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("users")
+        self.setAccessibleName("People in the room")
+        self.setItemDelegate(_Delegate(self))
+        self.setUniformItemSizes(True)
+        self.setMinimumWidth(200)
+        self._peers: dict[str, Peer] = {}
+        self._speaking: set[str] = set()
+        self._gains: dict[str, float] = {}
+        self.self_id: str | None = None
+
+    # --- model ----------------------------------------------------------------
+
+    def show_room(self, me: Peer, others: tuple[Peer, ...]) -> None:
+        self.self_id = me.id
+        self._peers = {me.id: me, **{p.id: p for p in others}}
+        self._speaking &= set(self._peers)
+        self._rebuild()
+
+    def upsert(self, peer: Peer) -> None:
+        self._peers[peer.id] = peer
+        self._rebuild()
+
+    def remove(self, peer_id: str) -> None:
+        self._peers.pop(peer_id, None)
+        self._speaking.discard(peer_id)
+        self._rebuild()
+
+    def set_levels(self, my_transmitting: bool, peer_dbfs: dict[str, float]) -> None:
+        speaking = {pid for pid, level in peer_dbfs.items() if level > SPEAKING_DBFS and pid in self._peers}
+        if my_transmitting and self.self_id is not None:
+            speaking.add(self.self_id)
+        if speaking != self._speaking:
+            self._speaking = speaking
+            self._rebuild()
+
+    def is_speaking(self, peer_id: str) -> bool:
+        return peer_id in self._speaking
+
+    def order(self) -> list[str]:
+        return [str(self.item(i).data(PEER_ROLE)) for i in range(self.count())]
+
+    def peer(self, peer_id: str) -> Peer | None:
+        return self._peers.get(peer_id)
+
+    def _rebuild(self) -> None:
+        current = self.currentItem()
+        keep = current.data(PEER_ROLE) if current is not None else None
+        peers = sorted(
+            self._peers.values(), key=lambda p: (p.id != self.self_id, not p.voice, name_key(p.username))
+        )
+        self.clear()
+        for peer in peers:
+            item = QListWidgetItem(peer.username)
+            item.setData(PEER_ROLE, peer.id)
+            item.setData(SPEAKING_ROLE, peer.id in self._speaking)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, self.describe(peer))
+            item.setToolTip(self.describe(peer))
+            self.addItem(item)
+            if peer.id == keep:
+                self.setCurrentItem(item)
+
+    def describe(self, peer: Peer) -> str:
+        words = [peer.username + (" (you)" if peer.id == self.self_id else "")]
+        words.append("in the call" if peer.voice else "chat only")
+        words += ["muted"] * peer.muted + ["deafened"] * peer.deafened
+        words += ["speaking"] * (peer.id in self._speaking)
+        gain = self._gains.get(peer.id, 1.0)
+        if gain != 1.0:
+            words.append(f"volume {round(gain * 100)}%")
+        return ", ".join(words)
+
+    # --- volume ---------------------------------------------------------------
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt's name
+        item = self.itemAt(event.pos()) or self.currentItem()
+        if item is None:
+            return
+        peer_id = str(item.data(PEER_ROLE))
+        if peer_id == self.self_id:
+            return
+        self.volume_menu(peer_id).exec(event.globalPos())
+
+    def volume_menu(self, peer_id: str) -> QMenu:
+        menu = QMenu(self)
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(0, 200)
+        slider.setValue(round(self._gains.get(peer_id, 1.0) * 100))
+        slider.setAccessibleName("Volume")
+        slider.setMinimumWidth(160)
+        value = QLabel(f"{slider.value()}%")
+        value.setMinimumWidth(40)
+        row = QWidget()
+        box = QHBoxLayout(row)
+        box.setContentsMargins(10, 4, 10, 4)
+        box.addWidget(QLabel("Volume"))
+        box.addWidget(slider)
+        box.addWidget(value)
+        action = QWidgetAction(menu)
+        action.setDefaultWidget(row)
+        menu.addAction(action)
+        menu.addAction("Reset volume", lambda: slider.setValue(100))
+
+        def changed(percent: int) -> None:
+            value.setText(f"{percent}%")
+            self.set_gain(peer_id, percent / 100)
+
+        slider.valueChanged.connect(changed)
+        return menu
+
+    def set_gain(self, peer_id: str, gain: float) -> None:
+        self._gains[peer_id] = gain
+        self.gain_changed.emit(peer_id, gain)
+        self._rebuild()
+
+
+class _Delegate(QStyledItemDelegate):
+    def __init__(self, panel: UsersPanel) -> None:
+        super().__init__(panel)
+        self._panel = panel
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        return QSize(200, ROW_HEIGHT)
+
+    def paint(
+        self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        peer = self._panel.peer(str(index.data(PEER_ROLE)))
+        if peer is None:
+            return
+        r: QRect = option.rect
+        palette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if selected:
+            p.fillRect(r, palette.highlight())
+        text = palette.highlightedText().color() if selected else palette.text().color()
+        speaking = bool(index.data(SPEAKING_ROLE))
+        # the avatar: an initial in a circle, ringed in green while speaking
+        d = ROW_HEIGHT - 12
+        circle = QRect(r.left() + 8, r.top() + 6, d, d)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(_avatar_colour(peer.username))
+        p.drawEllipse(circle)
+        if speaking:
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(style.accent(), 3))
+            p.drawEllipse(circle.adjusted(-2, -2, 2, 2))
+        p.setPen(QColor("white"))
+        font = p.font()
+        font.setBold(True)
+        p.setFont(font)
+        p.drawText(circle, Qt.AlignmentFlag.AlignCenter, peer.username[:1].upper())
+        # the name
+        font.setBold(peer.id == self._panel.self_id)
+        p.setFont(font)
+        p.setPen(text)
+        icons_w = 3 * 20
+        name_rect = QRect(circle.right() + 10, r.top(), r.width() - d - 26 - icons_w, r.height())
+        name = peer.username + (" (you)" if peer.id == self._panel.self_id else "")
+        elided = p.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, name_rect.width())
+        p.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
+        # the state icons, right-aligned
+        x = r.right() - 24
+        y = r.top() + (r.height() - 16) // 2
+        ratio = p.device().devicePixelRatioF()
+        dim = palette.placeholderText().color()
+        for name_, crossed, colour, shown in (
+            ("headphones", True, style.muted_red(), peer.deafened),
+            ("mic", True, style.muted_red(), peer.muted),
+            ("speaker", False, style.accent() if speaking else dim, peer.voice),
+        ):
+            if shown:
+                p.drawPixmap(QPoint(x, y), icons.pixmap(name_, 16, colour, crossed, ratio))
+                x -= 20
+        p.restore()
+
+
+def _avatar_colour(name: str) -> QColor:
+    """A stable colour per name, so people are recognisable at a glance."""
+    hue = sum(ord(ch) * 31 for ch in name_key(name)) % 360
+    return QColor.fromHsl(hue, 110, 110)

@@ -1,0 +1,66 @@
+"""Widget tests: the real widgets and bridge against a fake engine; no asyncio loop runs.
+
+The bridge's ``spawn`` runs a coroutine to its end at once (the fake
+engine never really awaits), so joins and leaves complete synchronously.
+"""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from client_desktop.engine import events
+from client_desktop.ui.bridge import Bridge, JoinRequest
+from client_desktop.ui.preferences import AudioSettings, Preferences
+from client_desktop.ui.window import MainWindow
+
+from .fakes import FakeEngine
+
+
+def run_now(coro: Coroutine[Any, Any, None]) -> None:
+    """Drive a coroutine that never suspends (the fake engine's) to completion."""
+    try:
+        coro.send(None)
+    except StopIteration:
+        return
+    coro.close()
+    raise AssertionError("the coroutine suspended: a fake engine must not await real I/O")
+
+
+class Harness:
+    def __init__(self, tmp_path: Path) -> None:
+        self.engines: list[FakeEngine] = []
+        self.refuse: events.ConnectionFailed | None = None
+        self.prefs = Preferences(QSettings(str(tmp_path / "voxroom.ini"), QSettings.Format.IniFormat))
+        self.bridge = Bridge(self._make, run_now, list_devices=lambda: (["USB mic"], ["Speakers"]))
+
+    def _make(
+        self, request: JoinRequest, settings: AudioSettings, sink: events.EngineEventSink
+    ) -> FakeEngine:
+        engine = FakeEngine(request, settings, sink, self.refuse)
+        self.engines.append(engine)
+        return engine
+
+    @property
+    def engine(self) -> FakeEngine:
+        return self.engines[-1]
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, harness: Harness) -> MainWindow:
+    win = MainWindow(harness.bridge, harness.prefs)
+    qtbot.addWidget(win)
+    win.show()
+    return win

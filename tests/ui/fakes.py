@@ -1,0 +1,83 @@
+"""A fake engine: records what the UI asks of it and emits the events a test scripts."""
+
+from dataclasses import dataclass, field
+
+from client_desktop.engine import events
+from client_desktop.engine.signaling import JoinRefused
+from client_desktop.engine.uplink import TalkMode
+from client_desktop.ui.bridge import JoinRequest
+from client_desktop.ui.preferences import AudioSettings
+from protocol import ChatPosted, Peer, SendChat
+
+SELF_ID = "me-1"
+
+
+@dataclass
+class FakeEngine:
+    request: JoinRequest
+    settings: AudioSettings
+    emit: events.EngineEventSink
+    refuse: events.ConnectionFailed | None = None
+    peers: tuple[Peer, ...] = ()
+    history: tuple[ChatPosted, ...] = ()
+    calls: list[tuple[str, object]] = field(default_factory=list)
+    applied: list[AudioSettings] = field(default_factory=list)
+    sent: int = 0
+
+    async def start(self) -> events.RoomJoined:
+        if self.refuse is not None:
+            raise JoinRefused(self.refuse.code, self.refuse.message)
+        joined = events.RoomJoined(self.request.room, SELF_ID, self.request.username, self.peers, False, ())
+        self.emit(joined)
+        for chat in self.history:
+            self.emit(events.ChatReceived(chat, own=False, from_history=True))
+        return joined
+
+    async def leave(self) -> None:
+        self.calls.append(("leave", None))
+
+    async def close(self) -> None:
+        self.calls.append(("close", None))
+
+    def send_chat(self, text: str) -> str:
+        SendChat(text=text)  # raises ValueError on a text the protocol refuses, as the engine does
+        self.sent += 1
+        nonce = f"n{self.sent}"
+        self.calls.append(("chat", text))
+        return nonce
+
+    def set_voice(self, voice: bool) -> None:
+        self.calls.append(("voice", voice))
+
+    def set_muted(self, muted: bool) -> None:
+        self.calls.append(("muted", muted))
+
+    def set_deafened(self, deafened: bool) -> None:
+        self.calls.append(("deafened", deafened))
+
+    def set_talk_mode(self, mode: TalkMode) -> None:
+        self.calls.append(("mode", mode))
+
+    def set_push_to_talk(self, pressed: bool) -> None:
+        self.calls.append(("ptt", pressed))
+
+    def set_peer_gain(self, peer_id: str, gain: float) -> None:
+        self.calls.append(("gain", (peer_id, gain)))
+
+    async def apply_audio(self, settings: AudioSettings) -> None:
+        self.applied.append(settings)
+
+    # --- scripting ------------------------------------------------------------
+
+    def chat(
+        self, chat_id: int, username: str, text: str, *, own: bool = False, nonce: str | None = None
+    ) -> None:
+        sender = SELF_ID if own else f"id-{username}"
+        posted = ChatPosted(
+            id=chat_id, from_=sender, username=username, text=text, ts=1_700_000_000_000, nonce=nonce
+        )
+        self.emit(events.ChatReceived(posted, own=own, from_history=False))
+
+
+def peer(name: str, *, voice: bool = True, muted: bool = False, deafened: bool = False) -> Peer:
+    return Peer(f"id-{name}", name, muted, deafened, voice)

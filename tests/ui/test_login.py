@@ -1,0 +1,113 @@
+"""The login form: protocol rules inline, Enter submits, refusals in plain words, values remembered."""
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from client_desktop.engine import events
+from client_desktop.ui.login import normalize_server
+from client_desktop.ui.preferences import LoginValues
+from client_desktop.ui.window import MainWindow
+
+from .conftest import Harness
+
+
+@pytest.mark.parametrize(
+    ("typed", "url"),
+    [
+        ("192.168.1.20", "ws://192.168.1.20:8765/ws"),
+        ("example.org:9000", "ws://example.org:9000/ws"),
+        ("wss://voice.example.org/ws", "wss://voice.example.org/ws"),
+        (" ws://h:1/custom ", "ws://h:1/custom"),
+    ],
+)
+def test_server_addresses_are_accepted_as_people_type_them(typed: str, url: str) -> None:
+    assert normalize_server(typed) == url
+
+
+@pytest.mark.parametrize("typed", ["", "http://example.org", "ws://", "host:99999"])
+def test_bad_server_addresses_are_refused(typed: str) -> None:
+    with pytest.raises(ValueError, match=r"\w"):
+        normalize_server(typed)
+
+
+def fill(window: MainWindow, qtbot: QtBot, room: str = "lobby", name: str = "alice") -> None:
+    login = window.login
+    login.server.setText("127.0.0.1:8765")
+    login.room.setText(room)
+    login.username.clear()
+    QTest.keyClicks(login.username, name)
+
+
+def test_enter_in_a_field_joins_and_the_room_opens(
+    window: MainWindow, qtbot: QtBot, harness: Harness
+) -> None:
+    fill(window, qtbot)
+    QTest.keyClick(window.login.username, Qt.Key.Key_Return)
+    assert window.stack.currentWidget() is window.room
+    assert harness.engine.request.server == "ws://127.0.0.1:8765/ws"
+    assert harness.engine.request.username == "alice"
+    assert window.windowTitle() == "lobby — Voxroom"
+
+
+@pytest.mark.parametrize(
+    ("room", "name", "words"),
+    [
+        ("no spaces", "alice", "Room names use"),
+        ("lobby", "   ", "Names are 1-32"),
+        ("lobby", "a\x07b", "Names"),
+    ],
+)
+def test_invalid_values_are_explained_inline_and_nothing_is_sent(
+    window: MainWindow, qtbot: QtBot, harness: Harness, room: str, name: str, words: str
+) -> None:
+    fill(window, qtbot, room, "x")
+    window.login.username.setText(name)
+    window.login.submit()
+    assert window.login.error.isVisible()
+    assert words in window.login.error.text()
+    assert harness.engines == []
+
+
+def test_a_refusal_is_shown_in_plain_words_and_the_form_stays_usable(
+    window: MainWindow, qtbot: QtBot, harness: Harness
+) -> None:
+    harness.refuse = events.ConnectionFailed("name-taken", "username is taken in this room")
+    fill(window, qtbot)
+    window.login.submit()
+    assert window.stack.currentWidget() is window.login
+    assert window.login.error.text() == "Someone in this room already uses that name. Pick another one."
+    assert window.login.join_button.isEnabled()
+
+
+def test_the_last_values_are_remembered(window: MainWindow, qtbot: QtBot, harness: Harness) -> None:
+    fill(window, qtbot, "team-1", "bob")
+    window.login.submit()
+    assert harness.prefs.login() == LoginValues("127.0.0.1:8765", "team-1", "bob", False)
+
+
+def test_hosting_disables_the_address_and_shows_where_others_join(window: MainWindow) -> None:
+    window.login.host.setChecked(True)
+    assert not window.login.server.isEnabled()
+    window.login.show_hosting("192.168.1.5:8765")
+    assert "192.168.1.5:8765" in window.login.hosting.text()
+    assert window.login.hosting.isVisible()
+
+
+def test_hosting_starts_the_server_then_joins_it_and_shows_the_address(
+    window: MainWindow, qtbot: QtBot, harness: Harness
+) -> None:
+    hosted: list[str] = []
+
+    async def host() -> tuple[str, str]:
+        hosted.append("started")
+        return "ws://127.0.0.1:8765/ws", "10.0.0.5:8765"
+
+    harness.bridge._host_server = host
+    fill(window, qtbot)
+    window.login.host.setChecked(True)
+    window.login.submit()
+    assert hosted == ["started"]
+    assert harness.engine.request.server == "ws://127.0.0.1:8765/ws"
+    assert "10.0.0.5:8765" in window.room.notice.label.text()

@@ -1,0 +1,215 @@
+"""The room against a fake engine: chat, people, call controls, connection status."""
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from client_desktop.engine import events
+from client_desktop.ui.bridge import JoinRequest
+from client_desktop.ui.chat_view import COUNT_FROM
+from client_desktop.ui.window import MainWindow
+from protocol import ChatPosted, limits
+
+from .conftest import Harness
+from .fakes import SELF_ID, FakeEngine, peer
+
+
+def enter(window: MainWindow, harness: Harness, *others: object, history: int = 0) -> FakeEngine:
+    def make(request: JoinRequest, settings: object, sink: events.EngineEventSink) -> FakeEngine:
+        engine = FakeEngine(request, harness.bridge.settings, sink, peers=tuple(others))  # type: ignore[arg-type]
+        engine.history = tuple(
+            ChatPosted(id=i, from_="id-x", username="xena", text=f"old {i}", ts=1_700_000_000_000)
+            for i in range(1, history + 1)
+        )
+        harness.engines.append(engine)
+        return engine
+
+    harness.bridge._make_engine = make
+    harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
+    return harness.engine
+
+
+def test_history_is_shown_on_entry(window: MainWindow, harness: Harness) -> None:
+    enter(window, harness, history=3)
+    assert [line.text for line in window.room.chat.lines()] == ["old 1", "old 2", "old 3"]
+
+
+def test_markup_from_others_is_shown_as_text_and_urls_become_links(
+    window: MainWindow, harness: Harness
+) -> None:
+    engine = enter(window, harness)
+    engine.chat(1, "mallory", "<img src=x onerror=1><b>bold</b> see https://example.org/a?b=1&c=2.")
+    browser = window.room.chat.browser
+    assert "<b>bold</b>" in browser.toPlainText()
+    html = browser.toHtml()
+    assert "<img" not in html
+    assert 'href="https://example.org/a?b=1&amp;c=2"' in html
+
+
+def test_own_message_is_pending_then_delivered_without_duplicates(
+    window: MainWindow, harness: Harness
+) -> None:
+    engine = enter(window, harness)
+    window.room.chat.composer.setPlainText("hello")
+    window.room.chat.submit()
+    assert [(line.text, line.pending, line.own) for line in window.room.chat.lines()] == [
+        ("hello", True, True)
+    ]
+    assert "sending…" in window.room.chat.browser.toPlainText()
+    engine.chat(7, "alice", "hello", own=True, nonce="n1")
+    engine.chat(7, "alice", "hello", own=True, nonce="n1")  # a replayed history after a reconnect
+    assert [(line.key, line.pending) for line in window.room.chat.lines()] == [("id:7", False)]
+    assert "alice (you)" in window.room.chat.browser.toPlainText()
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(window: MainWindow, harness: Harness, qtbot: QtBot) -> None:
+    engine = enter(window, harness)
+    composer = window.room.chat.composer
+    QTest.keyClicks(composer, "one")
+    QTest.keyClick(composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClicks(composer, "two")
+    assert engine.calls == [("mode", harness.bridge.settings.talk_mode)]
+    QTest.keyClick(composer, Qt.Key.Key_Return)
+    assert engine.calls[-1] == ("chat", "one\ntwo")
+    assert composer.toPlainText() == ""
+
+
+def test_the_length_limit_is_shown_before_sending_and_nothing_is_cut(
+    window: MainWindow, harness: Harness
+) -> None:
+    engine = enter(window, harness)
+    chat = window.room.chat
+    chat.composer.setPlainText("x" * (COUNT_FROM - 1))
+    assert chat.count.isHidden()
+    chat.composer.setPlainText("x" * (limits.MAX_CHAT_CHARS + 1))
+    assert chat.count.isVisible()
+    assert chat.count.text() == f"{limits.MAX_CHAT_CHARS + 1} / {limits.MAX_CHAT_CHARS}"
+    assert not chat.send_button.isEnabled()
+    chat.submit()
+    assert not any(name == "chat" for name, _ in engine.calls)
+    assert len(chat.composer.toPlainText()) == limits.MAX_CHAT_CHARS + 1
+
+
+def test_autoscroll_follows_new_messages_but_not_a_reader_who_scrolled_up(
+    window: MainWindow, harness: Harness
+) -> None:
+    engine = enter(window, harness, history=80)
+    chat = window.room.chat
+    bar = chat.browser.verticalScrollBar()
+    assert bar.maximum() > 0
+    assert chat.at_end()
+    engine.chat(81, "xena", "new at the end")
+    assert chat.at_end()
+    bar.setValue(10)
+    engine.chat(82, "xena", "while reading")
+    assert bar.value() == 10
+    assert chat.jump.isVisible()
+    chat.jump.click()
+    assert chat.at_end()
+
+
+def test_people_are_listed_you_first_then_the_call_then_the_rest(
+    window: MainWindow, harness: Harness
+) -> None:
+    enter(window, harness, peer("zoe"), peer("bob", voice=False), peer("Anna"))
+    users = window.room.users
+    assert users.order() == [SELF_ID, "id-Anna", "id-zoe", "id-bob"]
+    harness.engine.emit(events.PeerJoined(peer("carl")))
+    harness.engine.emit(events.PeerLeft("id-zoe"))
+    assert users.order() == [SELF_ID, "id-Anna", "id-carl", "id-bob"]
+    harness.engine.emit(events.PeerStateChanged(peer("bob", voice=True, muted=True)))
+    assert users.order() == [SELF_ID, "id-Anna", "id-bob", "id-carl"]
+    assert users.describe(peer("bob", voice=True, muted=True)) == "bob, in the call, muted"
+
+
+def test_the_speaking_light_follows_the_engine_levels(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness, peer("bob"))
+    users = window.room.users
+    engine.emit(events.LevelsChanged(-70.0, False, {"id-bob": -20.0}))
+    assert users.is_speaking("id-bob")
+    assert not users.is_speaking(SELF_ID)
+    engine.emit(events.LevelsChanged(-20.0, True, {"id-bob": -90.0}))
+    assert not users.is_speaking("id-bob")
+    assert users.is_speaking(SELF_ID)
+    assert window.room.calls.meter.level_dbfs == -20.0
+
+
+def test_volume_per_user_reaches_the_engine(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness, peer("bob"))
+    window.room.users.set_gain("id-bob", 0.5)
+    assert engine.calls[-1] == ("gain", ("id-bob", 0.5))
+    assert "volume 50%" in window.room.users.describe(peer("bob"))
+
+
+def test_mute_and_deafen_by_button_and_shortcut(window: MainWindow, harness: Harness, qtbot: QtBot) -> None:
+    engine = enter(window, harness)
+    window.activateWindow()
+    QTest.keyClick(window.room.chat.composer, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    assert engine.calls[-1] == ("muted", True)
+    assert window.room.calls.mute.isChecked()
+    QTest.keyClick(window.room.chat.composer, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert engine.calls[-1] == ("deafened", True)
+    assert window.room.users.describe(harness.bridge.me) == "alice (you), in the call, muted, deafened"  # type: ignore[arg-type]
+    window.room.calls.voice.click()
+    assert engine.calls[-1] == ("voice", False)
+    assert window.room.calls.voice.text() == "Join voice"
+    assert not window.room.calls.mute.isEnabled()
+
+
+def test_reconnecting_counts_down_and_chat_stays_usable(
+    window: MainWindow, harness: Harness, qtbot: QtBot
+) -> None:
+    engine = enter(window, harness)
+    engine.emit(events.ConnectionLost("server closed the connection", 3.0))
+    status = window.room.status
+    assert status.isVisible()
+    assert "reconnecting in 3 s" in status.label.text()
+    qtbot.waitUntil(lambda: "reconnecting in 2 s" in status.label.text(), timeout=2000)
+    assert window.room.chat.composer.isEnabled()
+    window.room.chat.composer.setPlainText("typed while away")
+    window.room.chat.submit()
+    assert engine.calls[-1] == ("chat", "typed while away")
+    engine.emit(events.RoomJoined("lobby", SELF_ID, "alice", (), True, ()))
+    assert status.label.text() == "Connected again."
+    assert [line.text for line in window.room.chat.lines()] == ["typed while away"]
+
+
+def test_a_final_failure_offers_a_retry_that_rejoins(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness)
+    engine.emit(events.ConnectionFailed("superseded", "replaced by another connection"))
+    status = window.room.status
+    assert status.button.isVisible()
+    assert "another window" in status.label.text()
+    status.button.click()
+    assert ("close", None) in engine.calls
+    assert harness.engine is not engine
+
+
+def test_an_audio_failure_is_a_notice_not_a_dead_end(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness)
+    engine.emit(events.AudioDeviceFailed("no sound card", ""))
+    assert window.room.notice.isVisible()
+    assert "no sound card" in window.room.notice.label.text()
+    assert "chat still works" in window.room.notice.label.text()
+    window.room.chat.composer.setPlainText("still here")
+    window.room.chat.submit()
+    assert engine.calls[-1] == ("chat", "still here")
+
+
+def test_the_people_panel_folds_on_a_narrow_window(window: MainWindow, harness: Harness) -> None:
+    enter(window, harness)
+    room = window.room
+    room.resizeEvent(QResizeEvent(QSize(500, 500), room.size()))
+    assert room.users.isHidden()
+    assert not room.calls.people.isChecked()
+    assert room.calls.mute.toolButtonStyle() is Qt.ToolButtonStyle.ToolButtonIconOnly
+    room.resizeEvent(QResizeEvent(QSize(900, 500), QSize(500, 500)))
+    assert not room.users.isHidden()
+
+
+def test_leaving_returns_to_the_login(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness)
+    window.room.calls.leave.click()
+    assert ("leave", None) in engine.calls
+    assert window.stack.currentWidget() is window.login

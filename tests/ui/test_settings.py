@@ -1,0 +1,63 @@
+"""The settings dialog: devices listed, values applied to the running call and remembered."""
+
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QApplication
+
+from client_desktop.engine import events
+from client_desktop.engine.uplink import TalkMode
+from client_desktop.ui.bridge import JoinRequest
+from client_desktop.ui.preferences import AudioSettings
+from client_desktop.ui.window import MainWindow
+
+from .conftest import Harness
+
+
+def join(window: MainWindow, harness: Harness) -> None:
+    harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
+
+
+def test_devices_are_listed_with_the_system_default_first(window: MainWindow, harness: Harness) -> None:
+    dialog = window.open_settings()
+    assert [dialog.input.itemText(i) for i in range(dialog.input.count())] == ["System default", "USB mic"]
+    assert [dialog.output.itemText(i) for i in range(dialog.output.count())] == ["System default", "Speakers"]
+
+
+def test_applying_changes_the_running_call_and_is_remembered(window: MainWindow, harness: Harness) -> None:
+    join(window, harness)
+    dialog = window.open_settings()
+    dialog.input.setCurrentIndex(1)
+    dialog.noise.setChecked(False)
+    dialog.ptt.setChecked(True)
+    dialog.key.setKeySequence(QKeySequence("F9"))
+    dialog.bitrate.setCurrentIndex(dialog.bitrate.findData(48_000))
+    dialog.apply_button.click()
+    wanted = AudioSettings(
+        input_device="USB mic",
+        noise_suppression=False,
+        talk_mode=TalkMode.PUSH_TO_TALK,
+        ptt_key="F9",
+        bitrate_bps=48_000,
+    )
+    assert harness.engine.applied == [wanted]
+    assert ("mode", TalkMode.PUSH_TO_TALK) in harness.engine.calls
+    assert harness.prefs.audio() == wanted
+    assert window.room.calls.mode.text() == "Push to talk: hold F9"
+
+
+def test_push_to_talk_key_held_and_released(window: MainWindow, harness: Harness) -> None:
+    join(window, harness)
+    harness.bridge.settings = AudioSettings(talk_mode=TalkMode.PUSH_TO_TALK, ptt_key="F8")
+    window.activateWindow()
+    target = window.room.chat.composer
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        QApplication.sendEvent(target, QKeyEvent(kind, Qt.Key.Key_F8, Qt.KeyboardModifier.NoModifier))
+    assert [c for c in harness.engine.calls if c[0] == "ptt"] == [("ptt", True), ("ptt", False)]
+
+
+def test_the_meter_shows_the_live_input_level(window: MainWindow, harness: Harness) -> None:
+    join(window, harness)
+    dialog = window.open_settings()
+    harness.engine.emit(events.LevelsChanged(-24.0, True, {}))
+    assert dialog.meter.level_dbfs == -24.0
+    assert dialog.meter_hint.isHidden()
