@@ -28,6 +28,8 @@ allow_loopback_only_hosts()
 
 ANSWER_TIMEOUT_S = 10.0
 RETRY_DELAY_S = 0.5
+OFFER_FALLBACK_S = 1.0
+"""How long the smaller id waits for an offer rule 3 promised before making one itself."""
 
 SendSignal = Callable[[str, dict[str, Any]], None]
 MediaFactory = Callable[[str], OnPacket]
@@ -95,6 +97,8 @@ class CallMesh:
 
     def peer_joined(self, peer_id: str, voice: bool) -> None:
         self._peer_voice[peer_id] = voice  # a newcomer offers to us, not we to it
+        if voice:
+            self._expect_offer(peer_id)
 
     def peer_left(self, peer_id: str) -> None:
         self._peer_voice.pop(peer_id, None)
@@ -105,7 +109,9 @@ class CallMesh:
 
     def peer_voice(self, peer_id: str, voice: bool) -> None:
         self._peer_voice[peer_id] = voice
-        if not voice:
+        if voice:
+            self._expect_offer(peer_id)
+        else:
             self._drop(peer_id)  # it sends `bye` too; either way the call with it is over
 
     def set_voice(self, voice: bool) -> None:
@@ -196,6 +202,7 @@ class CallMesh:
         self._arm_timer(peer_id, self.answer_timeout_s, lambda: self._fail(peer_id))
 
     async def _answer(self, peer_id: str, sdp: str) -> None:
+        self._cancel_timer(peer_id)  # the offer we were waiting for (see _expect_offer)
         if not self.voice:
             self._send_signal(peer_id, {"kind": "bye"})  # not in the call: say so rather than hang
             return
@@ -258,6 +265,13 @@ class CallMesh:
             closing = asyncio.ensure_future(_close_pc(link))
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
+
+    def _expect_offer(self, peer_id: str) -> None:
+        """Rule 3 says a peer whose voice turns on offers to us; it cannot if it had not yet
+        seen our voice (both turned on at once, or it joined as we turned on). The smaller id
+        offers after a pause if nothing came: it would win a crossed offer anyway."""
+        if self.voice and peer_id not in self._links and self.self_id < peer_id:
+            self._arm_timer(peer_id, OFFER_FALLBACK_S, lambda: self._post(peer_id, {"kind": "_offer"}))
 
     def _fail(self, peer_id: str) -> None:
         """Drop the link; the smaller id rebuilds it after a short pause."""

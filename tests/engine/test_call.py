@@ -200,3 +200,39 @@ async def test_playout_delay_returns_to_its_floor_after_a_loss_burst(server: Run
         assert mixer.stats(peer).delay_ms <= floor_ms + 10.0
     finally:
         await asyncio.gather(sender.close(), receiver.close())
+
+
+async def test_voice_turned_on_at_once_on_both_sides_still_connects(bots: BotFactory) -> None:
+    a = await bots("a", Tone(440, TONE_DBFS), voice=False)
+    b = await bots("b", Tone(660, TONE_DBFS), voice=False)
+    await until(lambda: len(a.engine.signaling.peers) == 1 and len(b.engine.signaling.peers) == 1)
+    a.engine.set_voice(True)  # both turn voice on in the same instant: both offer
+    b.engine.set_voice(True)
+    await until(connected(a, b))
+    await asyncio.sleep(1.5)
+    assert abs(peaks_hz(a.recorder.last(0.5))[0] - 660) <= 2
+    assert abs(peaks_hz(b.recorder.last(0.5))[0] - 440) <= 2
+    for bot in (a, b):  # one connection each side, never torn down and rebuilt
+        states = [e.state for e in bot.log if isinstance(e, events.CallStateChanged)]
+        assert "closed" not in states
+        assert len(bot.engine.mesh._links) == 1
+
+
+async def test_crossed_offers_resolve_to_one_call_the_smaller_ids(bots: BotFactory) -> None:
+    a = await bots("a", Tone(440, TONE_DBFS), voice=False)
+    b = await bots("b", Tone(660, TONE_DBFS), voice=False)
+    a_id, b_id = a.engine.mesh.self_id, b.engine.mesh.self_id
+    a.engine.set_voice(True)
+    b.engine.set_voice(True)
+    await until(
+        lambda: a.engine.mesh._peer_voice.get(b_id) is True and b.engine.mesh._peer_voice.get(a_id) is True
+    )
+    a.engine.mesh._post(b_id, {"kind": "_offer"})  # both offer in the same instant: the offers cross
+    b.engine.mesh._post(a_id, {"kind": "_offer"})
+    await until(connected(a, b))
+    smaller, larger = (a, b) if a_id < b_id else (b, a)
+    assert smaller.engine.mesh._links[larger.engine.mesh.self_id].offerer  # its offer won
+    assert not larger.engine.mesh._links[smaller.engine.mesh.self_id].offerer
+    await asyncio.sleep(1.0)
+    assert abs(peaks_hz(a.recorder.last(0.5))[0] - 660) <= 2
+    assert abs(peaks_hz(b.recorder.last(0.5))[0] - 440) <= 2
