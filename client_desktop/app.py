@@ -29,7 +29,7 @@ from signaling_server.app import start as start_server
 from signaling_server.config import DEFAULT_PORT, ServerConfig
 
 from .engine import events
-from .engine.devices import DeviceAudio, list_devices
+from .engine.devices import DeviceAudio, DeviceCheck, list_devices
 from .engine.engine import AudioIO, Engine
 from .engine.media import Silence
 from .engine.pacer import PacedAudio
@@ -131,7 +131,8 @@ class App:
         self._tasks: set[asyncio.Task[None]] = set()
         self.host = Host(args.host_port)
         prefs = Preferences()
-        self.bridge = Bridge(self._make_engine, self._spawn, self.host, prefs.audio(), _device_names)
+        check = None if args.no_audio else DeviceCheck()
+        self.bridge = Bridge(self._make_engine, self._spawn, self.host, prefs.audio(), _device_names, check)
         remembered = prefs.login()
         values = LoginValues(
             args.server or remembered.server,

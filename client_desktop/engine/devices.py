@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .mixer import Pcm
+from .mixer import Pcm, level_dbfs
 from .processing import VoiceProcessor
 from .rtp import FRAME_SAMPLES, SAMPLE_RATE
 from .tasks import cancel_and_wait
@@ -255,3 +255,63 @@ async def _off_loop(call: Callable[[], None], timeout_s: float = DEVICE_CALL_TIM
         await asyncio.wait_for(done, timeout_s)
     except TimeoutError:
         raise TimeoutError(f"the sound system did not answer within {timeout_s:g} s") from None
+
+
+TEST_TONE_HZ = 440.0
+TEST_TONE_S = 0.6
+METER_EVERY_BLOCKS = 5
+"""The settings' meter is told every 5 blocks (50 ms): smooth to the eye, quiet for the loop."""
+
+
+def sine_burst(hz: float = TEST_TONE_HZ, seconds: float = TEST_TONE_S, dbfs: float = -12.0) -> Pcm:
+    """A short sine with 10 ms fades, so it starts and stops without a click."""
+    n = round(seconds * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    fade = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.01 * SAMPLE_RATE))
+    return (32767.0 * 10 ** (dbfs / 20) * fade * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+
+
+class DeviceCheck:
+    """The settings' checks outside a call: a test tone out, the microphone's level in.
+
+    Devices are named as in ``AudioSettings`` (``""`` is the system default).
+    Errors are raised to the caller, which shows them in plain words.
+    """
+
+    def __init__(self) -> None:
+        self._meter: Any = None
+
+    async def play_tone(self, output_device: str) -> None:
+        sd, pcm = _sd(), sine_burst()
+
+        def play() -> None:
+            sd.play(pcm, samplerate=SAMPLE_RATE, device=output_device or None, blocking=True)
+
+        await _off_loop(play, TEST_TONE_S + DEVICE_CALL_TIMEOUT_S)
+
+    async def start_meter(self, input_device: str, on_level: Callable[[float], None]) -> None:
+        await self.stop_meter()
+        loop, sd = asyncio.get_running_loop(), _sd()
+        blocks = [0]
+
+        def callback(indata: Any, _frames: int, _time: Any, _status: Any) -> None:  # PortAudio's thread
+            blocks[0] += 1
+            if blocks[0] % METER_EVERY_BLOCKS == 0:
+                loop.call_soon_threadsafe(on_level, level_dbfs(indata[:, 0]))
+
+        stream = sd.InputStream(
+            device=input_device or None,
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="int16",
+            blocksize=BLOCK_SAMPLES,
+            callback=callback,
+        )
+        await _off_loop(stream.start)
+        self._meter = stream
+
+    async def stop_meter(self) -> None:
+        stream, self._meter = self._meter, None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await _off_loop(lambda: _close_all([stream]))

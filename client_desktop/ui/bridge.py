@@ -8,6 +8,7 @@ against a fake engine with no asyncio loop at all.
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -75,6 +76,14 @@ class EngineLike(Protocol):
     def apply_audio(self, settings: AudioSettings) -> Awaitable[None]: ...
 
 
+class DeviceCheck(Protocol):
+    """The settings' checks outside a call (``engine.devices.DeviceCheck``; a fake in tests)."""
+
+    async def play_tone(self, output_device: str) -> None: ...
+    async def start_meter(self, input_device: str, on_level: Callable[[float], None]) -> None: ...
+    async def stop_meter(self) -> None: ...
+
+
 EngineFactory = Callable[[JoinRequest, AudioSettings, events.EngineEventSink], EngineLike]
 HostServer = Callable[[], Awaitable[tuple[str, str]]]
 """Starts the bundled server once; returns (our URL, the address to give others)."""
@@ -103,6 +112,9 @@ class Bridge(QObject):
     server_error = Signal(str)
     self_changed = Signal(object)  # our own Peer, as the controls set it
     left = Signal()
+    tone_played = Signal(str)  # "" when it played, else plain words
+    input_level = Signal(float)  # dBFS of the microphone outside a call
+    input_meter_failed = Signal(str)
 
     def __init__(
         self,
@@ -111,6 +123,7 @@ class Bridge(QObject):
         host_server: HostServer | None = None,
         settings: AudioSettings | None = None,
         list_devices: ListDevices | None = None,
+        device_check: DeviceCheck | None = None,
     ) -> None:
         super().__init__()
         self._make_engine = make_engine
@@ -118,9 +131,13 @@ class Bridge(QObject):
         self._host_server = host_server
         self.settings = settings or AudioSettings()
         self._list_devices = list_devices
+        self._device_check = device_check
+        self._metering = False
         self._engine: EngineLike | None = None
         self._request: JoinRequest | None = None
         self.me: Peer | None = None
+        self.joined_at: float | None = None
+        """When the last ``RoomJoined`` reached us (``time.monotonic()``): the test driver times from it."""
 
     @property
     def in_room(self) -> bool:
@@ -149,6 +166,8 @@ class Bridge(QObject):
         engine, self._engine = self._engine, None
         if engine is not None:
             await engine.leave()
+        if self._device_check is not None:
+            await self._device_check.stop_meter()
 
     async def _rejoin(self, request: JoinRequest) -> None:
         engine, self._engine = self._engine, None
@@ -232,6 +251,50 @@ class Bridge(QObject):
             log.warning("cannot list audio devices: %s", exc)
             return [], []
 
+    @property
+    def can_check_devices(self) -> bool:
+        return self._device_check is not None
+
+    def play_test_tone(self, output_device: str) -> None:
+        """A short 440 Hz tone through ``output_device``; the outcome arrives as ``tone_played``."""
+        if self._device_check is None:
+            self.tone_played.emit("There is no sound output here.")
+            return
+        self._spawn(self._play_tone(self._device_check, output_device))
+
+    def start_input_meter(self, input_device: str) -> None:
+        """Meter the microphone outside a call (in a call, ``levels`` does it)."""
+        if self._device_check is None or self.in_room:
+            return
+        self._metering = True
+        self._spawn(self._start_meter(self._device_check, input_device))
+
+    def stop_input_meter(self) -> None:
+        if self._device_check is not None and self._metering:
+            self._metering = False
+            self._spawn(self._device_check.stop_meter())
+
+    async def _play_tone(self, check: DeviceCheck, output_device: str) -> None:
+        try:
+            await check.play_tone(output_device)
+        except Exception as exc:  # a device gone, PortAudio missing: say so, never crash
+            log.warning("test tone failed: %s", exc)
+            self.tone_played.emit(f"Could not play the test tone: {exc or type(exc).__name__}")
+        else:
+            self.tone_played.emit("")
+
+    async def _start_meter(self, check: DeviceCheck, input_device: str) -> None:
+        try:
+            await check.start_meter(input_device, self._meter_level)
+        except Exception as exc:
+            log.warning("input meter failed: %s", exc)
+            self._metering = False
+            self.input_meter_failed.emit(f"Cannot open the microphone: {exc or type(exc).__name__}")
+
+    def _meter_level(self, dbfs: float) -> None:
+        if self._metering:
+            self.input_level.emit(dbfs)
+
     async def _apply(self, engine: EngineLike, settings: AudioSettings) -> None:
         await engine.apply_audio(settings)
 
@@ -246,6 +309,7 @@ class Bridge(QObject):
 
     def _on_event(self, event: events.EngineEvent) -> None:
         if isinstance(event, events.RoomJoined):
+            self.joined_at = time.monotonic()
             voice = self._request.voice if self._request is not None else True
             if self.me is None or self.me.id != event.self_id:
                 self.me = Peer(event.self_id, event.username, False, False, voice)

@@ -5,7 +5,7 @@ etc.); the room wires them to the bridge and feeds the true state back
 through ``show_self``, so a control never shows a state the engine is not in.
 """
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
@@ -107,6 +107,20 @@ class CallBar(QWidget):
         layout.addSpacing(8)
         for widget in (self.people, self.settings, self.leave):
             layout.addWidget(widget)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        """The system theme changed (light to dark): redraw the glyphs in the new text colour."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            colour = self.palette().text().color()
+            for button, name, crossed in (
+                (self.voice, "speaker", False),
+                (self.mute, "mic", True),
+                (self.deafen, "headphones", True),
+                (self.settings, "gear", False),
+                (self.people, "people", False),
+            ):
+                button.setIcon(icons.icon(name, colour, crossed))
 
     def _button(self, text: str, icon: object, tip: str, checkable: bool = True) -> QToolButton:
         button = QToolButton()

@@ -10,7 +10,7 @@ history or a late echo can never duplicate or lose a line.
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -64,6 +64,8 @@ class ChatView(QWidget):
         super().__init__(parent)
         self._lines: list[Line] = []
         self._ids: set[int] = set()
+        self.render_pending = False
+        """Lines were added with ``defer``: the view shows them once the event loop turns."""
         self.browser = QTextBrowser()
         self.browser.setObjectName("chat")
         self.browser.setOpenExternalLinks(True)
@@ -107,8 +109,17 @@ class ChatView(QWidget):
     # --- messages -------------------------------------------------------------
 
     def add_chat(
-        self, chat_id: int, username: str, text: str, ts_ms: int, own: bool, nonce: str | None
+        self,
+        chat_id: int,
+        username: str,
+        text: str,
+        ts_ms: int,
+        own: bool,
+        nonce: str | None,
+        *,
+        defer: bool = False,
     ) -> None:
+        """Add a delivered message; ``defer`` (a history, many at once) renders once for the batch."""
         if chat_id in self._ids:
             return
         self._ids.add(chat_id)
@@ -119,7 +130,15 @@ class ChatView(QWidget):
         while at > 0 and (self._lines[at - 1].pending or _id(self._lines[at - 1]) > chat_id):
             at -= 1
         self._lines.insert(at, delivered)
-        self._render(follow=own)
+        if not defer:
+            self._render(follow=own)
+        elif not self.render_pending:
+            self.render_pending = True
+            QTimer.singleShot(0, self._render_deferred)
+
+    def _render_deferred(self) -> None:
+        if self.render_pending:
+            self._render(follow=False)
 
     def add_pending(self, nonce: str, username: str, text: str) -> None:
         self._lines.append(Line(f"nonce:{nonce}", username, text, time.time(), True, True))
@@ -144,6 +163,7 @@ class ChatView(QWidget):
 
     def _render(self, follow: bool) -> None:
         """Re-render; follow the end if we were there (or it is ours), else keep the reader's place."""
+        self.render_pending = False
         bar = self.browser.verticalScrollBar()
         stay = not follow and not self.at_end()
         old = bar.value()
@@ -184,6 +204,12 @@ class ChatView(QWidget):
             self.send_button.setEnabled(True)
         except ValueError:
             self.send_button.setEnabled(False)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        """A new palette (the system went dark): the HTML's colours are picked by it, so re-render."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._lines:
+            self._render(follow=False)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         """A reader at the end stays at the end when the window is resized."""

@@ -6,22 +6,31 @@ reads commands on stdin that act on the widgets as a person would (typing
 and pressing Enter, clicking Mute, saving a screenshot). End-to-end tests
 run the real app as a subprocess and wait for these lines.
 
+Timing events carry ``t`` (``time.time()``, for a launcher's clock) and
+``mono`` (``time.monotonic()``): ``ready`` once the first window has been
+painted and the event loop is idle again (the window is usable), and
+``room-shown`` once the room, with the history it arrived with, has been
+painted after a ``joined`` (``after_joined_ms`` counts from the moment the
+server's answer reached the bridge).
+
 Commands: ``say TEXT`` · ``click mute|deafen|voice|people`` · ``resize W H``
-· ``shot PATH`` (the window) · ``shot-settings PATH`` · ``quit``.
+· ``palette dark|light`` · ``shot PATH`` (the window) · ``shot-settings PATH`` · ``quit``.
 """
 
 import json
 import os
 import sys
+import time
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSocketNotifier, Qt
+from PySide6.QtCore import QEvent, QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
 from protocol import Peer
 
 from ..engine import events
+from . import style
 from .window import MainWindow
 
 PREFIX = "VOXROOM "
@@ -38,9 +47,14 @@ class TestDriver(QObject):
         self.app = app
         self._speaking: set[str] = set()
         self._buffer = b""
+        self._ready = False
+        self._room_pending = False
         room, bridge = window.room, window.bridge
         # connected after the room's own slots, so what is logged is what the widgets already show
         bridge.joined.connect(self._joined)
+        bridge.hosting.connect(
+            lambda address: emit("hosting", address=address, notice=room.notice.label.text())
+        )
         bridge.join_failed.connect(lambda code, message: emit("join-failed", code=code, message=message))
         bridge.peer_joined.connect(lambda p: self._peer("peer-joined", p))
         bridge.peer_changed.connect(lambda p: self._peer("peer-changed", p))
@@ -53,7 +67,35 @@ class TestDriver(QObject):
         bridge.connection_lost.connect(lambda _r, _s: emit("status", text=room.status.label.text()))
         self._notifier = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._readable)
-        emit("ready")
+        window.installEventFilter(self)
+        room.chat.browser.viewport().installEventFilter(self)
+
+    # --- timing -----------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """On a paint, stamp once this round of events is over (a 0 ms timer runs after it)."""
+        if event.type() == QEvent.Type.Paint:
+            if not self._ready and watched is self.window:
+                self._ready = True
+                QTimer.singleShot(0, self._stamp_ready)
+            elif (
+                self._room_pending
+                and watched is self.window.room.chat.browser.viewport()
+                and not self.window.room.chat.render_pending
+            ):
+                self._room_pending = False
+                QTimer.singleShot(0, self._stamp_room)
+        return False
+
+    def _stamp_ready(self) -> None:
+        emit("ready", t=time.time(), mono=time.monotonic())
+
+    def _stamp_room(self) -> None:
+        now = time.monotonic()
+        joined_at = self.window.bridge.joined_at
+        after_ms = None if joined_at is None else round((now - joined_at) * 1000, 1)
+        shown = len(self.window.room.chat.lines())
+        emit("room-shown", t=time.time(), mono=now, after_joined_ms=after_ms, lines=shown)
 
     # --- what the UI shows ------------------------------------------------------
 
@@ -61,6 +103,7 @@ class TestDriver(QObject):
         users = self.window.room.users
         names = [p.username for pid in users.order() if (p := users.peer(pid)) is not None]
         emit("joined", room=event.room, users=names, resumed=event.resumed)
+        self._room_pending = True
 
     def _peer(self, kind: str, peer: Peer) -> None:
         shown = self.window.room.users.peer(peer.id)
@@ -109,6 +152,9 @@ class TestDriver(QObject):
             dialog = self.window.open_settings()
             dialog.adjustSize()
             dialog.grab().save(rest)
+        elif command == "palette":
+            palette = style.dark_palette() if rest == "dark" else self.app.style().standardPalette()
+            style.use_palette(self.app, palette)
         elif command == "quit":
             self.window.close()
         else:

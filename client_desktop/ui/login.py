@@ -65,6 +65,7 @@ def username_problem(name: str) -> str | None:
 
 class LoginView(QWidget):
     submitted = Signal(object)  # JoinRequest
+    settings_requested = Signal()
 
     def __init__(self, values: LoginValues, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,6 +95,10 @@ class LoginView(QWidget):
         self.join_button.setDefault(True)
         self.join_button.setAccessibleName("Join room")
         self.join_button.clicked.connect(self.submit)
+        self.settings_button = QPushButton("Audio settings…")
+        self.settings_button.setFlat(True)
+        self.settings_button.setAccessibleName("Audio settings")
+        self.settings_button.clicked.connect(self.settings_requested)
 
         title = QLabel("Voxroom")
         title.setObjectName("title")
@@ -120,6 +125,7 @@ class LoginView(QWidget):
         box.addLayout(form)
         box.addWidget(self.error)
         box.addWidget(self.join_button)
+        box.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignHCenter)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)

@@ -93,7 +93,7 @@ class RoomView(QWidget):
 
     def _chat(self, event: events.ChatReceived) -> None:
         c = event.chat
-        self.chat.add_chat(c.id, c.username, c.text, c.ts, event.own, c.nonce)
+        self.chat.add_chat(c.id, c.username, c.text, c.ts, event.own, c.nonce, defer=event.from_history)
 
     def _queued(self, nonce: str, text: str) -> None:
         me = self.bridge.me

@@ -3,14 +3,17 @@
 The dialog edits an ``AudioSettings`` value and emits it on Apply/OK; the
 window saves it and the bridge applies it to the running call (devices are
 switched, the processor reconfigured, the encoder retuned) without
-rejoining. The meter shows the live input level while in a room, with the
-voice-activity threshold marked, so the threshold can be set by eye.
+rejoining. The meter shows the live input level, with the voice-activity
+threshold marked, so the threshold can be set by eye: in a room from the
+call's own levels, outside one from the chosen microphone, opened while
+the dialog is shown. "Play test tone" sounds 440 Hz through the chosen
+speaker.
 """
 
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QKeySequenceEdit,
     QLabel,
+    QPushButton,
     QRadioButton,
     QSlider,
     QVBoxLayout,
@@ -48,8 +52,17 @@ class SettingsDialog(QDialog):
         self.input = self._combo("Microphone")
         self.output = self._combo("Speaker")
         self.meter = LevelMeter()
-        self.meter_hint = QLabel("Shows your microphone while you are in a room.")
+        self.meter_hint = QLabel()  # says why the meter stays still, if the microphone cannot be opened
         self.meter_hint.setObjectName("hint")
+        self.meter_hint.setWordWrap(True)
+        self.meter_hint.hide()
+        self.tone = QPushButton("Play test tone")
+        self.tone.setAccessibleName("Play a test tone on the speaker")
+        self.tone.clicked.connect(self.play_tone)
+        self.tone_hint = QLabel()
+        self.tone_hint.setObjectName("hint")
+        self.tone_hint.setWordWrap(True)
+        self.tone_hint.hide()
         self.echo = QCheckBox("Echo cancellation")
         self.noise = QCheckBox("Noise suppression")
         self.vad = QRadioButton("Voice activity")
@@ -77,6 +90,8 @@ class SettingsDialog(QDialog):
         form = QFormLayout(devices)
         form.addRow("&Microphone", self.input)
         form.addRow("&Speaker", self.output)
+        form.addRow("", self.tone)
+        form.addRow("", self.tone_hint)
         form.addRow("Input level", self.meter)
         form.addRow("", self.meter_hint)
         processing = QGroupBox("Voice processing")
@@ -108,6 +123,15 @@ class SettingsDialog(QDialog):
             layout.addWidget(group)
         layout.addWidget(buttons)
         bridge.levels.connect(self._levels)
+        bridge.input_level.connect(self._input_level)
+        bridge.input_meter_failed.connect(self._meter_failed)
+        bridge.tone_played.connect(self._tone_played)
+        bridge.joined.connect(lambda _e: bridge.stop_input_meter())  # the call's levels take over
+        bridge.left.connect(self._restart_meter)
+        self.input.currentIndexChanged.connect(self._restart_meter)
+        if not bridge.can_check_devices:
+            self.tone.setEnabled(False)
+            self.tone.setToolTip("No sound output (started with --no-audio)")
         self.setMinimumWidth(440)
 
     def _combo(self, name: str) -> QComboBox:
@@ -118,6 +142,7 @@ class SettingsDialog(QDialog):
     def load(self, settings: AudioSettings) -> None:
         self._settings = settings
         inputs, outputs = self.bridge.audio_devices()
+        self.input.blockSignals(True)  # one meter restart at the end, not one per item
         for combo, names, chosen in (
             (self.input, inputs, settings.input_device),
             (self.output, outputs, settings.output_device),
@@ -129,6 +154,8 @@ class SettingsDialog(QDialog):
             if chosen and chosen not in names:
                 combo.addItem(f"{chosen} (not connected)", chosen)
             combo.setCurrentIndex(max(0, combo.findData(chosen)))
+        self.input.blockSignals(False)
+        self._restart_meter()
         self.echo.setChecked(settings.echo_cancellation)
         self.noise.setChecked(settings.noise_suppression)
         self.vad.setChecked(settings.talk_mode is not TalkMode.PUSH_TO_TALK)
@@ -173,5 +200,37 @@ class SettingsDialog(QDialog):
         self._threshold_moved(self.threshold.value())
 
     def _levels(self, event: events.LevelsChanged) -> None:
-        self.meter_hint.hide()
         self.meter.set_level(event.input_dbfs, event.transmitting)
+
+    # --- checks outside a call ----------------------------------------------
+
+    def play_tone(self) -> None:
+        self.tone.setEnabled(False)
+        self.tone.setText("Playing…")
+        self.tone_hint.hide()
+        self.bridge.play_test_tone(str(self.output.currentData() or ""))
+
+    def _tone_played(self, problem: str) -> None:
+        self.tone.setEnabled(True)
+        self.tone.setText("Play test tone")
+        self.tone_hint.setText(problem)
+        self.tone_hint.setVisible(bool(problem))
+
+    def _restart_meter(self) -> None:
+        if self.isVisible() and not self.bridge.in_room:
+            self.bridge.start_input_meter(str(self.input.currentData() or ""))
+
+    def _input_level(self, dbfs: float) -> None:
+        self.meter.set_level(dbfs, dbfs >= self.threshold.value() if self.vad.isChecked() else False)
+
+    def _meter_failed(self, problem: str) -> None:
+        self.meter_hint.setText(problem)
+        self.meter_hint.show()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._restart_meter()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
+        self.bridge.stop_input_meter()
+        super().hideEvent(event)

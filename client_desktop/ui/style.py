@@ -62,6 +62,44 @@ def muted_red() -> QColor:
     return QColor("#ef5350") if is_dark() else QColor("#c62828")
 
 
+def dark_palette() -> QPalette:
+    """The palette a system in dark mode hands a Fusion app (for screenshots and tests)."""
+    p = QPalette()
+    roles = QPalette.ColorRole
+    for role, colour in (
+        (roles.Window, "#2b2b2b"),
+        (roles.WindowText, "#e6e6e6"),
+        (roles.Base, "#1e1e1e"),
+        (roles.AlternateBase, "#333333"),
+        (roles.ToolTipBase, "#3c3c3c"),
+        (roles.ToolTipText, "#e6e6e6"),
+        (roles.PlaceholderText, "#9a9a9a"),
+        (roles.Text, "#e6e6e6"),
+        (roles.Button, "#3a3a3a"),
+        (roles.ButtonText, "#e6e6e6"),
+        (roles.BrightText, "#ff6e6e"),
+        (roles.Light, "#505050"),
+        (roles.Midlight, "#454545"),
+        (roles.Mid, "#555555"),
+        (roles.Dark, "#1a1a1a"),
+        (roles.Shadow, "#000000"),
+        (roles.Highlight, "#3d7bd6"),
+        (roles.HighlightedText, "#ffffff"),
+        (roles.Link, "#6ab0ff"),
+        (roles.LinkVisited, "#b48cf2"),
+    ):
+        p.setColor(role, QColor(colour))
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
+    return p
+
+
+def use_palette(app: QApplication, palette: QPalette) -> None:
+    """Switch palettes at run time (the system's theme changed): style sheet colours follow."""
+    app.setPalette(palette)
+    app.setStyleSheet(STYLE_SHEET)  # re-resolves palette(...) in the sheet
+
+
 def apply(app: QApplication) -> None:
     app.setStyle("Fusion")
     app.setStyleSheet(STYLE_SHEET)

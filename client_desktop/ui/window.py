@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         bridge.left.connect(self._left)
         self.room.calls.leave_requested.connect(bridge.leave)
         self.room.calls.settings_requested.connect(self.open_settings)
+        self.login.settings_requested.connect(self.open_settings)
 
         geometry = prefs.geometry("main")
         if geometry is None or not self.restoreGeometry(geometry):

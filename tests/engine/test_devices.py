@@ -113,7 +113,7 @@ async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
         engine = Engine(server.url, "r", "deviceful", audio, log.append)
         other = Client(await connect(server.url))
         await engine.start()
-        await other.join(room="r", username="other")
+        await other.join(room="r", username="other", voice=False)  # chat only: no call offers
         await until(lambda: audio.running, timeout=8.0)
         daemon.stop()  # the sound server dies: the streams stop calling back
         await until(lambda: any(isinstance(e, events.AudioDeviceFailed) for e in log), timeout=5.0)

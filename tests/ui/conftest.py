@@ -21,7 +21,7 @@ from client_desktop.ui.bridge import Bridge, JoinRequest
 from client_desktop.ui.preferences import AudioSettings, Preferences
 from client_desktop.ui.window import MainWindow
 
-from .fakes import FakeEngine
+from .fakes import FakeDeviceCheck, FakeEngine
 
 
 def run_now(coro: Coroutine[Any, Any, None]) -> None:
@@ -39,7 +39,10 @@ class Harness:
         self.engines: list[FakeEngine] = []
         self.refuse: events.ConnectionFailed | None = None
         self.prefs = Preferences(QSettings(str(tmp_path / "voxroom.ini"), QSettings.Format.IniFormat))
-        self.bridge = Bridge(self._make, run_now, list_devices=lambda: (["USB mic"], ["Speakers"]))
+        self.devices = FakeDeviceCheck()
+        self.bridge = Bridge(
+            self._make, run_now, list_devices=lambda: (["USB mic"], ["Speakers"]), device_check=self.devices
+        )
 
     def _make(
         self, request: JoinRequest, settings: AudioSettings, sink: events.EngineEventSink

@@ -1,5 +1,6 @@
 """A fake engine: records what the UI asks of it and emits the events a test scripts."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from client_desktop.engine import events
@@ -81,3 +82,28 @@ class FakeEngine:
 
 def peer(name: str, *, voice: bool = True, muted: bool = False, deafened: bool = False) -> Peer:
     return Peer(f"id-{name}", name, muted, deafened, voice)
+
+
+@dataclass
+class FakeDeviceCheck:
+    """Stands in for ``engine.devices.DeviceCheck``: records the tone, lets a test feed the meter."""
+
+    tones: list[str] = field(default_factory=list)
+    meter_device: str | None = None
+    on_level: Callable[[float], None] | None = None
+    meter_starts: int = 0
+    fail: Exception | None = None
+
+    async def play_tone(self, output_device: str) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.tones.append(output_device)
+
+    async def start_meter(self, input_device: str, on_level: Callable[[float], None]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.meter_device, self.on_level = input_device, on_level
+        self.meter_starts += 1
+
+    async def stop_meter(self) -> None:
+        self.meter_device, self.on_level = None, None

@@ -9,6 +9,7 @@ other side.
 import asyncio
 import json
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -143,6 +144,13 @@ async def test_the_app_in_a_room_with_a_bot(
         await app.send(f"shot-settings {shots / 'settings.png'}")
         await app.event("done", command="shot-settings")
         assert (shots / "room.png").stat().st_size > 10_000
+        await app.send("palette dark")  # as a system in dark mode gives it
+        await app.event("done", command="palette")
+        (shots / "room-dark.png").unlink(missing_ok=True)
+        await app.send(f"shot {shots / 'room-dark.png'}")
+        await app.send("ping")  # answered in order: the shot before it is done
+        await app.event("error", message="unknown command 'ping'")
+        assert (shots / "room-dark.png").stat().st_size > 10_000
         await app.send("quit")
         assert await app.stop() == 0
         left = await watcher.expect("peer-left", skip=("chat", "peer-state"))
@@ -151,3 +159,50 @@ async def test_the_app_in_a_room_with_a_bot(
         if app.proc.returncode is None:
             app.proc.kill()
             await app.stop()
+
+
+async def test_the_app_hosts_a_room_that_a_bot_joins_at_the_address_it_shows(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),  # the hosted server's database
+    }
+    app = await Proc.start(
+        "-m",
+        "client_desktop",
+        *("--host", "--host-port", str(port), "--room", "lobby", "--username", "host"),
+        *("--join", "--no-audio", "--test-driver"),
+        env=env,
+    )
+    bot: Proc | None = None
+    try:
+        hosting = await app.event("hosting")
+        address = hosting["address"]
+        assert address.endswith(f":{port}")
+        assert f"Others can join at {address}" in hosting["notice"]
+        assert (await app.event("joined"))["users"] == ["host"]
+        assert (tmp_path / "data" / "voxroom" / "server").is_dir()
+
+        args = ["-m", "client_desktop.bot", "--server", f"ws://{address}/ws", "--room", "lobby"]
+        args += ["--username", "guest", "--no-voice", "--say", "hello host", "--duration", "20"]
+        bot = await Proc.start(*args, env=dict(os.environ))
+        await bot.line(lambda line: line.startswith("* joined lobby"))
+        assert (await app.event("peer-joined", name="guest"))["listed"]
+        chat = await app.event("chat", username="guest")
+        assert (chat["text"], chat["shown"]) == ("hello host", True)
+
+        await app.send("say welcome, guest")
+        await app.event("chat", username="host", own=True, shown=True)
+        await bot.line(lambda line: line.endswith("] host: welcome, guest"))
+
+        await app.send("quit")
+        assert await app.stop() == 0
+    finally:
+        for proc in (app, bot):
+            if proc is not None and proc.proc.returncode is None:
+                proc.proc.kill()
+                await proc.stop()

@@ -91,11 +91,34 @@ def test_the_length_limit_is_shown_before_sending_and_nothing_is_cut(
     assert len(chat.composer.toPlainText()) == limits.MAX_CHAT_CHARS + 1
 
 
+def test_a_history_is_rendered_once_for_the_whole_batch(
+    window: MainWindow, harness: Harness, qtbot: QtBot
+) -> None:
+    renders: list[int] = []
+    window.room.chat.browser.textChanged.connect(lambda: renders.append(1))
+    enter(window, harness, history=200)
+    chat = window.room.chat
+    assert chat.render_pending
+    qtbot.waitUntil(lambda: not chat.render_pending)
+    assert len(renders) == 2  # the clear on entry, then all 200 lines at once
+    assert "old 200" in chat.browser.toPlainText()
+    assert chat.at_end()
+
+
+def test_a_live_message_during_a_pending_history_renders_both(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness, history=3)
+    engine.chat(4, "xena", "live")
+    assert not window.room.chat.render_pending
+    assert "old 3" in window.room.chat.browser.toPlainText()
+    assert "live" in window.room.chat.browser.toPlainText()
+
+
 def test_autoscroll_follows_new_messages_but_not_a_reader_who_scrolled_up(
-    window: MainWindow, harness: Harness
+    window: MainWindow, harness: Harness, qtbot: QtBot
 ) -> None:
     engine = enter(window, harness, history=80)
     chat = window.room.chat
+    qtbot.waitUntil(lambda: not chat.render_pending)
     bar = chat.browser.verticalScrollBar()
     assert bar.maximum() > 0
     assert chat.at_end()

@@ -60,4 +60,55 @@ def test_the_meter_shows_the_live_input_level(window: MainWindow, harness: Harne
     dialog = window.open_settings()
     harness.engine.emit(events.LevelsChanged(-24.0, True, {}))
     assert dialog.meter.level_dbfs == -24.0
-    assert dialog.meter_hint.isHidden()
+    assert harness.devices.meter_device is None  # in a call the call's own levels feed the meter
+
+
+def test_the_test_tone_plays_on_the_chosen_speaker(window: MainWindow, harness: Harness) -> None:
+    dialog = window.open_settings()
+    dialog.output.setCurrentIndex(dialog.output.findData("Speakers"))
+    dialog.tone.click()
+    assert harness.devices.tones == ["Speakers"]
+    assert dialog.tone.isEnabled()
+    assert dialog.tone_hint.isHidden()
+
+
+def test_a_test_tone_that_fails_says_why(window: MainWindow, harness: Harness) -> None:
+    harness.devices.fail = OSError("Device unavailable")
+    dialog = window.open_settings()
+    dialog.tone.click()
+    assert not dialog.tone_hint.isHidden()
+    assert dialog.tone_hint.text() == "Could not play the test tone: Device unavailable"
+    assert dialog.tone.isEnabled()
+
+
+def test_outside_a_room_the_meter_listens_to_the_chosen_microphone(
+    window: MainWindow, harness: Harness
+) -> None:
+    window.login.settings_button.click()
+    dialog = window.settings_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert harness.devices.meter_device == ""  # the system default
+    dialog.input.setCurrentIndex(dialog.input.findData("USB mic"))
+    assert harness.devices.meter_device == "USB mic"
+    assert harness.devices.on_level is not None
+    harness.devices.on_level(-30.0)
+    assert dialog.meter.level_dbfs == -30.0
+    dialog.reject()
+    assert harness.devices.meter_device is None
+
+
+def test_joining_hands_the_meter_to_the_call(window: MainWindow, harness: Harness) -> None:
+    window.open_settings()
+    assert harness.devices.meter_device == ""
+    join(window, harness)
+    assert harness.devices.meter_device is None
+
+
+def test_a_microphone_that_cannot_be_opened_is_said_in_the_dialog(
+    window: MainWindow, harness: Harness
+) -> None:
+    harness.devices.fail = OSError("Error opening InputStream")
+    dialog = window.open_settings()
+    assert not dialog.meter_hint.isHidden()
+    assert dialog.meter_hint.text() == "Cannot open the microphone: Error opening InputStream"

@@ -1,0 +1,351 @@
+"""Benchmark of the desktop app: launch to a usable window, join to the room shown, memory in a call.
+
+Usage: ``.venv/bin/python bench/app_bench.py [--runs 7] [--only launch,room,rss] [--json OUT]``.
+Prints a markdown report; a full run takes about a minute.
+
+Every figure comes from fresh ``python -m client_desktop`` processes,
+offscreen (``QT_QPA_PLATFORM=offscreen``), with ``--no-audio`` (these
+machines have no sound card) and ``--test-driver``, whose ``VOXROOM {json}``
+lines carry the stamps, and with an empty configuration directory each
+time (no remembered window or values):
+
+- **launch**: from just before the process is started to the driver's
+  ``ready`` (the first window painted and the event loop idle again, so it
+  takes input), both on ``time.time()``. Also: bare ``python -c pass`` for
+  scale, the app's RSS at ``ready``, and ``python -X importtime`` of the
+  app module, summed by top-level package.
+- **room**: a ``python -m signaling_server`` child holds a room with 50
+  chat messages (sent by a ``voxroom-bot``); the app starts with ``--join``.
+  ``room-shown``'s ``after_joined_ms`` runs from the moment the server's
+  ``joined`` reached the bridge to the end of the first paint of the chat
+  that follows (all 50 lines in it).
+- **rss**: the app joins a room with three ``python -m client_desktop.bot``
+  processes playing tones (a 4-person call); once all three are heard
+  speaking, VmRSS (and VmHWM) of the app is read from /proc 10 s after the
+  join.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import queue
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+PREFIX = "VOXROOM "
+HISTORY = 50
+TARGET_LAUNCH_S = 1.0
+TARGET_ROOM_MS = 300.0
+TARGET_RSS_MB = 200.0
+CALL_SETTLE_S = 10.0
+Event = dict[str, Any]
+
+
+class App:
+    """``python -m client_desktop`` as a child, its driver lines read on a thread."""
+
+    def __init__(self, *args: str, config: Path) -> None:
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(config)}
+        self.started = time.time()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "client_desktop", "--no-audio", "--test-driver", *args],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            self.output.append(line)
+            if line.startswith(PREFIX):
+                self.events.put(json.loads(line.removeprefix(PREFIX)))
+
+    def wait(self, kind: str, timeout_s: float = 20.0, **fields: Any) -> Event:
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(queue.Empty):
+                event = self.events.get(timeout=left)
+                if event["event"] == kind and all(event.get(k) == v for k, v in fields.items()):
+                    return event
+        raise RuntimeError(f"no {kind!r} from the app; its output:\n" + "\n".join(self.output[-30:]))
+
+    def quit(self) -> None:
+        if self.proc.poll() is None and self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.write(b"quit\n")
+                self.proc.stdin.flush()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no {field} for {pid}")
+    return int(match.group(1)) / 1024
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server_process() -> Iterator[str]:
+    """The signaling server as a child (chat rate raised, so the history goes in quickly)."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="vx-app-bench-") as tmp:
+        cmd = [sys.executable, "-m", "signaling_server", "--host", "127.0.0.1", "--port", str(port)]
+        cmd += ["--data-dir", tmp, "--chat-rate", "1000"]
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError("the signaling server did not come up") from None
+                    time.sleep(0.05)
+            yield f"ws://127.0.0.1:{port}/ws"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def bot(url: str, room: str, name: str, *extra: str) -> "subprocess.Popen[bytes]":
+    cmd = [sys.executable, "-m", "client_desktop.bot", "--server", url, "--room", room, "--username", name]
+    return subprocess.Popen([*cmd, *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+# --- scenarios -------------------------------------------------------------------
+
+
+def launch(runs: int) -> dict[str, Any]:
+    times_s: list[float] = []
+    rss: list[float] = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="vx-app-bench-") as config:
+            app = App(config=Path(config))
+            try:
+                ready = app.wait("ready")
+                times_s.append(ready["t"] - app.started)
+                rss.append(rss_mb(app.proc.pid))
+            finally:
+                app.quit()
+    bare: list[float] = []
+    for _ in range(runs):
+        t0 = time.time()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.time() - t0)
+    return {
+        "launch_s": times_s,
+        "median_s": statistics.median(times_s),
+        "python_bare_median_s": statistics.median(bare),
+        "rss_at_ready_mb": statistics.median(rss),
+        "imports_ms": import_times(),
+    }
+
+
+def import_times(top: int = 10) -> dict[str, float]:
+    """``-X importtime`` of the app module: each module's own time, summed by top-level package."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import client_desktop.app"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    by_package: dict[str, float] = {}
+    for line in out.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
+        if match:
+            package = match.group(2).split(".")[0]
+            by_package[package] = by_package.get(package, 0.0) + int(match.group(1)) / 1000
+    ranked = sorted(by_package.items(), key=lambda kv: -kv[1])
+    return {"total": round(sum(by_package.values()), 1)} | {k: round(v, 1) for k, v in ranked[:top]}
+
+
+def room(runs: int) -> dict[str, Any]:
+    after_ms: list[float] = []
+    launch_to_room_s: list[float] = []
+    lines: list[int] = []
+    with server_process() as url:
+        texts = [f"message {i}: the quick brown fox, https://example.org/{i}" for i in range(HISTORY)]
+        seeder = bot(url, "bench", "seeder", "--no-voice", "--duration", "3", *(f"--say={t}" for t in texts))
+        seeder.wait(timeout=30)
+        for run in range(runs):
+            with tempfile.TemporaryDirectory(prefix="vx-app-bench-") as config:
+                app = App(
+                    *("--server", url, "--room", "bench", "--username", f"alice{run}", "--join"),
+                    config=Path(config),
+                )
+                try:
+                    shown = app.wait("room-shown")
+                    after_ms.append(float(shown["after_joined_ms"]))
+                    launch_to_room_s.append(shown["t"] - app.started)
+                    lines.append(int(shown["lines"]))
+                finally:
+                    app.quit()
+    return {
+        "after_joined_ms": after_ms,
+        "median_ms": statistics.median(after_ms),
+        "max_ms": max(after_ms),
+        "launch_to_room_median_s": statistics.median(launch_to_room_s),
+        "lines": lines,
+    }
+
+
+def call_rss() -> dict[str, Any]:
+    with server_process() as url, tempfile.TemporaryDirectory(prefix="vx-app-bench-") as config:
+        bots = [
+            bot(url, "call", f"bot{i}", "--tone", str(hz), "--duration", "60")
+            for i, hz in enumerate((330, 440, 550), 1)
+        ]
+        app: App | None = None
+        try:
+            for b in bots:  # each prints "* joined" once in
+                assert b.stdout is not None
+                b.stdout.readline()
+            app = App(
+                *("--server", url, "--room", "call", "--username", "alice", "--join"), config=Path(config)
+            )
+            joined = app.wait("joined")
+            joined_at = time.monotonic()
+            heard: set[str] = set()
+            while len(heard) < len(bots):  # the call is up: each bot's tone is heard
+                heard.add(app.wait("speaking", on=True)["name"])
+            time.sleep(max(0.0, CALL_SETTLE_S - (time.monotonic() - joined_at)))
+            return {
+                "users": joined["users"],
+                "heard": sorted(heard),
+                "rss_mb": rss_mb(app.proc.pid),
+                "hwm_mb": rss_mb(app.proc.pid, "VmHWM"),
+                "bot_rss_mb": [round(rss_mb(b.pid), 1) for b in bots],
+            }
+        finally:
+            if app is not None:
+                app.quit()
+            for b in bots:
+                b.terminate()
+                b.wait(timeout=10)
+
+
+# --- report ----------------------------------------------------------------------
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**not met**"
+
+
+def report(results: dict[str, Any]) -> str:
+    rows = ["| measure | result | target | verdict |", "|---|---|---|---|"]
+    if "launch" in results:
+        r = results["launch"]
+        runs = ", ".join(f"{s:.2f}" for s in r["launch_s"])
+        rows.append(
+            f"| launch → login window usable, median | {r['median_s']:.2f} s (runs: {runs} s) "
+            f"| ≤ {TARGET_LAUNCH_S:.1f} s | {verdict(r['median_s'] <= TARGET_LAUNCH_S)} |"
+        )
+    if "room" in results:
+        r = results["room"]
+        runs = ", ".join(f"{ms:.0f}" for ms in r["after_joined_ms"])
+        rows.append(
+            f"| server's `joined` → room with {HISTORY} history lines painted, median | "
+            f"{r['median_ms']:.0f} ms (max {r['max_ms']:.0f}; runs: {runs} ms) "
+            f"| ≤ {TARGET_ROOM_MS:.0f} ms | {verdict(r['median_ms'] <= TARGET_ROOM_MS)} |"
+        )
+    if "rss" in results:
+        r = results["rss"]
+        rows.append(
+            f"| app RSS in a 4-person call, {CALL_SETTLE_S:.0f} s after joining | {r['rss_mb']:.0f} MB "
+            f"(peak {r['hwm_mb']:.0f} MB) | ≤ {TARGET_RSS_MB:.0f} MB "
+            f"| {verdict(r['rss_mb'] <= TARGET_RSS_MB)} |"
+        )
+    notes = []
+    if "launch" in results:
+        r = results["launch"]
+        imports = ", ".join(f"{k} {v:.0f} ms" for k, v in r["imports_ms"].items() if k != "total")
+        notes.append(
+            f"- Bare `python -c pass`: {r['python_bare_median_s'] * 1000:.0f} ms. RSS at the login window "
+            f"{r['rss_at_ready_mb']:.0f} MB. `-X importtime` of `client_desktop.app`: "
+            f"{r['imports_ms']['total']:.0f} ms in all (the tracing inflates it); "
+            f"own time by package: {imports}."
+        )
+    if "room" in results:
+        r = results["room"]
+        notes.append(
+            f"- Lines shown at that paint: {sorted(set(r['lines']))}. Launch with `--join` → room "
+            f"painted, median {r['launch_to_room_median_s']:.2f} s."
+        )
+    if "rss" in results:
+        r = results["rss"]
+        notes.append(
+            f"- In the room: {', '.join(r['users'])}; heard speaking: {', '.join(r['heard'])}. "
+            f"Each bot (same engine, no Qt): {', '.join(f'{mb:.0f}' for mb in r['bot_rss_mb'])} MB."
+        )
+    return "\n".join([*rows, "", *notes])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--runs", type=int, default=7)
+    p.add_argument("--only", default="launch,room,rss")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    wanted = set(args.only.split(","))
+    results: dict[str, Any] = {
+        "machine": f"nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}",
+        "loadavg_start": loadavg(),
+    }
+    started = time.monotonic()
+    if "launch" in wanted:
+        results["launch"] = launch(args.runs)
+    if "room" in wanted:
+        results["room"] = room(args.runs)
+    if "rss" in wanted:
+        results["rss"] = call_rss()
+    results["took_s"] = round(time.monotonic() - started, 1)
+    results["loadavg_end"] = loadavg()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    print(
+        f"{results['machine']}; load average {results['loadavg_start']} at start, "
+        f"{results['loadavg_end']} at end; took {results['took_s']} s\n"
+    )
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
