@@ -120,6 +120,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--join", action="store_true", help="join at once with the values given")
     p.add_argument("--no-audio", action="store_true", help="no sound card: send silence, play nothing")
     p.add_argument("--test-driver", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--selftest", action="store_true", help="check this build off-screen and exit")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
 
@@ -209,6 +210,10 @@ def _has_display() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.selftest:
+        from . import selftest
+
+        return selftest.run()
     if not _has_display():
         print(NO_DISPLAY, file=sys.stderr)
         return 1

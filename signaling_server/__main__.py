@@ -28,6 +28,10 @@ async def serve_until_signalled(config: ServerConfig) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--selftest"]:
+        from .selftest import run
+
+        return run()
     config = parse_args(argv)
     logging.basicConfig(
         level=config.log_level.upper(),

@@ -1,0 +1,223 @@
+"""Shared by the two PyInstaller specs (imported from them; not a module of the app)."""
+
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+# Never imported by either program, but reachable through optional imports.
+COMMON_EXCLUDES = [
+    "tkinter",
+    "_tkinter",
+    "pytest",
+    "_pytest",
+    "hypothesis",
+    "mypy",
+    "pip",
+    "setuptools",
+    "pkg_resources",
+    "IPython",
+    "pydoc_data",
+    "lib2to3",
+]
+
+SERVER_EXCLUDES = [
+    *COMMON_EXCLUDES,
+    "PySide6",
+    "shiboken6",
+    "qasync",
+    "aiortc",
+    "aioice",
+    "av",
+    "numpy",
+    "sounddevice",
+    "livekit",
+    "google",
+    "cryptography",
+    "OpenSSL",
+    "client_desktop",
+]
+
+
+_DESCRIPTIONS = {"voxroom": "Voxroom voice rooms", "voxroom-server": "Voxroom signaling server"}
+
+
+def version_file_for(name: str) -> str | None:
+    """Windows: the version resource, written to build/windows/ from the template; None elsewhere."""
+    if sys.platform != "win32":
+        return None
+    major, minor, patch = [*(int(part) for part in VERSION.split(".")[:3] if part.isdigit()), 0, 0, 0][:3]
+    template = (ROOT / "packaging" / "windows" / "version_info.txt.in").read_text()
+    text = template.format(
+        name=name, description=_DESCRIPTIONS[name], version=VERSION, major=major, minor=minor, patch=patch
+    )
+    out = ROOT / "build" / "windows" / f"{name}-version.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return str(out)
+
+
+APP_EXCLUDES = [
+    *COMMON_EXCLUDES,
+    "PySide6.QtNetwork",  # only imported by PySide6/__init__.py on Windows, for its own OpenSSL
+    "PySide6.QtDBus",
+]
+
+
+APP_HIDDEN_IMPORTS = [
+    "client_desktop.selftest",
+    "livekit.rtc.resources",  # found with importlib.resources, which PyInstaller cannot follow
+]
+
+
+def app_extra_binaries() -> list[tuple[str, str]]:
+    """Native libraries loaded at run time that PyInstaller cannot see.
+
+    livekit's FFI library (the echo canceller) is opened from ``livekit.rtc.resources``;
+    libopus (our Opus binding) is the system's on Linux, found with ctypes.
+    """
+    import ctypes.util
+
+    from PyInstaller.utils.hooks import collect_dynamic_libs
+
+    found = collect_dynamic_libs("livekit")
+    if not found:
+        raise SystemExit("livekit's native library is missing: pip install livekit")
+    if not sys.platform.startswith("linux"):
+        return found  # Windows/macOS CI: libopus comes with the build (see the README)
+
+    from PyInstaller.depend.utils import _resolveCtypesImports
+
+    opus = ctypes.util.find_library("opus")
+    if opus is None:
+        raise SystemExit("libopus not found on the build machine: apt-get install libopus0")
+    jack_stub = ROOT / "build" / "stubs" / "libjack.so.0"  # compiled by build.sh
+    if not jack_stub.is_file():
+        raise SystemExit(f"{jack_stub} is missing: build with packaging/build.sh")
+    found += [(path, ".") for _, path, _ in _resolveCtypesImports([opus])]
+    return [*found, (str(jack_stub), STUBS_DIR.rstrip("/"))]
+
+
+# Qt plugins the app never loads: other platforms (eglfs, vnc, framebuffer), image formats (our
+# icons are drawn with QPainter), SVG, TLS and network information (we do no networking with Qt),
+# the GTK theme (it pulls in GTK, cairo and pango from the build host) and evdev input.
+_QT_PLUGINS_DROPPED = (
+    "egldeviceintegrations/",
+    "generic/",
+    "iconengines/",
+    "imageformats/",
+    "networkinformation/",
+    "platformthemes/libqgtk3",
+    "platforms/libqeglfs",
+    "platforms/libqlinuxfb",
+    "platforms/libqminimal",
+    "platforms/libqvkkhrdisplay",
+    "platforms/libqvnc",
+    "tls/",
+    "wayland-decoration-client/libadwaita",  # needs QtSvg; Qt falls back to "bradient"
+    "wayland-graphics-integration-client/",  # OpenGL windows on Wayland; we draw with QPainter
+)
+# The build host's ALSA and JACK break sound on other distributions: PortAudio uses the target's
+# libasound.so.2 (every desktop has it), and libjack.so.0 is the target's when installed, else a
+# stub that makes PortAudio skip JACK (packaging/linux/jackstub.c, loaded by the runtime hook).
+SYSTEM_LIBS_DROPPED = ("libasound.so.2", "libjack.so.0")
+STUBS_DIR = "voxroom-stubs/"
+# Loaded with dlopen/ctypes by name, so no other binary lists them as needed.
+_LOADED_BY_NAME = ("libopus.so", "libportaudio.so", "liblivekit_ffi.so", "libpython3")
+
+
+def _needed(path: str) -> list[str]:
+    """The DT_NEEDED entries of an ELF file (``readelf`` comes with binutils, which PyInstaller needs)."""
+    import subprocess
+
+    readelf = ["readelf", "-d", path]
+    out = subprocess.run(readelf, capture_output=True, text=True, check=False).stdout  # noqa: S603
+    return [line.rsplit("[", 1)[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
+
+
+def prune_app_binaries(binaries: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Drop unused Qt plugins and the host's ALSA/JACK, then every library nothing needs any more.
+
+    Roots are the Python extension modules, the kept Qt plugins and the libraries loaded by name;
+    a shared library stays only if a root needs it, directly or through other libraries.
+    """
+    if not sys.platform.startswith("linux"):
+        return binaries
+
+    def dropped(dest: str) -> bool:
+        plugin = dest.split("Qt/plugins/", 1)[1] if "Qt/plugins/" in dest else None
+        if plugin is not None and plugin.startswith(_QT_PLUGINS_DROPPED):
+            return True
+        return dest in SYSTEM_LIBS_DROPPED
+
+    kept = [b for b in binaries if not dropped(b[0])]
+
+    def is_root(dest: str, typecode: str) -> bool:
+        name = Path(dest).name
+        if dest.startswith(STUBS_DIR):
+            return True
+        return typecode == "EXTENSION" or "Qt/plugins/" in dest or name.startswith(_LOADED_BY_NAME)
+
+    by_name = {Path(dest).name: (dest, src) for dest, src, _ in kept if not dest.startswith(STUBS_DIR)}
+    reached: set[str] = set()
+    todo = [Path(dest).name for dest, _, typecode in kept if is_root(dest, typecode)]
+    while todo:
+        name = todo.pop()
+        if name in reached or name not in by_name:
+            continue
+        reached.add(name)
+        todo.extend(_needed(by_name[name][1]))
+    return [b for b in kept if b[0].startswith(STUBS_DIR) or Path(b[0]).name in reached]
+
+
+def drop_dangling_symlinks(
+    binaries: list[tuple[str, str, str]], datas: list[tuple[str, str, str]]
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """PyInstaller's top-level symlinks (``libQt6Svg.so.6 -> PySide6/Qt/lib/...``) to pruned files."""
+    import os.path
+
+    present = {dest for dest, _, typecode in [*binaries, *datas] if typecode != "SYMLINK"}
+
+    def keep(entry: tuple[str, str, str]) -> bool:
+        dest, target, typecode = entry
+        return (
+            typecode != "SYMLINK" or os.path.normpath(os.path.join(os.path.dirname(dest), target)) in present
+        )
+
+    return [b for b in binaries if keep(b)], [d for d in datas if keep(d)]
+
+
+def prune_app_datas(datas: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Qt's own translations (the app's UI is English), livekit's notebook widget."""
+    unused = ("PySide6/Qt/translations/", "livekit/rtc/resources/jupyter-html/")
+    return [d for d in datas if not d[0].startswith(unused)]
+
+
+def app_icon_for_platform() -> str | None:
+    icons = ROOT / "build" / "icons"
+    name = {"win32": "voxroom.ico", "darwin": "voxroom.icns"}.get(sys.platform)
+    if name is None:
+        return None  # Linux: the icon goes with the .desktop entry (build.sh)
+    path = icons / name
+    return str(path) if path.is_file() else None
+
+
+MAC_ENTITLEMENTS = ROOT / "packaging" / "macos" / "voxroom.entitlements"
+
+
+def mac_info_plist() -> dict[str, object]:
+    """Info.plist keys of Voxroom.app. Without NSMicrophoneUsageDescription macOS never asks for the
+    microphone and the app records silence (or is killed, on recent versions)."""
+    return {
+        "CFBundleName": "Voxroom",
+        "CFBundleDisplayName": "Voxroom",
+        "CFBundleShortVersionString": VERSION,
+        "CFBundleVersion": VERSION,
+        "NSMicrophoneUsageDescription": "Voxroom sends your voice to the people in your room.",
+        "NSHighResolutionCapable": True,
+        "LSMinimumSystemVersion": "11.0",
+        "LSApplicationCategoryType": "public.app-category.social-networking",
+    }

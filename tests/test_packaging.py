@@ -1,0 +1,212 @@
+"""The installers: packaging/build.sh, then the frozen programs as a user would run them.
+
+Building takes about a minute, so this runs only with ``VOXROOM_BUILD_BUNDLES=1`` (CI sets it).
+It unpacks the two archives (not dist/'s folders: the archives are what people download) and
+checks that the frozen server serves a real call between two voxroom-bots, that the frozen app's
+self-test passes, and that the app still works with the machine's Python, PortAudio, Opus and
+JACK hidden (a mount namespace; root only), i.e. it uses what it carries.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from client_desktop.engine.media import read_wav
+
+from .engine.audio import peaks_hz
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_TIMEOUT_S = 600
+
+pytestmark = [
+    pytest.mark.skipif(
+        os.environ.get("VOXROOM_BUILD_BUNDLES") != "1",
+        reason="builds the installers (about a minute): set VOXROOM_BUILD_BUNDLES=1 to run",
+    ),
+    pytest.mark.timeout(BUILD_TIMEOUT_S + 120),
+]
+
+
+def _version() -> str:
+    match = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert match
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Build both bundles once; return the unpacked folders by program name."""
+    env = {**os.environ, "PYTHON": sys.executable}
+    build = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "build.sh")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+    )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    unpacked = tmp_path_factory.mktemp("unpacked")
+    found: dict[str, Path] = {}
+    for name in ("voxroom", "voxroom-server"):
+        archive = ROOT / "dist" / f"{name}-{_version()}-linux-x86_64.tar.gz"
+        assert archive.is_file(), build.stdout[-2000:]
+        with tarfile.open(archive) as tar:
+            assert {m.name.split("/")[0] for m in tar.getmembers()} == {name}
+            tar.extractall(unpacked, filter="tar")
+        assert (unpacked / name / name).is_file()
+        found[name] = unpacked / name
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_health(port: int, deadline_s: float) -> None:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def frozen_server(bundles: dict[str, Path], tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            str(bundles["voxroom-server"] / "voxroom-server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for_health(port, 15)
+        yield f"ws://127.0.0.1:{port}/ws"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0, out
+
+
+def test_the_bundles_carry_portaudio_and_opus_but_not_alsa_or_jack(bundles: dict[str, Path]) -> None:
+    app = bundles["voxroom"] / "_internal"
+    names = {p.name for p in app.iterdir()}
+    assert {"libportaudio.so.2", "libopus.so.0"} <= names
+    assert not names & {"libasound.so.2", "libjack.so.0"}
+    assert (app / "voxroom-stubs" / "libjack.so.0").is_file()
+    assert (bundles["voxroom"] / "share" / "applications" / "voxroom.desktop").is_file()
+    server = {p.name for p in (bundles["voxroom-server"] / "_internal").iterdir()}
+    assert not server & {"PySide6", "aiortc", "av", "numpy", "livekit", "libportaudio.so.2"}
+
+
+def test_frozen_server_selftest(bundles: dict[str, Path]) -> None:
+    run = subprocess.run(
+        [str(bundles["voxroom-server"] / "voxroom-server"), "--selftest"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith("voxroom-server selftest ok: health=ok")
+
+
+def test_frozen_server_serves_a_call_between_two_bots(frozen_server: str, tmp_path: Path) -> None:
+    def bot(name: str, hz: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "client_desktop.bot", "--server", frozen_server, "--room", "r"),
+                *("--username", name, "--tone", str(hz), "--record", str(tmp_path / f"{name}.wav")),
+                *("--duration", "4"),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    a, b = bot("a", 440), bot("b", 660)
+    out_a, _ = a.communicate(timeout=60)
+    out_b, _ = b.communicate(timeout=60)
+    assert (a.returncode, b.returncode) == (0, 0), out_a + out_b
+    for name, hz in (("a", 660), ("b", 440)):
+        heard = read_wav(tmp_path / f"{name}.wav")
+        assert len(heard) > 48_000 * 3
+        assert abs(peaks_hz(heard[-48_000:])[0] - hz) <= 2
+
+
+def _selftest(app: Path, prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "QT_QPA_PLATFORM": "offscreen"}
+    for var in ("XDG_RUNTIME_DIR", "PULSE_SERVER", "LANG"):
+        if var in os.environ:
+            env[var] = os.environ[var]
+    return subprocess.run(
+        [*(prefix or []), str(app / "voxroom"), "--selftest"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_frozen_app_selftest(bundles: dict[str, Path]) -> None:
+    run = _selftest(bundles["voxroom"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith("voxroom selftest ok: window_ms=")
+    assert "frozen=yes" in run.stdout
+
+
+def _hidden_paths() -> list[str]:
+    """The machine's Python and the system libraries the bundle must not need."""
+    paths = [sys.base_prefix, "/usr/lib/python3", f"/usr/lib/python3.{sys.version_info.minor}"]
+    libdir = Path("/usr/lib/x86_64-linux-gnu")
+    for lib in (
+        "libportaudio.so.2",
+        "libopus.so.0",
+        "libjack.so.0",
+        f"libpython3.{sys.version_info.minor}.so.1.0",
+    ):
+        if (libdir / lib).exists():
+            paths.append(str((libdir / lib).resolve()))
+    return [p for p in paths if Path(p).exists()]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare(1)")
+def test_frozen_app_runs_without_the_machines_python_portaudio_opus_and_jack(
+    bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    mounts = []
+    for path in _hidden_paths():
+        if Path(path).is_dir():
+            mounts.append(f"mount -t tmpfs none '{path}'")
+        else:
+            mounts.append(f"mount --bind /dev/null '{path}'")
+    script = " && ".join([*mounts, 'exec "$@"'])
+    run = _selftest(bundles["voxroom"], ["unshare", "--mount", "--", "sh", "-c", script, "sh"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "frozen=yes" in run.stdout
