@@ -64,9 +64,10 @@ from client_desktop.engine import devices, events  # noqa: E402
 from client_desktop.engine.devices import DeviceAudio  # noqa: E402
 from client_desktop.engine.engine import AudioIO, Engine  # noqa: E402
 from client_desktop.engine.media import Silence, Source, Tone  # noqa: E402
-from client_desktop.engine.mixer import Mixer, Pcm  # noqa: E402
+from client_desktop.engine.mixer import Mixer  # noqa: E402
 from client_desktop.engine.opus import OpusDecoder, OpusEncoder  # noqa: E402
 from client_desktop.engine.pacer import PacedAudio  # noqa: E402
+from client_desktop.engine.pcm import Pcm  # noqa: E402
 from client_desktop.engine.processing import ProcessingSettings, VoiceProcessor  # noqa: E402
 from client_desktop.engine.rtp import OnPacket  # noqa: E402
 from client_desktop.engine.uplink import DEFAULT_BITRATE_BPS, TalkMode  # noqa: E402

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .mixer import Pcm, level_dbfs
+from .pcm import FRAME_SAMPLES, SAMPLE_RATE, Pcm, level_dbfs
 from .processing import VoiceProcessor
-from .rtp import FRAME_SAMPLES, SAMPLE_RATE
 from .tasks import cancel_and_wait
 
 log = logging.getLogger("voxroom.devices")

@@ -13,7 +13,8 @@ from protocol import Peer
 
 from . import events
 from .mesh import CallMesh
-from .mixer import Mixer, Pcm
+from .mixer import Mixer
+from .pcm import Pcm
 from .signaling import SignalingClient
 from .tasks import cancel_and_wait
 from .uplink import DEFAULT_BITRATE_BPS, TalkMode, Uplink

@@ -9,8 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .mixer import Pcm
-from .rtp import FRAME_SAMPLES, SAMPLE_RATE
+from .pcm import FRAME_SAMPLES, SAMPLE_RATE, Pcm
 
 
 class Source(Protocol):

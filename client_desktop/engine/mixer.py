@@ -11,13 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from .pcm import FRAME_SAMPLES, SILENCE_DBFS, Pcm, level_dbfs
 from .playout import PlayoutBuffer, PlayoutStats
-from .rtp import FRAME_SAMPLES, OnPacket
-
-Pcm = npt.NDArray[np.int16]
-SILENCE_DBFS = -100.0
+from .rtp import OnPacket
 
 
 @dataclass
@@ -25,14 +22,6 @@ class _Peer:
     buffer: PlayoutBuffer
     gain: float = 1.0
     level_dbfs: float = SILENCE_DBFS
-
-
-def level_dbfs(frame: npt.NDArray[np.int16] | npt.NDArray[np.float32]) -> float:
-    """RMS level of a frame in dB relative to int16 full scale."""
-    if frame.size == 0:
-        return SILENCE_DBFS
-    rms = float(np.sqrt(np.mean(np.square(frame, dtype=np.float64))))
-    return max(SILENCE_DBFS, 20.0 * np.log10(rms / 32768.0)) if rms > 0 else SILENCE_DBFS
 
 
 class Mixer:

@@ -29,9 +29,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE_HZ: Final = 48_000
-FRAME_SAMPLES: Final = 960
-"""20 ms at 48 kHz: the only frame size we encode, and the only one we accept to decode."""
+from .pcm import FRAME_SAMPLES, SAMPLE_RATE, Pcm
+
 MAX_PACKET_BYTES: Final = 1275
 """The largest single Opus frame (RFC 6716 section 3.2.1)."""
 
@@ -48,7 +47,6 @@ _SET_DTX: Final = 4016
 _RESET_STATE: Final = 4028
 _MAX_FRAMES_PER_PACKET: Final = 48
 
-Pcm = npt.NDArray[np.int16]
 PcmInput = npt.NDArray[np.int16] | npt.NDArray[np.float32]
 
 
@@ -127,7 +125,7 @@ def packet_samples(packet: bytes) -> int:
     """Samples (at 48 kHz) a packet decodes to, read from its header; raises ``OpusError`` if malformed."""
     if not packet:
         raise OpusError("empty packet")
-    return _check(int(_lib().opus_packet_get_nb_samples(packet, len(packet), SAMPLE_RATE_HZ)), "packet")
+    return _check(int(_lib().opus_packet_get_nb_samples(packet, len(packet), SAMPLE_RATE)), "packet")
 
 
 def packet_has_fec(packet: bytes) -> bool:
@@ -141,7 +139,7 @@ def packet_has_fec(packet: bytes) -> bool:
     if not packet or packet[0] & 0x80:  # empty, or CELT-only
         return False
     lib = _lib()
-    frame_samples = int(lib.opus_packet_get_samples_per_frame(packet, SAMPLE_RATE_HZ))
+    frame_samples = int(lib.opus_packet_get_samples_per_frame(packet, SAMPLE_RATE))
     silk_frames = max(1, frame_samples // FRAME_SAMPLES)
     frames = (ctypes.c_void_p * _MAX_FRAMES_PER_PACKET)()
     sizes = (ctypes.c_int16 * _MAX_FRAMES_PER_PACKET)()
@@ -186,7 +184,7 @@ class OpusEncoder:
     ) -> None:
         lib = _lib()
         error = ctypes.c_int(0)
-        state = lib.opus_encoder_create(SAMPLE_RATE_HZ, 1, _APPLICATION_VOIP, ctypes.byref(error))
+        state = lib.opus_encoder_create(SAMPLE_RATE, 1, _APPLICATION_VOIP, ctypes.byref(error))
         _check(error.value, "opus_encoder_create")
         if not state:
             raise OpusError("opus_encoder_create returned no state")
@@ -274,7 +272,7 @@ class OpusDecoder:
     def __init__(self) -> None:
         lib = _lib()
         error = ctypes.c_int(0)
-        state = lib.opus_decoder_create(SAMPLE_RATE_HZ, 1, ctypes.byref(error))
+        state = lib.opus_decoder_create(SAMPLE_RATE, 1, ctypes.byref(error))
         _check(error.value, "opus_decoder_create")
         if not state:
             raise OpusError("opus_decoder_create returned no state")

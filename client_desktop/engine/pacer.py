@@ -9,11 +9,8 @@ import asyncio
 from collections.abc import Callable
 
 from .media import Sink, Source
-from .mixer import Pcm
-from .rtp import FRAME_SAMPLES, SAMPLE_RATE
+from .pcm import FRAME_S, Pcm
 from .tasks import cancel_and_wait
-
-FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 
 
 class PacedAudio:

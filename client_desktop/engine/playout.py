@@ -48,9 +48,9 @@ from typing import Final
 
 import numpy as np
 
-from .opus import FRAME_SAMPLES, SAMPLE_RATE_HZ, OpusDecoder, OpusError, Pcm, packet_has_fec, packet_samples
+from .opus import OpusDecoder, OpusError, packet_has_fec, packet_samples
+from .pcm import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Pcm
 
-FRAME_S: Final = FRAME_SAMPLES / SAMPLE_RATE_HZ
 """20 ms; also 960 RTP timestamp ticks (the Opus RTP clock is 48 kHz)."""
 JITTER_WINDOW_S: Final = 1.0
 """How long a transit sample counts; after a jitter spike the delay comes down this much later."""
@@ -211,7 +211,7 @@ class PlayoutBuffer:
         extended = self._ts_newest + delta
         self._ts_newest = max(self._ts_newest, extended)
         ticks = extended - self._ts_base
-        return round(ticks / _FRAME_TICKS), ticks / SAMPLE_RATE_HZ
+        return round(ticks / _FRAME_TICKS), ticks / SAMPLE_RATE
 
     def _forget_old(self, now_s: float) -> None:
         while self._transits and self._transits[0][0] < now_s - JITTER_WINDOW_S:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from livekit import rtc
 
-from .mixer import Pcm
-from .rtp import FRAME_SAMPLES, SAMPLE_RATE
+from .pcm import FRAME_SAMPLES, SAMPLE_RATE, Pcm
 
 _HALF = FRAME_SAMPLES // 2
 

@@ -19,10 +19,10 @@ import av
 from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError
 
+from .pcm import SAMPLE_RATE
+
 log = logging.getLogger("voxroom.rtp")
 
-SAMPLE_RATE = 48_000
-FRAME_SAMPLES = 960
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 MAX_QUEUED_PACKETS = 5
 """A sender more than 100 ms behind drops its oldest packets: live audio, not a file."""

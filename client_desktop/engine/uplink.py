@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .mixer import Pcm, level_dbfs
 from .opus import OpusEncoder
-from .rtp import FRAME_SAMPLES, PacketTrack
+from .pcm import FRAME_SAMPLES, Pcm, level_dbfs
+from .rtp import PacketTrack
 
 DEFAULT_BITRATE_BPS = 32_000
 DEFAULT_VAD_THRESHOLD_DBFS = -50.0

@@ -3,7 +3,7 @@
 import numpy as np
 import numpy.typing as npt
 
-from client_desktop.engine.mixer import Pcm
+from client_desktop.engine.pcm import Pcm
 
 RATE = 48_000
 

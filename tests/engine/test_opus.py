@@ -6,8 +6,6 @@ import numpy.typing as npt
 import pytest
 
 from client_desktop.engine.opus import (
-    FRAME_SAMPLES,
-    SAMPLE_RATE_HZ,
     OpusDecoder,
     OpusEncoder,
     OpusError,
@@ -16,6 +14,7 @@ from client_desktop.engine.opus import (
     packet_has_fec,
     packet_samples,
 )
+from client_desktop.engine.pcm import FRAME_SAMPLES, SAMPLE_RATE
 
 from .test_playout import TONE_HZ, TONE_RMS, assert_tone, frame_rms, rms, signal
 
@@ -117,13 +116,13 @@ def test_concealment_continues_the_signal_then_fades() -> None:
 def stereo_packets(frames: int) -> list[bytes]:
     """What stock aiortc sends: PyAV's libopus, stereo, 96 kbit/s. Left 440 Hz, right 440 Hz quieter."""
     codec = av.CodecContext.create("libopus", "w")
-    codec.sample_rate, codec.layout, codec.format, codec.bit_rate = SAMPLE_RATE_HZ, "stereo", "s16", 96_000
+    codec.sample_rate, codec.layout, codec.format, codec.bit_rate = SAMPLE_RATE, "stereo", "s16", 96_000
     mono = signal("tone", frames).astype(np.int16)
     left_right = np.stack([mono, (mono * 0.5).astype(np.int16)], axis=1).reshape(1, -1)
     out: list[bytes] = []
     for i, chunk in enumerate(np.split(left_right, frames, axis=1)):
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="s16", layout="stereo")
-        frame.sample_rate, frame.pts = SAMPLE_RATE_HZ, i * FRAME_SAMPLES
+        frame.sample_rate, frame.pts = SAMPLE_RATE, i * FRAME_SAMPLES
         out += [bytes(packet) for packet in codec.encode(frame)]
     return out
 
@@ -135,7 +134,7 @@ def test_the_mono_decoder_takes_stereo_packets() -> None:
     out = decode_all(packets)
     assert out.shape == (len(packets) * FRAME_SAMPLES,)
     steady = out[FRAME_SAMPLES * 5 :]
-    assert abs(np.argmax(np.abs(np.fft.rfft(steady))) * SAMPLE_RATE_HZ / steady.size - TONE_HZ) <= 2.0
+    assert abs(np.argmax(np.abs(np.fft.rfft(steady))) * SAMPLE_RATE / steady.size - TONE_HZ) <= 2.0
     # libopus downmixes as the average of both channels: (1 + 0.5) / 2 of the tone.
     assert abs(20 * np.log10(rms(steady) / (0.75 * TONE_RMS))) <= 3.0
     assert frame_rms(steady).min() > 0.5 * TONE_RMS

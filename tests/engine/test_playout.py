@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from client_desktop.engine.opus import FRAME_SAMPLES, SAMPLE_RATE_HZ, OpusEncoder, packet_has_fec
-from client_desktop.engine.playout import FRAME_S, PlayoutBuffer, PlayoutStats
+from client_desktop.engine.opus import OpusEncoder, packet_has_fec
+from client_desktop.engine.pcm import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
+from client_desktop.engine.playout import PlayoutBuffer, PlayoutStats
 
 TONE_HZ = 440.0
 AMPLITUDE = 0.3 * 32767
@@ -31,7 +32,7 @@ Audio = npt.NDArray[np.int16]
 
 def signal(kind: str, frames: int) -> npt.NDArray[np.float64]:
     """A steady tone, or one with a 4 Hz "syllable" envelope (0.4..1), which keeps SILK's FEC on."""
-    t = np.arange(frames * FRAME_SAMPLES) / SAMPLE_RATE_HZ
+    t = np.arange(frames * FRAME_SAMPLES) / SAMPLE_RATE
     tone = AMPLITUDE * np.sin(2 * np.pi * TONE_HZ * t)
     return tone if kind == "tone" else tone * (0.7 + 0.3 * np.sin(2 * np.pi * 4 * t))
 
@@ -145,7 +146,7 @@ def peak_hz(audio: Audio) -> float:
     mag = np.log(np.abs(np.fft.rfft(x)) + 1e-9)
     k = int(np.argmax(mag[1:-1])) + 1
     shift = 0.5 * (mag[k - 1] - mag[k + 1]) / (mag[k - 1] - 2 * mag[k] + mag[k + 1])
-    return float((k + shift) * SAMPLE_RATE_HZ / audio.size)
+    return float((k + shift) * SAMPLE_RATE / audio.size)
 
 
 def rms(audio: Audio) -> float:
@@ -160,7 +161,7 @@ def frame_rms(audio: Audio) -> npt.NDArray[np.float64]:
 
 def tone_fit(frame: Audio) -> float:
     """Share of a frame's energy that a 440 Hz sinusoid (any phase) explains."""
-    t = np.arange(frame.size) / SAMPLE_RATE_HZ
+    t = np.arange(frame.size) / SAMPLE_RATE
     basis = np.stack([np.sin(2 * np.pi * TONE_HZ * t), np.cos(2 * np.pi * TONE_HZ * t)], axis=1)
     x = frame.astype(np.float64)
     coef, *_ = np.linalg.lstsq(basis, x, rcond=None)

@@ -7,8 +7,9 @@ import numpy as np
 from client_desktop.engine.media import Silence, Tone
 from client_desktop.engine.mixer import Mixer
 from client_desktop.engine.opus import OpusDecoder, OpusEncoder
+from client_desktop.engine.pcm import FRAME_SAMPLES
 from client_desktop.engine.processing import ProcessingSettings, VoiceProcessor
-from client_desktop.engine.rtp import FRAME_SAMPLES, PacketTrack
+from client_desktop.engine.rtp import PacketTrack
 from client_desktop.engine.uplink import TalkMode, Uplink
 
 from .audio import band_db, rms_db
