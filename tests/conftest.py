@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -99,7 +100,7 @@ def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     procs: list[ServerProcess] = []
 
     def make(*args: str, port: int | None = None) -> ServerProcess:
-        proc = ServerProcess(tmp_path / "data", port or _free_port(), *args)
+        proc = ServerProcess(tmp_path / "data", port or free_port(), *args)
         procs.append(proc)
         return proc
 
@@ -109,9 +110,8 @@ def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
             proc.kill()
 
 
-def _free_port() -> int:
-    import socket
-
+def free_port() -> int:
+    """A port nothing listens on right now (the kernel's pick, released)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -10,7 +10,6 @@ JACK hidden (a mount namespace; root only), i.e. it uses what it carries.
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -23,6 +22,7 @@ import pytest
 
 from client_desktop.engine.media import read_wav
 
+from .conftest import free_port
 from .engine.audio import peaks_hz
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +69,6 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_for_health(port: int, deadline_s: float) -> None:
     deadline = time.monotonic() + deadline_s
     while True:
@@ -90,7 +84,7 @@ def _wait_for_health(port: int, deadline_s: float) -> None:
 
 @pytest.fixture
 def frozen_server(bundles: dict[str, Path], tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             str(bundles["voxroom-server"] / "voxroom-server"),

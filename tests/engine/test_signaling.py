@@ -2,7 +2,6 @@
 
 import asyncio
 import signal
-import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ from client_desktop.engine.signaling import (
 )
 from signaling_server.app import RunningServer
 
-from ..conftest import ServerFactory, ServerProcess
+from ..conftest import ServerFactory, ServerProcess, free_port
 from ..wsclient import Client
 
 E = TypeVar("E")
@@ -91,12 +90,6 @@ def drop(client: SignalingClient) -> None:
     ws = client._ws
     assert ws is not None
     ws.transport.abort()
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def signaling_tasks() -> list[str]:
@@ -316,7 +309,7 @@ async def test_join_refusals_raise_typed_errors(make_server: ServerFactory, clie
 async def test_unreachable_and_wrong_address_raise_server_unreachable(
     server: RunningServer, clients: MakeClient
 ) -> None:
-    nobody, _ = clients(f"ws://127.0.0.1:{closed_port()}/ws", "alice")
+    nobody, _ = clients(f"ws://127.0.0.1:{free_port()}/ws", "alice")
     with pytest.raises(ServerUnreachable) as unreachable:
         await nobody.start()
     assert unreachable.value.code == "unreachable"

@@ -9,7 +9,6 @@ other side.
 import asyncio
 import json
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from client_desktop.ui.driver import PREFIX
 from signaling_server.app import RunningServer
 
-from ..conftest import ClientFactory
+from ..conftest import ClientFactory, free_port
 
 TIMEOUT_S = 15.0
 Event = dict[str, Any]
@@ -162,9 +161,7 @@ async def test_the_app_in_a_room_with_a_bot(
 
 
 async def test_the_app_hosts_a_room_that_a_bot_joins_at_the_address_it_shows(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
