@@ -13,6 +13,7 @@ from protocol import Peer
 
 from ..engine.uplink import TalkMode
 from . import icons, style
+from .icons import Glyph
 from .preferences import AudioSettings
 
 FLOOR_DBFS = -60.0
@@ -70,20 +71,22 @@ class CallBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         colour = self.palette().text().color()
-        self.voice = self._button("Join voice", icons.icon("speaker", colour), "Join or leave the voice call")
+        self.voice = self._button(
+            "Join voice", icons.icon(Glyph.SPEAKER, colour), "Join or leave the voice call"
+        )
         self.mute = self._button(
-            "Mute", icons.icon("mic", colour, crossed=True), "Mute your microphone (Ctrl+M)"
+            "Mute", icons.icon(Glyph.MIC, colour, crossed=True), "Mute your microphone (Ctrl+M)"
         )
         self.deafen = self._button(
-            "Deafen", icons.icon("headphones", colour, crossed=True), "Hear nothing and mute (Ctrl+D)"
+            "Deafen", icons.icon(Glyph.HEADPHONES, colour, crossed=True), "Hear nothing and mute (Ctrl+D)"
         )
         self.meter = LevelMeter()
         self.mode = QLabel()
         self.mode.setObjectName("hint")
         self.settings = self._button(
-            "Settings", icons.icon("gear", colour), "Audio settings", checkable=False
+            "Settings", icons.icon(Glyph.GEAR, colour), "Audio settings", checkable=False
         )
-        self.people = self._button("People", icons.icon("people", colour), "Show or hide who is here")
+        self.people = self._button("People", icons.icon(Glyph.PEOPLE, colour), "Show or hide who is here")
         self.people.setChecked(True)
         self.leave = QToolButton()
         self.leave.setText("Leave room")
@@ -113,14 +116,14 @@ class CallBar(QWidget):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
             colour = self.palette().text().color()
-            for button, name, crossed in (
-                (self.voice, "speaker", False),
-                (self.mute, "mic", True),
-                (self.deafen, "headphones", True),
-                (self.settings, "gear", False),
-                (self.people, "people", False),
+            for button, glyph, crossed in (
+                (self.voice, Glyph.SPEAKER, False),
+                (self.mute, Glyph.MIC, True),
+                (self.deafen, Glyph.HEADPHONES, True),
+                (self.settings, Glyph.GEAR, False),
+                (self.people, Glyph.PEOPLE, False),
             ):
-                button.setIcon(icons.icon(name, colour, crossed))
+                button.setIcon(icons.icon(glyph, colour, crossed))
 
     def _button(self, text: str, icon: object, tip: str, checkable: bool = True) -> QToolButton:
         button = QToolButton()

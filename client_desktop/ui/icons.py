@@ -5,6 +5,7 @@ so it follows light and dark themes.
 """
 
 from collections.abc import Callable
+from enum import Enum
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
@@ -64,16 +65,24 @@ def _people(p: QPainter, s: float) -> None:
     p.drawPie(QRectF(s * 0.5, s * 0.54, s * 0.38, s * 0.42), 0, 180 * 16)
 
 
-GLYPHS: dict[str, Draw] = {
-    "mic": _mic,
-    "headphones": _headphones,
-    "speaker": _speaker,
-    "gear": _gear,
-    "people": _people,
+class Glyph(Enum):
+    MIC = "mic"
+    HEADPHONES = "headphones"
+    SPEAKER = "speaker"
+    GEAR = "gear"
+    PEOPLE = "people"
+
+
+GLYPHS: dict[Glyph, Draw] = {
+    Glyph.MIC: _mic,
+    Glyph.HEADPHONES: _headphones,
+    Glyph.SPEAKER: _speaker,
+    Glyph.GEAR: _gear,
+    Glyph.PEOPLE: _people,
 }
 
 
-def pixmap(name: str, size: int, color: QColor, crossed: bool = False, ratio: float = 1.0) -> QPixmap:
+def pixmap(glyph: Glyph, size: int, color: QColor, crossed: bool = False, ratio: float = 1.0) -> QPixmap:
     pm = QPixmap(round(size * ratio), round(size * ratio))
     pm.setDevicePixelRatio(ratio)
     pm.fill(Qt.GlobalColor.transparent)
@@ -82,7 +91,7 @@ def pixmap(name: str, size: int, color: QColor, crossed: bool = False, ratio: fl
     pen = QPen(color, max(1.2, size * 0.09), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
     p.setPen(pen)
     p.setBrush(color)
-    GLYPHS[name](p, float(size))
+    GLYPHS[glyph](p, float(size))
     if crossed:
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         p.setPen(QPen(color, max(1.5, size * 0.11), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
@@ -91,10 +100,10 @@ def pixmap(name: str, size: int, color: QColor, crossed: bool = False, ratio: fl
     return pm
 
 
-def icon(name: str, color: QColor, crossed: bool = False) -> QIcon:
+def icon(glyph: Glyph, color: QColor, crossed: bool = False) -> QIcon:
     result = QIcon()
     for size in (16, 24, 32, 48):
-        result.addPixmap(pixmap(name, size, color, crossed, 2.0))
+        result.addPixmap(pixmap(glyph, size, color, crossed, 2.0))
     return result
 
 
@@ -110,7 +119,7 @@ def app_icon() -> QIcon:
         p.setBrush(QColor("#2e7d32"))
         p.drawRoundedRect(QRectF(0, 0, size, size), size * 0.22, size * 0.22)
         p.drawPixmap(
-            round(size * 0.15), round(size * 0.15), pixmap("mic", round(size * 0.7), QColor("white"))
+            round(size * 0.15), round(size * 0.15), pixmap(Glyph.MIC, round(size * 0.7), QColor("white"))
         )
         p.end()
         result.addPixmap(pm)

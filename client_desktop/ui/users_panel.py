@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from protocol import Peer, name_key
 
 from . import icons, style
+from .icons import Glyph
 
 SPEAKING_DBFS = -45.0
 """A peer's mix level above this lights their row (speech sits around -30 to -10 dBFS)."""
@@ -205,13 +206,13 @@ class _Delegate(QStyledItemDelegate):
         y = r.top() + (r.height() - 16) // 2
         ratio = p.device().devicePixelRatioF()
         dim = palette.placeholderText().color()
-        for name_, crossed, colour, shown in (
-            ("headphones", True, style.muted_red(), peer.deafened),
-            ("mic", True, style.muted_red(), peer.muted),
-            ("speaker", False, style.accent() if speaking else dim, peer.voice),
+        for glyph, crossed, colour, shown in (
+            (Glyph.HEADPHONES, True, style.muted_red(), peer.deafened),
+            (Glyph.MIC, True, style.muted_red(), peer.muted),
+            (Glyph.SPEAKER, False, style.accent() if speaking else dim, peer.voice),
         ):
             if shown:
-                p.drawPixmap(QPoint(x, y), icons.pixmap(name_, 16, colour, crossed, ratio))
+                p.drawPixmap(QPoint(x, y), icons.pixmap(glyph, 16, colour, crossed, ratio))
                 x -= 20
         p.restore()
 
