@@ -11,7 +11,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, Protocol, assert_never
 
 from PySide6.QtCore import QObject, Signal
 
@@ -19,31 +20,49 @@ from protocol import Peer, limits
 from protocol.text import clean_chat
 
 from ..engine import events
-from ..engine.signaling import JoinRefused, ServerUnreachable, SignalingError, TlsFailed
+from ..engine.errors import SignalingError
+from ..engine.events import FailureCode
 from ..engine.uplink import TalkMode
 from .preferences import AudioSettings
 
 log = logging.getLogger("voxroom.ui")
 
-_PLAIN_REFUSALS = {
-    "auth-failed": "Wrong password for this server.",
-    "name-taken": "Someone in this room already uses that name. Pick another one.",
-    "room-full": "This room is full. Try again later or pick another room.",
-    "server-full": "The server is full right now. Try again in a moment.",
-    "bad-message": "The server did not accept these details.",
-    "superseded": "You joined this room from another window, so this one was disconnected.",
-}
+
+class JoinProblem(StrEnum):
+    """Why a join failed before the engine could try (beside the engine's ``FailureCode``)."""
+
+    BAD_DETAILS = "bad-details"
+    """The engine refused the address, room or name (a ``ValueError``)."""
+    CANNOT_HOST = "cannot-host"
+    """The bundled server did not start: the port is in use, or hosting is not available."""
 
 
-def plain_words(code: str, message: str) -> str:
+JoinFailure = FailureCode | JoinProblem
+
+
+def plain_words(code: FailureCode, message: str) -> str:
     """A sentence for people: never a traceback, never a bare protocol code."""
-    if code in _PLAIN_REFUSALS:
-        return _PLAIN_REFUSALS[code]
-    if code == "unreachable":
-        return f"Cannot reach the server. Check the address and that it is running. ({message})"
-    if code == "tls":
-        return f"The secure connection failed; the server's certificate is not trusted. ({message})"
-    return message or "Something went wrong."
+    match code:
+        case FailureCode.AUTH_FAILED:
+            return "Wrong password for this server."
+        case FailureCode.NAME_TAKEN:
+            return "Someone in this room already uses that name. Pick another one."
+        case FailureCode.ROOM_FULL:
+            return "This room is full. Try again later or pick another room."
+        case FailureCode.SERVER_FULL:
+            return "The server is full right now. Try again in a moment."
+        case FailureCode.BAD_MESSAGE:
+            return "The server did not accept these details."
+        case FailureCode.SUPERSEDED:
+            return "You joined this room from another window, so this one was disconnected."
+        case FailureCode.UNREACHABLE:
+            return f"Cannot reach the server. Check the address and that it is running. ({message})"
+        case FailureCode.TLS:
+            return f"The secure connection failed; the server's certificate is not trusted. ({message})"
+        case FailureCode.INTERNAL:
+            return f"Something went wrong inside Voxroom. ({message})"
+        case _:
+            assert_never(code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +73,6 @@ class JoinRequest:
     password: str | None = None
     host: bool = False
     voice: bool = True
-
-
-class EngineAudio(Protocol):
-    async def switch(self, input_device: int | str | None, output_device: int | str | None) -> None: ...
 
 
 class EngineLike(Protocol):
@@ -76,7 +91,7 @@ class EngineLike(Protocol):
     def apply_audio(self, settings: AudioSettings) -> Awaitable[None]: ...
 
 
-class DeviceCheck(Protocol):
+class DeviceTester(Protocol):
     """The settings' checks outside a call (``engine.devices.DeviceCheck``; a fake in tests)."""
 
     async def play_tone(self, output_device: str) -> None: ...
@@ -97,17 +112,17 @@ class Bridge(QObject):
 
     joining = Signal()
     joined = Signal(object)  # events.RoomJoined
-    join_failed = Signal(str, str)  # code, plain words
+    join_failed = Signal(object, str)  # JoinFailure, plain words
     hosting = Signal(str)  # the address others can use
-    peer_joined = Signal(object)  # Peer
-    peer_left = Signal(str)
-    peer_changed = Signal(object)  # Peer
+    peer_arrived = Signal(object)  # Peer
+    peer_departed = Signal(str)
+    peer_updated = Signal(object)  # Peer
     chat_received = Signal(object)  # events.ChatReceived
     chat_queued = Signal(str, str)  # nonce, text
     connection_lost = Signal(str, float)  # reason, retry in s
-    connection_failed = Signal(str, str)  # code, plain words
+    connection_failed = Signal(object, str)  # FailureCode, plain words
     levels = Signal(object)  # events.LevelsChanged
-    call_state = Signal(str, str)  # peer id, state
+    call_state = Signal(str, object)  # peer id, CallState
     audio_failed = Signal(str)
     server_error = Signal(str)
     self_changed = Signal(object)  # our own Peer, as the controls set it
@@ -123,7 +138,7 @@ class Bridge(QObject):
         host_server: HostServer | None = None,
         settings: AudioSettings | None = None,
         list_devices: ListDevices | None = None,
-        device_check: DeviceCheck | None = None,
+        device_check: DeviceTester | None = None,
     ) -> None:
         super().__init__()
         self._make_engine = make_engine
@@ -177,12 +192,18 @@ class Bridge(QObject):
 
     async def _join(self, request: JoinRequest) -> None:
         url = request.server
-        try:
-            if request.host:
-                if self._host_server is None:
-                    raise ServerUnreachable("hosting is not available here")
+        if request.host:
+            if self._host_server is None:
+                self._failed(JoinProblem.CANNOT_HOST, "Hosting is not available in this copy of Voxroom.")
+                return
+            try:
                 url, shared = await self._host_server()
-                self.hosting.emit(shared)
+            except OSError as exc:  # the port is in use, or the data folder cannot be written
+                log.warning("hosting failed: %s", exc)
+                self._failed(JoinProblem.CANNOT_HOST, f"Could not start a server on this computer: {exc}")
+                return
+            self.hosting.emit(shared)
+        try:
             engine = self._make_engine(
                 JoinRequest(url, request.room, request.username, request.password, False, request.voice),
                 self.settings,
@@ -191,13 +212,13 @@ class Bridge(QObject):
             engine.set_talk_mode(self.settings.talk_mode)
             self._engine = engine  # start() emits RoomJoined and the history before it returns
             await engine.start()
-        except (JoinRefused, ServerUnreachable, TlsFailed, SignalingError) as exc:
+        except SignalingError as exc:
             self._failed(exc.code, plain_words(exc.code, exc.message))
-        except (OSError, ValueError) as exc:  # a port in use, a malformed URL
-            log.warning("join failed: %s", exc)
-            self._failed("unreachable", plain_words("unreachable", str(exc)))
+        except ValueError as exc:  # the engine checks what the form cannot, e.g. a URL it cannot parse
+            log.warning("join refused by the engine: %s", exc)
+            self._failed(JoinProblem.BAD_DETAILS, f"These details cannot be used: {exc}")
 
-    def _failed(self, code: str, message: str) -> None:
+    def _failed(self, code: JoinFailure, message: str) -> None:
         self._engine, self.me = None, None
         self.join_failed.emit(code, message)
 
@@ -274,7 +295,7 @@ class Bridge(QObject):
             self._metering = False
             self._spawn(self._device_check.stop_meter())
 
-    async def _play_tone(self, check: DeviceCheck, output_device: str) -> None:
+    async def _play_tone(self, check: DeviceTester, output_device: str) -> None:
         try:
             await check.play_tone(output_device)
         except Exception as exc:  # a device gone, PortAudio missing: say so, never crash
@@ -283,7 +304,7 @@ class Bridge(QObject):
         else:
             self.tone_played.emit("")
 
-    async def _start_meter(self, check: DeviceCheck, input_device: str) -> None:
+    async def _start_meter(self, check: DeviceTester, input_device: str) -> None:
         try:
             await check.start_meter(input_device, self._meter_level)
         except Exception as exc:
@@ -308,30 +329,33 @@ class Bridge(QObject):
     # --- events -----------------------------------------------------------------
 
     def _on_event(self, event: events.EngineEvent) -> None:
-        if isinstance(event, events.RoomJoined):
-            self.joined_at = time.monotonic()
-            voice = self._request.voice if self._request is not None else True
-            if self.me is None or self.me.id != event.self_id:
-                self.me = Peer(event.self_id, event.username, False, False, voice)
-            self.joined.emit(event)
-        elif isinstance(event, events.PeerJoined):
-            self.peer_joined.emit(event.peer)
-        elif isinstance(event, events.PeerLeft):
-            self.peer_left.emit(event.peer_id)
-        elif isinstance(event, events.PeerStateChanged):
-            self.peer_changed.emit(event.peer)
-        elif isinstance(event, events.ChatReceived):
-            self.chat_received.emit(event)
-        elif isinstance(event, events.ConnectionLost):
-            self.connection_lost.emit(event.reason, event.retry_in_s)
-        elif isinstance(event, events.ConnectionFailed):
-            self.connection_failed.emit(event.code, plain_words(event.code, event.message))
-        elif isinstance(event, events.LevelsChanged):
-            self.levels.emit(event)
-        elif isinstance(event, events.CallStateChanged):
-            self.call_state.emit(event.peer_id, event.state)
-        elif isinstance(event, events.AudioDeviceFailed):
-            fallback = event.fallback or "no audio; chat still works"
-            self.audio_failed.emit(f"Audio device problem: {event.message}. Using {fallback}.")
-        elif isinstance(event, events.ServerError):
-            self.server_error.emit(plain_words(event.code, event.message))
+        match event:
+            case events.RoomJoined():
+                self.joined_at = time.monotonic()
+                voice = self._request.voice if self._request is not None else True
+                if self.me is None or self.me.id != event.self_id:
+                    self.me = Peer(event.self_id, event.username, False, False, voice)
+                self.joined.emit(event)
+            case events.PeerArrived():
+                self.peer_arrived.emit(event.peer)
+            case events.PeerDeparted():
+                self.peer_departed.emit(event.peer_id)
+            case events.PeerUpdated():
+                self.peer_updated.emit(event.peer)
+            case events.ChatReceived():
+                self.chat_received.emit(event)
+            case events.ConnectionLost():
+                self.connection_lost.emit(event.reason, event.retry_in_s)
+            case events.ConnectionFailed():
+                self.connection_failed.emit(event.code, plain_words(event.code, event.message))
+            case events.LevelsChanged():
+                self.levels.emit(event)
+            case events.CallStateChanged():
+                self.call_state.emit(event.peer_id, event.state)
+            case events.AudioDeviceFailed():
+                fallback = event.fallback or "no audio; chat still works"
+                self.audio_failed.emit(f"Audio device problem: {event.message}. Using {fallback}.")
+            case events.ServerError():  # codes a newer server may add: its own message says it
+                self.server_error.emit(event.message or f"The server reported a problem ({event.code}).")
+            case _:
+                assert_never(event)

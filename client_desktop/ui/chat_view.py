@@ -9,6 +9,7 @@ history or a late echo can never duplicate or lose a line.
 
 import time
 from dataclasses import dataclass
+from typing import assert_never
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -35,13 +36,34 @@ COUNT_FROM = int(limits.MAX_CHAT_CHARS * 0.8)
 
 
 @dataclass(frozen=True, slots=True)
+class Delivered:
+    """A line the server has stored, under its chat id."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Our own line on its way, under the nonce the server will echo."""
+
+    nonce: str
+
+
+ChatKey = Delivered | Pending
+"""Which message a line shows: the same key never makes two lines."""
+
+
+@dataclass(frozen=True, slots=True)
 class Line:
-    key: str  # "id:42" once delivered, "nonce:…" while pending
+    key: ChatKey
     username: str
     text: str
     ts_s: float
     own: bool
-    pending: bool
+
+    @property
+    def pending(self) -> bool:
+        return isinstance(self.key, Pending)
 
 
 class Composer(QPlainTextEdit):
@@ -124,10 +146,10 @@ class ChatView(QWidget):
             return
         self._ids.add(chat_id)
         if own and nonce is not None:
-            self._lines = [line for line in self._lines if line.key != f"nonce:{nonce}"]
-        delivered = Line(f"id:{chat_id}", username, text, ts_ms / 1000, own, False)
+            self._lines = [line for line in self._lines if line.key != Pending(nonce)]
+        delivered = Line(Delivered(chat_id), username, text, ts_ms / 1000, own)
         at = len(self._lines)
-        while at > 0 and (self._lines[at - 1].pending or _id(self._lines[at - 1]) > chat_id):
+        while at > 0 and _after(self._lines[at - 1].key, chat_id):
             at -= 1
         self._lines.insert(at, delivered)
         if not defer:
@@ -141,7 +163,7 @@ class ChatView(QWidget):
             self._render(follow=False)
 
     def add_pending(self, nonce: str, username: str, text: str) -> None:
-        self._lines.append(Line(f"nonce:{nonce}", username, text, time.time(), True, True))
+        self._lines.append(Line(Pending(nonce), username, text, time.time(), True))
         self._render(follow=True)
 
     def clear(self) -> None:
@@ -218,8 +240,15 @@ class ChatView(QWidget):
         return False
 
 
-def _id(line: Line) -> int:
-    return int(line.key.removeprefix("id:")) if line.key.startswith("id:") else -1
+def _after(key: ChatKey, chat_id: int) -> bool:
+    """Whether a line under ``key`` belongs after a delivered ``chat_id``: pending ones stay last."""
+    match key:
+        case Delivered():
+            return key.chat_id > chat_id
+        case Pending():
+            return True
+        case _:
+            assert_never(key)
 
 
 def _html(lines: list[Line]) -> str:

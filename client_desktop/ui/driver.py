@@ -31,6 +31,7 @@ from protocol import Peer
 
 from ..engine import events
 from . import style
+from .chat_view import Delivered
 from .window import MainWindow
 
 PREFIX = "VOXROOM "
@@ -56,10 +57,10 @@ class TestDriver(QObject):
             lambda address: emit("hosting", address=address, notice=room.notice.label.text())
         )
         bridge.join_failed.connect(lambda code, message: emit("join-failed", code=code, message=message))
-        bridge.peer_joined.connect(lambda p: self._peer("peer-joined", p))
-        bridge.peer_changed.connect(lambda p: self._peer("peer-changed", p))
+        bridge.peer_arrived.connect(lambda p: self._peer("peer-joined", p))
+        bridge.peer_updated.connect(lambda p: self._peer("peer-changed", p))
         bridge.self_changed.connect(lambda p: self._peer("self-changed", p))
-        bridge.peer_left.connect(lambda pid: emit("peer-left", id=pid))
+        bridge.peer_departed.connect(lambda pid: emit("peer-left", id=pid))
         bridge.chat_received.connect(self._chat)
         bridge.chat_queued.connect(lambda nonce, text: emit("chat-pending", text=text, nonce=nonce))
         bridge.levels.connect(self._levels)
@@ -110,7 +111,7 @@ class TestDriver(QObject):
         emit(kind, name=peer.username, listed=shown == peer, muted=peer.muted, voice=peer.voice)
 
     def _chat(self, event: events.ChatReceived) -> None:
-        shown = any(line.key == f"id:{event.chat.id}" for line in self.window.room.chat.lines())
+        shown = any(line.key == Delivered(event.chat.id) for line in self.window.room.chat.lines())
         emit("chat", username=event.chat.username, text=event.chat.text, own=event.own, shown=shown)
 
     def _levels(self, _event: events.LevelsChanged) -> None:

@@ -15,7 +15,7 @@ from ..engine import events
 from .bridge import Bridge
 from .call_bar import CallBar
 from .chat_view import ChatView
-from .status import Banner, ConnectionStatus
+from .status import Banner, ConnectionStatus, NoticeKind
 from .users_panel import UsersPanel
 
 NARROW_PX = 620
@@ -51,17 +51,17 @@ class RoomView(QWidget):
 
         b = bridge
         b.joined.connect(self._joined)
-        b.peer_joined.connect(self.users.upsert)
-        b.peer_changed.connect(self.users.upsert)
-        b.peer_left.connect(self.users.remove)
+        b.peer_arrived.connect(self.users.upsert)
+        b.peer_updated.connect(self.users.upsert)
+        b.peer_departed.connect(self.users.remove)
         b.self_changed.connect(self._self_changed)
         b.chat_received.connect(self._chat)
         b.chat_queued.connect(self._queued)
         b.connection_lost.connect(self.status.reconnecting)
         b.connection_failed.connect(lambda _code, message: self.status.failed(message))
         b.levels.connect(self._levels)
-        b.audio_failed.connect(lambda message: self.notice.say(message, "warn", "Dismiss"))
-        b.server_error.connect(lambda message: self.notice.say(message, "warn", "Dismiss"))
+        b.audio_failed.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
+        b.server_error.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
         self.status.retry.connect(b.retry)
         self.chat.send_requested.connect(self._send)
         self.users.gain_changed.connect(b.set_peer_gain)
@@ -103,7 +103,7 @@ class RoomView(QWidget):
         try:
             self.bridge.send_chat(text)
         except ValueError as exc:
-            self.notice.say(f"Not sent: {exc}", "warn", "Dismiss")
+            self.notice.say(f"Not sent: {exc}", NoticeKind.WARN, "Dismiss")
 
     def _levels(self, event: events.LevelsChanged) -> None:
         self.users.set_levels(event.transmitting, event.peers)

@@ -6,11 +6,28 @@ engine's outbox and go out on reconnect).
 """
 
 import math
+from enum import Enum, StrEnum
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 CONNECTED_SHOWN_MS = 2500
+
+
+class NoticeKind(StrEnum):
+    """How much a notice matters; the style sheet colours its border by the value."""
+
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+class LinkState(Enum):
+    """What the connection banner is showing."""
+
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
 
 
 class Banner(QWidget):
@@ -32,9 +49,9 @@ class Banner(QWidget):
         layout.addWidget(self.button)
         self.hide()
 
-    def say(self, text: str, kind: str = "info", button: str = "") -> None:
+    def say(self, text: str, kind: NoticeKind = NoticeKind.INFO, button: str = "") -> None:
         self.label.setText(text)
-        self.label.setProperty("kind", kind)
+        self.label.setProperty("kind", kind.value)
         self.label.style().polish(self.label)
         self.button.setText(button)
         self.button.setAccessibleName(button)
@@ -47,7 +64,7 @@ class ConnectionStatus(Banner):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Connection status", parent)
-        self.state = "connected"
+        self.state = LinkState.CONNECTED
         self._reason = ""
         self._left_s = 0.0
         self._tick = QTimer(self)
@@ -60,13 +77,13 @@ class ConnectionStatus(Banner):
 
     def connected(self) -> None:
         self._tick.stop()
-        if self.state != "connected":
-            self.say("Connected again.", "info")
+        if self.state is not LinkState.CONNECTED:
+            self.say("Connected again.", NoticeKind.INFO)
             self._clear.start(CONNECTED_SHOWN_MS)
-        self.state = "connected"
+        self.state = LinkState.CONNECTED
 
     def reconnecting(self, reason: str, retry_in_s: float) -> None:
-        self.state = "reconnecting"
+        self.state = LinkState.RECONNECTING
         self._clear.stop()
         self._reason = reason
         self._left_s = retry_in_s
@@ -74,10 +91,10 @@ class ConnectionStatus(Banner):
         self._tick.start()
 
     def failed(self, message: str) -> None:
-        self.state = "failed"
+        self.state = LinkState.FAILED
         self._tick.stop()
         self._clear.stop()
-        self.say(f"Disconnected: {message}", "error", "Retry")
+        self.say(f"Disconnected: {message}", NoticeKind.ERROR, "Retry")
 
     def _count(self) -> None:
         self._left_s = max(0.0, self._left_s - self._tick.interval() / 1000)
@@ -85,4 +102,4 @@ class ConnectionStatus(Banner):
 
     def _show_countdown(self) -> None:
         when = f"reconnecting in {math.ceil(self._left_s)} s…" if self._left_s > 0 else "reconnecting…"
-        self.say(f"Connection lost ({self._reason}); {when} You can keep typing.", "warn")
+        self.say(f"Connection lost ({self._reason}); {when} You can keep typing.", NoticeKind.WARN)

@@ -11,11 +11,12 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 from ..engine import events
 from ..engine.uplink import TalkMode
 from . import icons
-from .bridge import Bridge, JoinRequest
+from .bridge import Bridge, JoinFailure, JoinRequest
 from .login import LoginView
 from .preferences import AudioSettings, LoginValues, Preferences
 from .room import RoomView
 from .settings import SettingsDialog
+from .status import NoticeKind
 
 
 class MainWindow(QMainWindow):
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
         self.prefs.save_login(self.login.values())
         self.bridge.join(request)
 
-    def _join_failed(self, _code: str, message: str) -> None:
+    def _join_failed(self, _code: JoinFailure, message: str) -> None:
         self.stack.setCurrentWidget(self.login)
         self.login.show_error(message)
 
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
 
     def _hosting(self, address: str) -> None:
         self.login.show_hosting(address)
-        self.room.notice.say(f"You are hosting. Others can join at {address}", "info", "Dismiss")
+        self.room.notice.say(f"You are hosting. Others can join at {address}", NoticeKind.INFO, "Dismiss")
 
     def _left(self) -> None:
         self.stack.setCurrentWidget(self.login)

@@ -17,9 +17,10 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from client_desktop.engine import events
-from client_desktop.ui.bridge import Bridge, JoinRequest
+from client_desktop.ui.bridge import Bridge, HostServer, JoinRequest
 from client_desktop.ui.preferences import AudioSettings, Preferences
 from client_desktop.ui.window import MainWindow
+from protocol import ChatPosted, Peer
 
 from .fakes import FakeDeviceCheck, FakeEngine
 
@@ -35,19 +36,27 @@ def run_now(coro: Coroutine[Any, Any, None]) -> None:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path) -> None:
+    """The bridge over fake engines; set ``peers``, ``history`` or ``refuse`` before a join to script it."""
+
+    def __init__(self, tmp_path: Path, host: HostServer | None = None) -> None:
         self.engines: list[FakeEngine] = []
-        self.refuse: events.ConnectionFailed | None = None
+        self.refuse: Exception | None = None
+        self.peers: tuple[Peer, ...] = ()
+        self.history: tuple[ChatPosted, ...] = ()
         self.prefs = Preferences(QSettings(str(tmp_path / "voxroom.ini"), QSettings.Format.IniFormat))
         self.devices = FakeDeviceCheck()
         self.bridge = Bridge(
-            self._make, run_now, list_devices=lambda: (["USB mic"], ["Speakers"]), device_check=self.devices
+            self._make,
+            run_now,
+            host,
+            list_devices=lambda: (["USB mic"], ["Speakers"]),
+            device_check=self.devices,
         )
 
     def _make(
         self, request: JoinRequest, settings: AudioSettings, sink: events.EngineEventSink
     ) -> FakeEngine:
-        engine = FakeEngine(request, settings, sink, self.refuse)
+        engine = FakeEngine(request, settings, sink, self.refuse, self.peers, self.history)
         self.engines.append(engine)
         return engine
 
@@ -61,9 +70,13 @@ def harness(tmp_path: Path) -> Harness:
     return Harness(tmp_path)
 
 
-@pytest.fixture
-def window(qtbot: QtBot, harness: Harness) -> MainWindow:
+def open_window(qtbot: QtBot, harness: Harness) -> MainWindow:
     win = MainWindow(harness.bridge, harness.prefs)
     qtbot.addWidget(win)
     win.show()
     return win
+
+
+@pytest.fixture
+def window(qtbot: QtBot, harness: Harness) -> MainWindow:
+    return open_window(qtbot, harness)

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from client_desktop.engine import events
-from client_desktop.engine.signaling import JoinRefused
 from client_desktop.engine.uplink import TalkMode
 from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.preferences import AudioSettings
@@ -18,7 +17,8 @@ class FakeEngine:
     request: JoinRequest
     settings: AudioSettings
     emit: events.EngineEventSink
-    refuse: events.ConnectionFailed | None = None
+    refuse: Exception | None = None
+    """What ``start`` raises instead of joining, as the engine would."""
     peers: tuple[Peer, ...] = ()
     history: tuple[ChatPosted, ...] = ()
     calls: list[tuple[str, object]] = field(default_factory=list)
@@ -27,7 +27,7 @@ class FakeEngine:
 
     async def start(self) -> events.RoomJoined:
         if self.refuse is not None:
-            raise JoinRefused(self.refuse.code, self.refuse.message)
+            raise self.refuse
         joined = events.RoomJoined(self.request.room, SELF_ID, self.request.username, self.peers, False, ())
         self.emit(joined)
         for chat in self.history:

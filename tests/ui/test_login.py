@@ -1,16 +1,20 @@
 """The login form: protocol rules inline, Enter submits, refusals in plain words, values remembered."""
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from client_desktop.engine import events
+from client_desktop.engine.errors import JoinRefused
+from client_desktop.engine.events import FailureCode
+from client_desktop.ui.bridge import JoinProblem, plain_words
 from client_desktop.ui.login import normalize_server
 from client_desktop.ui.preferences import LoginValues
 from client_desktop.ui.window import MainWindow
 
-from .conftest import Harness
+from .conftest import Harness, open_window
 
 
 @pytest.mark.parametrize(
@@ -73,11 +77,26 @@ def test_invalid_values_are_explained_inline_and_nothing_is_sent(
 def test_a_refusal_is_shown_in_plain_words_and_the_form_stays_usable(
     window: MainWindow, qtbot: QtBot, harness: Harness
 ) -> None:
-    harness.refuse = events.ConnectionFailed("name-taken", "username is taken in this room")
+    harness.refuse = JoinRefused(FailureCode.NAME_TAKEN, "username is taken in this room")
     fill(window, qtbot)
     window.login.submit()
     assert window.stack.currentWidget() is window.login
     assert window.login.error.text() == "Someone in this room already uses that name. Pick another one."
+    assert window.login.join_button.isEnabled()
+
+
+def test_details_the_engine_cannot_use_are_not_called_unreachable(
+    window: MainWindow, qtbot: QtBot, harness: Harness
+) -> None:
+    harness.refuse = ValueError("not a WebSocket address (ws://… or wss://…): ws://[::1")
+    failures: list[object] = []
+    harness.bridge.join_failed.connect(lambda code, _message: failures.append(code))
+    fill(window, qtbot)
+    window.login.submit()
+    assert failures == [JoinProblem.BAD_DETAILS]
+    assert window.login.error.text() == (
+        "These details cannot be used: not a WebSocket address (ws://… or wss://…): ws://[::1"
+    )
     assert window.login.join_button.isEnabled()
 
 
@@ -95,19 +114,50 @@ def test_hosting_disables_the_address_and_shows_where_others_join(window: MainWi
     assert window.login.hosting.isVisible()
 
 
-def test_hosting_starts_the_server_then_joins_it_and_shows_the_address(
-    window: MainWindow, qtbot: QtBot, harness: Harness
-) -> None:
+def test_hosting_starts_the_server_then_joins_it_and_shows_the_address(qtbot: QtBot, tmp_path: Path) -> None:
     hosted: list[str] = []
 
     async def host() -> tuple[str, str]:
         hosted.append("started")
         return "ws://127.0.0.1:8765/ws", "10.0.0.5:8765"
 
-    harness.bridge._host_server = host
+    harness = Harness(tmp_path, host)
+    window = open_window(qtbot, harness)
     fill(window, qtbot)
     window.login.host.setChecked(True)
     window.login.submit()
     assert hosted == ["started"]
     assert harness.engine.request.server == "ws://127.0.0.1:8765/ws"
     assert "10.0.0.5:8765" in window.room.notice.label.text()
+
+
+def test_a_port_in_use_when_hosting_says_the_server_did_not_start(qtbot: QtBot, tmp_path: Path) -> None:
+    async def host() -> tuple[str, str]:
+        raise OSError(98, "Address already in use")
+
+    harness = Harness(tmp_path, host)
+    window = open_window(qtbot, harness)
+    fill(window, qtbot)
+    window.login.host.setChecked(True)
+    window.login.submit()
+    assert harness.engines == []
+    assert window.login.error.text() == (
+        "Could not start a server on this computer: [Errno 98] Address already in use"
+    )
+
+
+def test_hosting_where_it_is_not_available_says_so(
+    window: MainWindow, qtbot: QtBot, harness: Harness
+) -> None:
+    fill(window, qtbot)
+    window.login.host.setChecked(True)
+    window.login.submit()
+    assert harness.engines == []
+    assert window.login.error.text() == "Hosting is not available in this copy of Voxroom."
+
+
+@pytest.mark.parametrize("code", list(FailureCode))
+def test_every_failure_has_plain_words_without_the_bare_code(code: FailureCode) -> None:
+    words = plain_words(code, "detail")
+    assert words.endswith((".", ")"))
+    assert code.value not in words

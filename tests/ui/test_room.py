@@ -7,25 +7,21 @@ from pytestqt.qtbot import QtBot
 
 from client_desktop.engine import events
 from client_desktop.ui.bridge import JoinRequest
-from client_desktop.ui.chat_view import COUNT_FROM
+from client_desktop.ui.chat_view import COUNT_FROM, Delivered
+from client_desktop.ui.status import NoticeKind
 from client_desktop.ui.window import MainWindow
-from protocol import ChatPosted, limits
+from protocol import ChatPosted, Peer, limits
 
 from .conftest import Harness
 from .fakes import SELF_ID, FakeEngine, peer
 
 
-def enter(window: MainWindow, harness: Harness, *others: object, history: int = 0) -> FakeEngine:
-    def make(request: JoinRequest, settings: object, sink: events.EngineEventSink) -> FakeEngine:
-        engine = FakeEngine(request, harness.bridge.settings, sink, peers=tuple(others))  # type: ignore[arg-type]
-        engine.history = tuple(
-            ChatPosted(id=i, from_="id-x", username="xena", text=f"old {i}", ts=1_700_000_000_000)
-            for i in range(1, history + 1)
-        )
-        harness.engines.append(engine)
-        return engine
-
-    harness.bridge._make_engine = make
+def enter(window: MainWindow, harness: Harness, *others: Peer, history: int = 0) -> FakeEngine:
+    harness.peers = others
+    harness.history = tuple(
+        ChatPosted(id=i, from_="id-x", username="xena", text=f"old {i}", ts=1_700_000_000_000)
+        for i in range(1, history + 1)
+    )
     harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
     return harness.engine
 
@@ -59,7 +55,7 @@ def test_own_message_is_pending_then_delivered_without_duplicates(
     assert "sending…" in window.room.chat.browser.toPlainText()
     engine.chat(7, "alice", "hello", own=True, nonce="n1")
     engine.chat(7, "alice", "hello", own=True, nonce="n1")  # a replayed history after a reconnect
-    assert [(line.key, line.pending) for line in window.room.chat.lines()] == [("id:7", False)]
+    assert [(line.key, line.pending) for line in window.room.chat.lines()] == [(Delivered(7), False)]
     assert "alice (you)" in window.room.chat.browser.toPlainText()
 
 
@@ -138,10 +134,10 @@ def test_people_are_listed_you_first_then_the_call_then_the_rest(
     enter(window, harness, peer("zoe"), peer("bob", voice=False), peer("Anna"))
     users = window.room.users
     assert users.order() == [SELF_ID, "id-Anna", "id-zoe", "id-bob"]
-    harness.engine.emit(events.PeerJoined(peer("carl")))
-    harness.engine.emit(events.PeerLeft("id-zoe"))
+    harness.engine.emit(events.PeerArrived(peer("carl")))
+    harness.engine.emit(events.PeerDeparted("id-zoe"))
     assert users.order() == [SELF_ID, "id-Anna", "id-carl", "id-bob"]
-    harness.engine.emit(events.PeerStateChanged(peer("bob", voice=True, muted=True)))
+    harness.engine.emit(events.PeerUpdated(peer("bob", voice=True, muted=True)))
     assert users.order() == [SELF_ID, "id-Anna", "id-bob", "id-carl"]
     assert users.describe(peer("bob", voice=True, muted=True)) == "bob, in the call, muted"
 
@@ -200,10 +196,11 @@ def test_reconnecting_counts_down_and_chat_stays_usable(
 
 def test_a_final_failure_offers_a_retry_that_rejoins(window: MainWindow, harness: Harness) -> None:
     engine = enter(window, harness)
-    engine.emit(events.ConnectionFailed("superseded", "replaced by another connection"))
+    engine.emit(events.ConnectionFailed(events.FailureCode.SUPERSEDED, "replaced by another connection"))
     status = window.room.status
     assert status.button.isVisible()
     assert "another window" in status.label.text()
+    assert status.label.property("kind") == NoticeKind.ERROR.value
     status.button.click()
     assert ("close", None) in engine.calls
     assert harness.engine is not engine
@@ -215,9 +212,17 @@ def test_an_audio_failure_is_a_notice_not_a_dead_end(window: MainWindow, harness
     assert window.room.notice.isVisible()
     assert "no sound card" in window.room.notice.label.text()
     assert "chat still works" in window.room.notice.label.text()
+    assert window.room.notice.label.property("kind") == NoticeKind.WARN.value
     window.room.chat.composer.setPlainText("still here")
     window.room.chat.submit()
     assert engine.calls[-1] == ("chat", "still here")
+
+
+def test_a_server_error_is_a_notice_in_the_server_s_words(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness)
+    engine.emit(events.ServerError("rate-limited", "too many messages; wait a moment", None))
+    assert window.room.notice.isVisible()
+    assert window.room.notice.label.text() == "too many messages; wait a moment"
 
 
 def test_the_people_panel_folds_on_a_narrow_window(window: MainWindow, harness: Harness) -> None:
