@@ -12,14 +12,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import assert_never
 
 from .engine import events
 from .engine.devices import DeviceAudio
 from .engine.engine import AudioIO, Engine
+from .engine.errors import JoinRefused, ServerUnreachable, TlsFailed
 from .engine.media import Silence, Source, Tone, WavFile, WavWriter
 from .engine.pacer import PacedAudio
 from .engine.processing import ProcessingSettings, VoiceProcessor
-from .engine.signaling import JoinRefused, ServerUnreachable
 from .engine.uplink import TalkMode
 
 EXIT_OK = 0
@@ -34,7 +35,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="voxroom-bot",
         description="Join a Voxroom room headless: play audio into the call, record what it hears.",
         epilog="Exit codes: 0 done, 2 usage, 3 join refused (password, name, room full), "
-        "4 server unreachable, 5 connection lost for good.",
+        "4 server unreachable (or its certificate not trusted), 5 connection lost for good.",
     )
     p.add_argument("--server", required=True, help="ws:// or wss:// URL of the server's /ws endpoint")
     p.add_argument("--room", required=True)
@@ -84,20 +85,35 @@ def _audio(args: argparse.Namespace, on_event: events.EngineEventSink) -> AudioI
 
 
 def _print_event(event: events.EngineEvent) -> None:
-    if isinstance(event, events.ChatReceived):
-        chat = event.chat
-        stamp = time.strftime("%H:%M:%S", time.localtime(chat.ts / 1000))
-        print(f"[{stamp}] {chat.username}: {chat.text}", flush=True)
-    elif isinstance(event, events.PeerJoined):
-        print(f"* {event.peer.username} joined", flush=True)
-    elif isinstance(event, events.AudioDeviceFailed):
-        print(f"* audio: {event.message}; using {event.fallback or 'no audio'}", file=sys.stderr, flush=True)
-    elif isinstance(event, events.ConnectionLost):
-        print(
-            f"* connection lost ({event.reason}); retrying in {event.retry_in_s:g} s",
-            file=sys.stderr,
-            flush=True,
-        )
+    match event:
+        case events.ChatReceived():
+            chat = event.chat
+            stamp = time.strftime("%H:%M:%S", time.localtime(chat.ts / 1000))
+            print(f"[{stamp}] {chat.username}: {chat.text}", flush=True)
+        case events.PeerArrived():
+            print(f"* {event.peer.username} joined", flush=True)
+        case events.AudioDeviceFailed():
+            print(
+                f"* audio: {event.message}; using {event.fallback or 'no audio'}", file=sys.stderr, flush=True
+            )
+        case events.ConnectionLost():
+            print(
+                f"* connection lost ({event.reason}); retrying in {event.retry_in_s:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        case (
+            events.RoomJoined()
+            | events.PeerDeparted()
+            | events.PeerUpdated()
+            | events.ConnectionFailed()
+            | events.ServerError()
+            | events.CallStateChanged()
+            | events.LevelsChanged()
+        ):
+            pass  # the join and a final failure are printed by run(); the rest is noise on a console
+        case _:
+            assert_never(event)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -127,7 +143,7 @@ async def run(args: argparse.Namespace) -> int:
         print(f"voxroom-bot: {exc}", file=sys.stderr)
         await audio.stop()
         return EXIT_REFUSED
-    except ServerUnreachable as exc:
+    except (ServerUnreachable, TlsFailed) as exc:
         print(f"voxroom-bot: {exc}", file=sys.stderr)
         await audio.stop()
         return EXIT_UNREACHABLE
