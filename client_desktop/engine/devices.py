@@ -6,16 +6,21 @@ pulls from the mixer (which owns the lock between the loop and this
 thread). Nothing here blocks the event loop. A device that fails or
 vanishes is reported, and audio falls back to the default device, then to
 none: the call and the chat go on either way.
+
+Two public hooks exist for measuring rather than for the app: the streams'
+block size and latency (``StreamSettings``), and an observer that sees each
+callback's block with its timestamps (``on_block``). bench/engine_audio.py
+uses both.
 """
 
 import asyncio
-import contextlib
+import enum
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -25,9 +30,12 @@ from .tasks import cancel_and_wait
 
 log = logging.getLogger("voxroom.devices")
 
+Latency = Literal["low", "high"] | float
+"""PortAudio's suggested latency: its ``"low"`` or ``"high"`` default for the device, or seconds."""
+
 BLOCK_SAMPLES = 480
 """10 ms device blocks: half the codec frame, so playout waits at most 10 ms for the card."""
-LATENCY = "low"
+LATENCY: Latency = "low"
 """PortAudio's 'low' latency: ~61 ms mouth-to-ear through PulseAudio against ~91 ms at 'high'."""
 XRUNS_BEFORE_HIGH_LATENCY = 10
 """Over- or underruns within one watch period that make us fall back to 'high' latency."""
@@ -36,6 +44,52 @@ STARTUP_S = 3.0
 """ALSA's pulse plugin takes 1-2 s before its first callbacks: not a stall."""
 DEVICE_CALL_TIMEOUT_S = 5.0
 DeviceRef = int | str | None
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    """How both streams are opened: samples per callback (0: PortAudio chooses) and latency."""
+
+    blocksize: int = BLOCK_SAMPLES
+    latency: Latency = LATENCY
+
+    def __post_init__(self) -> None:
+        if self.blocksize < 0:
+            raise ValueError(f"blocksize must be 0 or more, not {self.blocksize}")
+        if not isinstance(self.latency, str) and self.latency <= 0:
+            raise ValueError(f"latency must be 'low', 'high' or positive seconds, not {self.latency}")
+
+
+DEFAULT_STREAMS = StreamSettings()
+
+
+class Direction(enum.Enum):
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One PortAudio callback, as an ``on_block`` observer sees it.
+
+    ``samples`` is PortAudio's own buffer, valid only during the call: copy
+    what you keep. ``at_s`` is ``time.monotonic()`` on entering an input
+    callback, and on leaving an output callback (after the block was
+    filled). ``device_time_s`` is PortAudio's stream clock: the ADC time of
+    the first captured sample, or the DAC time of the first played one.
+    ``xrun`` says PortAudio flagged an over- or underrun.
+    """
+
+    direction: Direction
+    samples: Pcm
+    at_s: float
+    device_time_s: float
+    xrun: bool
+
+
+BlockObserver = Callable[[Block], None]
+"""Called on PortAudio's callback threads: it must be quick and must not raise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +135,11 @@ class DeviceAudio:
     PortAudio calls that can hang (opening, stopping, closing a stream on a
     sound server that died) run on a throw-away thread with a deadline, so
     the event loop never waits on a sound card.
+
+    Args:
+        streams: block size and latency; after repeated xruns the latency
+            steps back to ``"high"`` whatever was chosen.
+        on_block: sees every callback's block (see ``Block``).
     """
 
     def __init__(
@@ -89,20 +148,25 @@ class DeviceAudio:
         input_device: DeviceRef = None,
         output_device: DeviceRef = None,
         processor: VoiceProcessor | None = None,
+        *,
+        streams: StreamSettings = DEFAULT_STREAMS,
+        on_block: BlockObserver | None = None,
     ) -> None:
         self.input_device = input_device
         self.output_device = output_device
         self.processor = processor or VoiceProcessor()
+        self.streams = streams
         self._on_failure = on_failure
+        self._on_block = on_block
         self._lock = threading.Lock()  # the processor is shared by both callback threads
         self._streams: list[Any] = []
+        self._latency_s: tuple[float, float] | None = None
         self._capture_buf = np.zeros(0, dtype=np.int16)
         self._play_buf = np.zeros(0, dtype=np.int16)
         self._capture: Callable[[Pcm], None] | None = None
         self._render: Callable[[], Pcm] | None = None
         self._last_callback = 0.0
         self._task: asyncio.Task[None] | None = None
-        self.latency = LATENCY
         self._xruns = 0
 
     # --- AudioIO -------------------------------------------------------------------
@@ -126,6 +190,11 @@ class DeviceAudio:
     def running(self) -> bool:
         return bool(self._streams)
 
+    @property
+    def latency_s(self) -> tuple[float, float] | None:
+        """(input, output) latency of the open streams as PortAudio reports them; None when closed."""
+        return self._latency_s
+
     # --- streams -------------------------------------------------------------------
 
     async def _run(self) -> None:
@@ -137,11 +206,11 @@ class DeviceAudio:
             if self._streams and time.monotonic() - self._last_callback > STALL_S:
                 await self._close_streams()
                 await self._open_with_fallback("the sound device stopped responding", retry_chosen=False)
-            elif self._streams and xruns >= XRUNS_BEFORE_HIGH_LATENCY and self.latency != "high":
+            elif self._streams and xruns >= XRUNS_BEFORE_HIGH_LATENCY and self.streams.latency != "high":
                 log.warning(
                     "%d audio over/underruns in %.1f s: switching to high latency", xruns, STALL_S / 2
                 )
-                self.latency = "high"
+                self.streams = replace(self.streams, latency="high")
                 await self._close_streams()
                 await self._open_with_fallback()
 
@@ -150,47 +219,51 @@ class DeviceAudio:
         failure = trouble
         if retry_chosen:
             try:
-                await _off_loop(lambda: self._open(self.input_device, self.output_device))
+                await self._open_streams(self.input_device, self.output_device)
                 return
             except Exception as exc:
                 failure = f"cannot open audio devices ({exc or type(exc).__name__})"
         if not retry_chosen or self.input_device is not None or self.output_device is not None:
             try:
-                await _off_loop(lambda: self._open(None, None))
+                await self._open_streams(None, None)
                 self._report(failure, "default devices")
                 return
             except Exception as exc:
                 failure += f"; default devices failed too ({exc or type(exc).__name__})"
         self._report(failure, "")
 
-    def _open(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
+    async def _open_streams(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
+        opened = await _off_loop(lambda: self._open(input_device, output_device), if_late=_close_opened)
+        self._last_callback = time.monotonic() + STARTUP_S
+        self._streams, self._latency_s = opened
+
+    def _open(
+        self, input_device: DeviceRef, output_device: DeviceRef
+    ) -> tuple[list[Any], tuple[float, float]]:
+        """Open and start both streams (PortAudio's calls: off the loop); return them and their latency."""
         sd = _sd()
         common = {
             "samplerate": SAMPLE_RATE,
             "channels": 1,
             "dtype": "int16",
-            "blocksize": BLOCK_SAMPLES,
-            "latency": self.latency,
+            "blocksize": self.streams.blocksize,
+            "latency": self.streams.latency,
         }
-        streams = [
-            sd.InputStream(device=input_device, callback=self._on_input, **common),
-            sd.OutputStream(device=output_device, callback=self._on_output, **common),
-        ]
+        streams: list[Any] = []
         try:
+            streams.append(sd.InputStream(device=input_device, callback=self._on_input, **common))
+            streams.append(sd.OutputStream(device=output_device, callback=self._on_output, **common))
             for stream in streams:
                 stream.start()
         except Exception:
-            for stream in streams:
-                stream.close()
+            _close_all(streams)
             raise
-        self._last_callback = time.monotonic() + STARTUP_S
-        self._streams = streams
+        return streams, (float(streams[0].latency), float(streams[1].latency))
 
     async def _close_streams(self) -> None:
-        streams, self._streams = self._streams, []
+        streams, self._streams, self._latency_s = self._streams, [], None
         if streams:
-            with contextlib.suppress(Exception):  # a hung close is abandoned, not waited for
-                await _off_loop(lambda: _close_all(streams))
+            await _close_off_loop(streams)
 
     def _report(self, message: str, fallback: str) -> None:
         log.warning("%s; falling back to %s", message, fallback or "no audio")
@@ -198,10 +271,14 @@ class DeviceAudio:
 
     # --- callbacks (PortAudio's threads) ------------------------------------------
 
-    def _on_input(self, indata: Any, frames: int, _time: Any, status: Any) -> None:
-        self._last_callback = max(self._last_callback, time.monotonic())
+    def _on_input(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        now = time.monotonic()
+        self._last_callback = max(self._last_callback, now)
         if status:
             self._xruns += 1
+        if self._on_block is not None:
+            adc_s = float(time_info.inputBufferAdcTime)
+            self._on_block(Block(Direction.INPUT, indata[:, 0], now, adc_s, bool(status)))
         self._capture_buf = np.concatenate([self._capture_buf, indata[:, 0]])
         while len(self._capture_buf) >= FRAME_SAMPLES and self._capture is not None:
             frame, self._capture_buf = self._capture_buf[:FRAME_SAMPLES], self._capture_buf[FRAME_SAMPLES:]
@@ -209,7 +286,7 @@ class DeviceAudio:
                 frame = self.processor.capture(frame)
             self._capture(frame)
 
-    def _on_output(self, outdata: Any, frames: int, _time: Any, status: Any) -> None:
+    def _on_output(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         self._last_callback = max(self._last_callback, time.monotonic())
         if status:
             self._xruns += 1
@@ -220,38 +297,68 @@ class DeviceAudio:
             self._play_buf = np.concatenate([self._play_buf, frame])
         outdata[:, 0] = self._play_buf[:frames]
         self._play_buf = self._play_buf[frames:]
+        if self._on_block is not None:
+            dac_s = float(time_info.outputBufferDacTime)
+            self._on_block(Block(Direction.OUTPUT, outdata[:, 0], time.monotonic(), dac_s, bool(status)))
 
 
-def _close_all(streams: list[Any]) -> None:
+def _close_all(streams: Iterable[Any]) -> None:
+    """Close every stream (closing an active one aborts it); log a failure and close the rest."""
     for stream in streams:
-        stream.abort()
-        stream.close()
+        try:
+            stream.close(ignore_errors=False)
+        except Exception as exc:
+            log.warning("closing an audio stream failed: %s", exc)
 
 
-async def _off_loop(call: Callable[[], None], timeout_s: float = DEVICE_CALL_TIMEOUT_S) -> None:
-    """Run a PortAudio call on a fresh daemon thread; give up waiting after ``timeout_s``."""
+def _close_opened(opened: tuple[list[Any], tuple[float, float]]) -> None:
+    _close_all(opened[0])
+
+
+async def _close_off_loop(streams: list[Any]) -> None:
+    """Close the streams on a throw-away thread; a close that hangs is abandoned (and logged)."""
+    try:
+        await _off_loop(lambda: _close_all(streams))
+    except TimeoutError as exc:
+        log.warning("closing the audio streams: %s; abandoned", exc)
+
+
+async def _off_loop(
+    call: Callable[[], T],
+    timeout_s: float = DEVICE_CALL_TIMEOUT_S,
+    *,
+    if_late: Callable[[T], None] | None = None,
+) -> T:
+    """Run a PortAudio call on a fresh daemon thread; give up waiting after ``timeout_s``.
+
+    A result that arrives after we gave up (timed out or cancelled) goes to
+    ``if_late`` on another throw-away thread: a stream opened too late must be
+    closed, not leaked.
+    """
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
+    done: asyncio.Future[T] = loop.create_future()
 
-    def settle(error: BaseException | None) -> None:
-        if done.done():
-            return
-        if error is None:
-            done.set_result(None)
-        else:
+    def deliver(result: T) -> None:
+        if not done.done():
+            done.set_result(result)
+        elif if_late is not None:
+            threading.Thread(target=if_late, args=(result,), name="voxroom-device-call", daemon=True).start()
+
+    def fail(error: BaseException) -> None:
+        if not done.done():
             done.set_exception(error)
 
     def run() -> None:
         try:
-            call()
+            result = call()
         except BaseException as exc:
-            loop.call_soon_threadsafe(settle, exc)
+            loop.call_soon_threadsafe(fail, exc)
         else:
-            loop.call_soon_threadsafe(settle, None)
+            loop.call_soon_threadsafe(deliver, result)
 
     threading.Thread(target=run, name="voxroom-device-call", daemon=True).start()
     try:
-        await asyncio.wait_for(done, timeout_s)
+        return await asyncio.wait_for(done, timeout_s)
     except TimeoutError:
         raise TimeoutError(f"the sound system did not answer within {timeout_s:g} s") from None
 
@@ -281,36 +388,44 @@ class DeviceCheck:
         self._meter: Any = None
 
     async def play_tone(self, output_device: str) -> None:
-        sd, pcm = _sd(), sine_burst()
+        pcm = sine_burst()
 
         def play() -> None:
-            sd.play(pcm, samplerate=SAMPLE_RATE, device=output_device or None, blocking=True)
+            _sd().play(pcm, samplerate=SAMPLE_RATE, device=output_device or None, blocking=True)
 
         await _off_loop(play, TEST_TONE_S + DEVICE_CALL_TIMEOUT_S)
 
     async def start_meter(self, input_device: str, on_level: Callable[[float], None]) -> None:
+        """Tell ``on_level`` the microphone's level (dBFS) every 50 ms, on the loop, until stopped."""
         await self.stop_meter()
-        loop, sd = asyncio.get_running_loop(), _sd()
-        blocks = [0]
+        loop = asyncio.get_running_loop()
+        blocks = 0
 
         def callback(indata: Any, _frames: int, _time: Any, _status: Any) -> None:  # PortAudio's thread
-            blocks[0] += 1
-            if blocks[0] % METER_EVERY_BLOCKS == 0:
+            nonlocal blocks
+            blocks += 1
+            if blocks % METER_EVERY_BLOCKS == 0:
                 loop.call_soon_threadsafe(on_level, level_dbfs(indata[:, 0]))
 
-        stream = sd.InputStream(
-            device=input_device or None,
-            samplerate=SAMPLE_RATE,
-            channels=1,
-            dtype="int16",
-            blocksize=BLOCK_SAMPLES,
-            callback=callback,
-        )
-        await _off_loop(stream.start)
-        self._meter = stream
+        def open_meter() -> Any:
+            stream = _sd().InputStream(
+                device=input_device or None,
+                samplerate=SAMPLE_RATE,
+                channels=1,
+                dtype="int16",
+                blocksize=BLOCK_SAMPLES,
+                callback=callback,
+            )
+            try:
+                stream.start()
+            except Exception:
+                _close_all([stream])
+                raise
+            return stream
+
+        self._meter = await _off_loop(open_meter, if_late=lambda stream: _close_all([stream]))
 
     async def stop_meter(self) -> None:
         stream, self._meter = self._meter, None
         if stream is not None:
-            with contextlib.suppress(Exception):
-                await _off_loop(lambda: _close_all([stream]))
+            await _close_off_loop([stream])

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from client_desktop.engine.devices import TEST_TONE_HZ, DeviceCheck, sine_burst
+from client_desktop.engine.pcm import Pcm
 
+from ..support.pulse import Pulse
 from .audio import peaks_hz, rms_db
 from .calls import until
-from .conftest import Pulse
 from .test_devices import _route
 
 RATE = 48_000
@@ -25,31 +26,40 @@ def test_the_tone_is_440_hz_and_starts_and_ends_silent() -> None:
     assert -16 < rms_db(tone) < -14  # -12 dBFS peak: -15 dBFS RMS
 
 
+def _samples(raw: bytearray) -> Pcm:
+    return np.frombuffer(bytes(raw[: len(raw) // 2 * 2]), dtype="<i2")
+
+
+def _loud(raw: bytearray) -> int:
+    return int(np.count_nonzero(np.abs(_samples(raw)) > 1000))
+
+
 async def test_the_test_tone_comes_out_of_the_chosen_speaker(monkeypatch: pytest.MonkeyPatch) -> None:
-    daemon = Pulse(("mic", "speaker"))
-    try:
+    with Pulse(("mic", "speaker")) as daemon:
         _route(monkeypatch, daemon, "mic.monitor", "speaker")
         record = await asyncio.create_subprocess_exec(
             "parec", "--device=speaker.monitor", *RAW, env=daemon.env, stdout=asyncio.subprocess.PIPE
         )
         assert record.stdout is not None
+        heard = bytearray()
+
+        async def keep_reading(stdout: asyncio.StreamReader) -> None:
+            while chunk := await stdout.read(65536):
+                heard.extend(chunk)
+
+        reading = asyncio.ensure_future(keep_reading(record.stdout))
         try:
             await DeviceCheck().play_tone("")
-            await asyncio.sleep(0.3)
+            await until(lambda: _loud(heard) > RATE // 4, timeout=5.0)  # most of the 0.6 s tone arrived
         finally:
             record.terminate()
-        heard = np.frombuffer(await record.stdout.read(), dtype="<i2")
-        await record.wait()
-        loud = heard[np.abs(heard) > 1000]
-        assert len(loud) > RATE // 4  # most of the 0.6 s tone arrived
-        assert abs(peaks_hz(heard)[0] - TEST_TONE_HZ) <= 2
-    finally:
-        daemon.stop()
+            await reading
+            await record.wait()
+        assert abs(peaks_hz(_samples(heard))[0] - TEST_TONE_HZ) <= 2
 
 
 async def test_the_meter_follows_the_microphone_and_stops(monkeypatch: pytest.MonkeyPatch) -> None:
-    daemon = Pulse(("mic", "speaker"))
-    try:
+    with Pulse(("mic", "speaker")) as daemon:
         _route(monkeypatch, daemon, "mic.monitor", "speaker")
         play = await asyncio.create_subprocess_exec(
             "pacat", "--playback", "--device=mic", *RAW, env=daemon.env, stdin=asyncio.subprocess.PIPE
@@ -57,18 +67,20 @@ async def test_the_meter_follows_the_microphone_and_stops(monkeypatch: pytest.Mo
         assert play.stdin is not None
         play.stdin.write(np.tile(sine_burst(seconds=1.0), 8).astype("<i2").tobytes())
         levels: list[float] = []
-        check = DeviceCheck()
+        witness: list[float] = []
+        check, other = DeviceCheck(), DeviceCheck()
         try:
             await check.start_meter("", levels.append)
             await until(lambda: any(level > -25 for level in levels), timeout=8.0)
+            await other.start_meter("", witness.append)  # a second meter proves the microphone goes on
+            await until(lambda: len(witness) > 0, timeout=8.0)
             await check.stop_meter()
-            count = len(levels)
-            await asyncio.sleep(0.3)
+            count, seen = len(levels), len(witness)
+            await until(lambda: len(witness) >= seen + 6, timeout=5.0)  # 6 x 50 ms of microphone blocks
             assert len(levels) <= count + 1  # at most one already on its way
         finally:
             await check.stop_meter()
+            await other.stop_meter()
             with contextlib.suppress(ProcessLookupError):
                 play.terminate()
             await play.wait()
-    finally:
-        daemon.stop()

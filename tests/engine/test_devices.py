@@ -11,14 +11,16 @@ from client_desktop.engine import events
 from client_desktop.engine.devices import DeviceAudio, list_devices
 from client_desktop.engine.engine import Engine
 from client_desktop.engine.media import Tone
+from client_desktop.engine.pcm import Pcm
 from signaling_server.app import RunningServer
 
+from ..support.pulse import Pulse
 from ..wsclient import Client
 from .audio import peaks_hz, rms_db
 from .calls import until
-from .conftest import Pulse
 
 RATE = 48_000
+TENTH_S = RATE // 10
 
 
 async def start_bot(
@@ -60,19 +62,25 @@ async def test_a_tone_into_one_sink_comes_out_of_the_other(
     assert record.stdout is not None
     play.stdin.write(tone)
     try:
-        await asyncio.sleep(4.0)
-        heard = np.frombuffer(await record.stdout.read(RATE * 2 * 2), dtype="<i2")  # the newest 2 s or less
-        record.terminate()
-        rest = await record.stdout.read()
-        heard = np.frombuffer(bytes(heard.tobytes()) + rest, dtype="<i2")[-RATE:]
-        assert len(heard) == RATE
-        assert abs(peaks_hz(heard)[0] - 440) <= 2
-        assert rms_db(heard) > -30  # a tone, not a whisper of one
+        heard = np.zeros(0, dtype="<i2")
+        deadline = asyncio.get_running_loop().time() + 15.0
+        while not _a_full_second_of(heard, 440) and asyncio.get_running_loop().time() < deadline:
+            chunk = await asyncio.wait_for(record.stdout.readexactly(TENTH_S * 2), 5.0)
+            heard = np.concatenate([heard, np.frombuffer(chunk, dtype="<i2")])[-RATE:]
+        assert _a_full_second_of(heard, 440), f"heard {len(heard)} samples, {rms_db(heard):.1f} dB RMS"
     finally:
         for proc in (play, record, a, b):
             if proc.returncode is None:
                 proc.terminate()
             await proc.wait()
+
+
+def _a_full_second_of(heard: Pcm, hz: float) -> bool:
+    """The last second is the tone throughout: its pitch, and every tenth of it a tone, not a whisper."""
+    if len(heard) < RATE:
+        return False
+    tenths = heard[-RATE:].reshape(10, TENTH_S)
+    return abs(peaks_hz(heard[-RATE:])[0] - hz) <= 2 and all(rms_db(t) > -30 for t in tenths)
 
 
 def _route(monkeypatch: pytest.MonkeyPatch, daemon: Pulse, source: str, sink: str) -> None:
@@ -83,8 +91,7 @@ def _route(monkeypatch: pytest.MonkeyPatch, daemon: Pulse, source: str, sink: st
 
 
 async def test_a_missing_device_falls_back_to_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    daemon = Pulse(("mic", "speaker"))
-    try:
+    with Pulse(("mic", "speaker")) as daemon:
         _route(monkeypatch, daemon, "mic.monitor", "speaker")
         failures: list[tuple[str, str]] = []
         frames: list[int] = []
@@ -98,15 +105,12 @@ async def test_a_missing_device_falls_back_to_the_default(monkeypatch: pytest.Mo
         assert "no such microphone" in failures[0][0]
         assert failures[0][1] == "default devices"
         assert len(frames) >= 25  # the default microphone delivered 20 ms frames
-    finally:
-        daemon.stop()
 
 
 async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
     monkeypatch: pytest.MonkeyPatch, server: RunningServer
 ) -> None:
-    daemon = Pulse(("mic", "speaker"))
-    try:
+    with Pulse(("mic", "speaker")) as daemon:
         _route(monkeypatch, daemon, "mic.monitor", "speaker")
         log: list[events.EngineEvent] = []
         audio = DeviceAudio(lambda m, f: log.append(events.AudioDeviceFailed(m, f)))
@@ -124,13 +128,10 @@ async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
         assert (await other.expect("chat"))["text"] == "no audio, still talking"
         await engine.close()
         await other.close()
-    finally:
-        daemon.stop()
 
 
 async def test_devices_are_listed_and_one_can_be_chosen_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    daemon = Pulse(("mic", "speaker"))
-    try:
+    with Pulse(("mic", "speaker")) as daemon:
         _route(monkeypatch, daemon, "mic.monitor", "speaker")
         devices = await asyncio.to_thread(list_devices, True)
         names = {d.name for d in devices}
@@ -148,5 +149,3 @@ async def test_devices_are_listed_and_one_can_be_chosen_by_name(monkeypatch: pyt
         finally:
             await audio.stop()
         assert failures == []
-    finally:
-        daemon.stop()
