@@ -10,11 +10,10 @@ JACK hidden (a mount namespace; root only), i.e. it uses what it carries.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +21,8 @@ import pytest
 
 from client_desktop.engine.media import read_wav
 
-from .conftest import free_port
 from .engine.audio import peaks_hz
+from .support.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_TIMEOUT_S = 600
@@ -69,43 +68,17 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return found
 
 
-def _wait_for_health(port: int, deadline_s: float) -> None:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def frozen_server(bundles: dict[str, Path], tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(bundles["voxroom-server"] / "voxroom-server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = ServerProcess(tmp_path, command=[str(bundles["voxroom-server"] / "voxroom-server")])
+    server.start()
     try:
-        _wait_for_health(port, 15)
-        yield f"ws://127.0.0.1:{port}/ws"
+        assert server.health()["status"] == "ok"
+        yield server.url
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=15)
-    assert proc.returncode == 0, out
+        log = server.kill(signal.SIGTERM)
+    assert server.proc is not None
+    assert server.proc.returncode == 0, log.decode(errors="replace")
 
 
 def test_the_bundles_carry_portaudio_and_opus_but_not_alsa_or_jack(bundles: dict[str, Path]) -> None:

@@ -1,7 +1,8 @@
 """A host whose only interface is the loopback still gets calls (aioice alone never would).
 
 Everything runs in a fresh network namespace with nothing but ``lo``: the
-server and two bots, as processes. It needs root (``ip netns``), as CI has.
+server and two bots, as processes (the server's ``listening on`` line says it
+is up; its /health cannot be reached from outside the namespace). It needs root (``ip netns``), as CI has.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import pytest
 
 from client_desktop.engine.media import read_wav
 
+from ..support.server import ServerProcess
 from .audio import peaks_hz
 
 
@@ -36,46 +38,15 @@ async def test_two_bots_talk_on_a_loopback_only_host(netns: list[str], tmp_path:
     addresses = subprocess.run([*netns, "ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
     assert "127.0.0.1" in addresses
     assert len(addresses.strip().splitlines()) == 1  # nothing but lo
-    server = subprocess.Popen(
-        [
-            *inside,
-            "-m",
-            "signaling_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "8765",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        stderr=subprocess.DEVNULL,
-    )
+    server = ServerProcess(tmp_path, command=[*inside, "-m", "signaling_server"])
+    server.start()
     try:
-        probe = "import urllib.request as u; u.urlopen('http://127.0.0.1:8765/health', timeout=1)"
-        for _ in range(100):
-            if subprocess.run([*inside, "-c", probe], capture_output=True).returncode == 0:
-                break
-            await asyncio.sleep(0.1)
-        common = [
-            "-m",
-            "client_desktop.bot",
-            "--server",
-            "ws://127.0.0.1:8765/ws",
-            "--room",
-            "r",
-            "--duration",
-            "4",
-        ]
+        common = ["-m", "client_desktop.bot", "--server", server.url, "--room", "r", "--duration", "4"]
         bots = [
             await asyncio.create_subprocess_exec(
                 *inside,
                 *common,
-                "--username",
-                name,
-                "--tone",
-                hz,
-                "--record",
-                str(tmp_path / f"{name}.wav"),
+                *("--username", name, "--tone", hz, "--record", str(tmp_path / f"{name}.wav")),
                 stdout=asyncio.subprocess.DEVNULL,
             )
             for name, hz in (("a", "440"), ("b", "660"))
@@ -85,5 +56,4 @@ async def test_two_bots_talk_on_a_loopback_only_host(netns: list[str], tmp_path:
         assert abs(peaks_hz(read_wav(tmp_path / "a.wav")[-48_000:])[0] - 660) <= 2
         assert abs(peaks_hz(read_wav(tmp_path / "b.wav")[-48_000:])[0] - 440) <= 2
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.close()
