@@ -35,7 +35,6 @@ MAX_PACKET_BYTES: Final = 1275
 """The largest single Opus frame (RFC 6716 section 3.2.1)."""
 
 _APPLICATION_VOIP: Final = 2048
-_OK: Final = 0
 _SET_BITRATE: Final = 4002
 _GET_BITRATE: Final = 4003
 _SET_VBR: Final = 4006
@@ -62,8 +61,11 @@ class OpusLibraryNotFoundError(OpusError):
     """The shared library libopus is not installed."""
 
 
-def _open_library(find: Callable[[str], str | None] = ctypes.util.find_library) -> ctypes.CDLL:
-    """Load libopus and declare the signatures we call.
+def load_library(find: Callable[[str], str | None] = ctypes.util.find_library) -> ctypes.CDLL:
+    """Load libopus, located by ``find``, and declare the signatures we call.
+
+    The module calls it once, on first use, with the default ``find``.
+    Raises ``OpusLibraryNotFoundError``, naming the package to install.
 
     The ``*_ctl`` functions are variadic: only their two fixed parameters are
     declared, and the value is passed as an explicit ``c_int32`` (or a
@@ -111,7 +113,7 @@ def _open_library(find: Callable[[str], str | None] = ctypes.util.find_library) 
 
 @functools.cache
 def _lib() -> ctypes.CDLL:
-    return _open_library()
+    return load_library()
 
 
 def _check(result: int, what: str) -> int:
@@ -160,14 +162,13 @@ def packet_has_fec(packet: bytes) -> bool:
 class OpusEncoder:
     """Mono 48 kHz Opus in VOIP mode, VBR, with in-band FEC tuned by the expected loss.
 
-    ``complexity`` defaults to 9, libopus's own default (measured here: about
-    180 us per 20 ms frame with FEC on; we encode once for the whole mesh).
-    FEC only reaches the packets when the expected loss is above 0 and
-    libopus judges the bitrate sufficient, and SILK adds it only to frames
-    it takes for active speech. Measured with libopus 1.3.1 on a
-    speech-like signal: none at 16 kbit/s, about half the packets at the
-    defaults (32 kbit/s, 10 %), almost none at 28 kbit/s with 5 %; a steady
-    tone stops getting it after about 0.7 s. ``packet_has_fec`` tells.
+    ``complexity`` defaults to 9, libopus's own default: we encode once for
+    the whole mesh, so its cost is paid once, not per peer (the cost is in
+    docs/benchmarks.md). FEC only reaches the packets when the expected loss
+    is above 0 and libopus judges the bitrate sufficient, and SILK adds it
+    only to frames it takes for active speech: too low a bitrate or
+    expected loss, or a steady tone after a moment, and there is none at
+    all (measured in docs/benchmarks.md). ``packet_has_fec`` tells.
     ``dtx`` (off by default): in silence the encoder returns 1-byte packets
     (a header only), which a sender may leave unsent; the playout buffer
     decodes them, or conceals and then fades out a gap where they are missing.

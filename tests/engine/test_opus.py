@@ -10,7 +10,7 @@ from client_desktop.engine.opus import (
     OpusEncoder,
     OpusError,
     OpusLibraryNotFoundError,
-    _open_library,
+    load_library,
     packet_has_fec,
     packet_samples,
 )
@@ -175,6 +175,6 @@ def test_bad_input_and_refusals_are_precise_errors() -> None:
 
 def test_a_missing_library_names_the_package_to_install() -> None:
     with pytest.raises(OpusLibraryNotFoundError, match="libopus0"):
-        _open_library(lambda name: None)
+        load_library(lambda name: None)
     with pytest.raises(OpusLibraryNotFoundError, match="libopus0"):
-        _open_library(lambda name: "/nonexistent/libopus.so.0")
+        load_library(lambda name: "/nonexistent/libopus.so.0")
