@@ -1,10 +1,12 @@
 """One remote peer's receive buffer: packets in whenever they come, 20 ms of audio out on our clock.
 
-It replaces aiortc's jitter buffer, which is fixed at 16 packets with a
-prefetch of 4 (about 80 ms) and, after a single loss, ratchets to about
-280 ms and stays there. Here the delay follows the network: one frame on a
-clean path, more while packets arrive unevenly, and back down within
-about 1.5 s once they arrive evenly again.
+It replaces aiortc's jitter buffer: aiortc 1.16.0's ``RTCRtpReceiver``
+builds ``JitterBuffer(capacity=16, prefetch=4)`` for audio, which holds 4
+packets (80 ms) and, after a single loss, 14 (280 ms) for good. Here the
+delay follows the network: one frame on a clean path, more while packets
+arrive unevenly, and back down once they arrive evenly again (the spread
+is forgotten after ``JITTER_WINDOW_S``, the excess dropped within
+``DROP_PATIENCE_S`` more).
 
 How the delay is chosen (every time is the caller's clock, in seconds):
 
@@ -32,8 +34,8 @@ How the delay is chosen (every time is the caller's clock, in seconds):
   concealed. On a clean path, one frame deep, the next packet is not here
   yet, so a single loss is concealed rather than waited for: waiting
   conceals anyway, and libopus then ramps in what follows (FEC decoded
-  after a concealed frame measured 7-15 dB low; from a clean state,
-  within 0.5 dB).
+  after a concealed frame comes out far too quiet, from a clean state at
+  full level: docs/benchmarks.md).
 - Missing audio is concealed (libopus PLC) for 40 ms at full level, faded
   out over the next 40 ms; at 100 ms the buffer outputs silence and starts
   over (re-buffers) when packets come back.
@@ -51,7 +53,6 @@ import numpy as np
 from .opus import OpusDecoder, OpusError, packet_has_fec, packet_samples
 from .pcm import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Pcm
 
-"""20 ms; also 960 RTP timestamp ticks (the Opus RTP clock is 48 kHz)."""
 JITTER_WINDOW_S: Final = 1.0
 """How long a transit sample counts; after a jitter spike the delay comes down this much later."""
 LATE_QUANTILE: Final = 0.95
@@ -72,6 +73,7 @@ STREAM_JUMP_FRAMES: Final = 250
 """A timestamp 5 s away from the newest one is a new stream (the sender restarted)."""
 
 _FRAME_TICKS: Final = FRAME_SAMPLES
+"""RTP timestamp ticks per 20 ms frame: the Opus RTP clock is always 48 kHz (RFC 7587)."""
 _SEQ_MOD: Final = 1 << 16
 _TS_MOD: Final = 1 << 32
 _RECENT_FRAMES: Final = 64

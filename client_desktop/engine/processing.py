@@ -1,10 +1,10 @@
 """Echo cancellation, noise suppression, high-pass and gain control on the capture path.
 
 WebRTC's own audio processing module, through the ``livekit`` wheel: the
-same code browsers run, maintained, ~90 us per 10 ms frame pair measured
-here. It works on 10 ms frames, so each 20 ms frame is two calls. What we
-play is fed back as the "reverse stream" so the echo canceller knows what
-the microphone may hear.
+same code browsers run, maintained, and cheap enough to run on every
+frame (its cost is in docs/benchmarks.md). It works on 10 ms frames, so
+each 20 ms frame is two calls. What we play is fed back as the "reverse
+stream" so the echo canceller knows what the microphone may hear.
 """
 
 from dataclasses import dataclass

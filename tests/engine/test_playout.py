@@ -178,8 +178,8 @@ def concealment_marks(kinds: list[str]) -> npt.NDArray[np.bool_]:
 def assert_continuous(run: Run, from_s: float, floor_rms: float, marked_share: float) -> None:
     """No silence; every frame away from a concealment at least ``floor_rms``; few concealments.
 
-    libopus's own concealment is weak on a steady tone (about -9 dB on the first frame, then
-    fading), so concealed frames are counted rather than held to the level.
+    libopus's own concealment is weak on a steady tone (quieter from the first frame, then
+    fading: docs/benchmarks.md), so concealed frames are counted rather than held to the level.
     """
     first = run.pull_at(from_s)
     kinds = run.kinds[first:]
