@@ -3,10 +3,12 @@
 We use aiortc for ICE, DTLS, SRTP and RTP only. Sending, a ``PacketTrack``
 hands aiortc Opus packets we encoded once for the whole mesh (aiortc then
 skips its own per-peer encoder). Receiving, ``tap_receiver`` replaces the
-receiver's jitter buffer (fixed at 80 ms, ratcheting after loss) with a
-pass-through to our own playout buffer. The tap uses a private attribute of
-aiortc 1.16.0, which is why that version is pinned and
-``tests/engine/test_rtp.py`` checks the hook still works.
+receiver's jitter buffer (see playout.py for why) with a pass-through to
+our own playout buffer. The tap relies on aiortc 1.16.0's internals: the
+name-mangled ``RTCRtpReceiver.__jitter_buffer`` and its ``add(packet)``
+being called with each RTP packet. That version is pinned in
+pyproject.toml, and the audio tests of ``tests/engine/test_call.py`` (e.g.
+``test_two_bots_hear_each_others_tone``) fail if the hook stops working.
 """
 
 import asyncio
@@ -18,6 +20,7 @@ from typing import Any
 import av
 from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtpPacket
 
 from .pcm import SAMPLE_RATE
 
@@ -67,8 +70,9 @@ class _Tap:
     def __init__(self, on_packet: OnPacket) -> None:
         self._on_packet = on_packet
 
-    def add(self, packet: Any) -> tuple[bool, None]:
-        self._on_packet(packet.sequence_number, packet.timestamp, packet._data)
+    def add(self, packet: RtpPacket) -> tuple[bool, None]:
+        """Hand the packet on; "no PLI, no frame" to aiortc. For Opus the payload is the frame as sent."""
+        self._on_packet(packet.sequence_number, packet.timestamp, packet.payload)
         return False, None
 
 

@@ -9,24 +9,26 @@ from client_desktop.engine.mixer import Mixer
 from client_desktop.engine.opus import OpusDecoder, OpusEncoder
 from client_desktop.engine.pcm import FRAME_SAMPLES
 from client_desktop.engine.processing import ProcessingSettings, VoiceProcessor
-from client_desktop.engine.rtp import PacketTrack
+from client_desktop.engine.rtp import MAX_QUEUED_PACKETS, PacketTrack
 from client_desktop.engine.uplink import TalkMode, Uplink
 
 from .audio import band_db, rms_db
 
+CROSSING_S = 1.0
+"""Deadline for a packet to cross from ``Uplink.process`` to the track, as aiortc would pull it."""
+
+
+async def received(track: PacketTrack) -> bytes:
+    return bytes(await asyncio.wait_for(track.recv(), CROSSING_S))
+
 
 async def sent(uplink: Uplink, track: PacketTrack, frames: list[np.ndarray]) -> list[float]:
-    """Feed frames; return the level (dBFS) of each decoded packet that went out."""
+    """Feed frames (no more than the track keeps); return the level (dBFS) of each decoded packet."""
+    assert len(frames) <= MAX_QUEUED_PACKETS
     decoder = OpusDecoder()
     for frame in frames:
         uplink.process(frame)
-    await asyncio.sleep(0)  # the packets cross to the loop
-    levels = []
-    while not track._queue.empty():
-        packet = track._queue.get_nowait()
-        assert packet is not None
-        levels.append(rms_db(decoder.decode(bytes(packet))))
-    return levels
+    return [rms_db(decoder.decode(await received(track))) for _ in frames]
 
 
 def tone(n: int, hz: float = 440, dbfs: float = -12) -> list[np.ndarray]:
@@ -39,8 +41,7 @@ async def test_one_encode_reaches_every_peer_track() -> None:
     uplink = Uplink(asyncio.get_running_loop(), lambda: tracks)
     uplink.mode = TalkMode.OPEN
     uplink.process(tone(1)[0])
-    await asyncio.sleep(0)
-    packets = [bytes(t._queue.get_nowait() or b"") for t in tracks]
+    packets = [await received(t) for t in tracks]
     assert packets[0] == packets[1] == packets[2]
     assert len(packets[0]) > 10
 
