@@ -61,12 +61,10 @@ class WavFile:
         self._samples = np.concatenate([samples, np.zeros(pad, dtype=np.int16)])
         self._pos = 0
         self._loop = loop
-        self.finished = False
 
     def read(self) -> Pcm:
         if self._pos >= len(self._samples):
             if not self._loop or not len(self._samples):
-                self.finished = True
                 return np.zeros(FRAME_SAMPLES, dtype=np.int16)
             self._pos = 0
         frame = self._samples[self._pos : self._pos + FRAME_SAMPLES]

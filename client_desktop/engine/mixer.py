@@ -2,7 +2,8 @@
 
 This is where the playout side meets the event loop: packets are pushed
 from the loop's thread, frames are rendered from the playout thread (the
-output device's callback, or the bot's pacer), under one short lock.
+output device's callback, or the bot's audio clock in pacer.py), under one
+short lock.
 """
 
 import threading

@@ -1,8 +1,9 @@
-"""A 20 ms clock on the event loop for audio without devices (the bot, tests).
+"""The audio clock for audio without devices (the bot, tests): 20 ms ticks on the event loop.
 
-It stands where a sound card's callbacks would: each tick it takes one
-frame from the source into the uplink and renders one frame of the mix.
-Deadlines are absolute, so a late tick does not shift the ones after it.
+It paces audio frames and nothing else. It stands where a sound card's
+callbacks would: each tick it takes one frame from the source into the
+uplink and renders one frame of the mix. Deadlines are absolute, so a late
+tick does not shift the ones after it.
 """
 
 import asyncio
@@ -14,6 +15,8 @@ from .tasks import cancel_and_wait
 
 
 class PacedAudio:
+    """A ``Source`` and an optional ``Sink`` driven by the 20 ms audio clock instead of a device."""
+
     def __init__(self, source: Source, sink: Sink | None = None) -> None:
         self.source = source
         self.sink = sink
@@ -38,7 +41,10 @@ class PacedAudio:
             await asyncio.sleep(max(0.0, delay))
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
-        if self.sink is not None:
-            self.sink.close()
+        """Stop the clock and close the sink, even if the clock had failed (its error is raised)."""
+        try:
+            await cancel_and_wait(self._task)
+        finally:
+            self._task = None
+            if self.sink is not None:
+                self.sink.close()

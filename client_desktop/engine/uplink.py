@@ -1,9 +1,9 @@
 """The capture side: gate (mute, push-to-talk, voice activity), encode once, fan out.
 
 One Opus encode feeds every peer: the packet is copied to each peer's
-``PacketTrack``. Frames come from the capture thread (a device callback) or
-the bot's pacer; the packet crosses to the event loop through
-``loop.call_soon_threadsafe``, the capture side's one meeting point.
+``PacketTrack``. Frames come from the capture thread (a device callback)
+or the bot's audio clock (pacer.py); the packet crosses to the event loop
+through ``loop.call_soon_threadsafe``, the capture side's one meeting point.
 """
 
 import asyncio
