@@ -146,7 +146,7 @@ def _run() -> str:
     qt = QApplication(sys.argv[:1])
     style.apply(qt)
     qt.setWindowIcon(icons.app_icon())
-    import qasync  # after PySide6 (FIELD-NOTES)
+    import qasync  # after PySide6: qasync 0.28.0 binds to the Qt already imported, else tries PyQt5 first
 
     def no_engine(*_: Any) -> Any:
         raise SelfTestError("the self-test joins no room")
