@@ -30,47 +30,17 @@ from signaling_server.config import DEFAULT_PORT, ServerConfig
 
 from .engine import events
 from .engine.devices import DeviceAudio, DeviceCheck, list_devices
-from .engine.engine import AudioIO, Engine
+from .engine.engine import AudioIO, AudioOptions, Engine
 from .engine.media import Silence
 from .engine.pacer import PacedAudio
-from .engine.processing import ProcessingSettings, VoiceProcessor
+from .engine.processing import VoiceProcessor
 from .ui import icons, style
 from .ui.bridge import Bridge, JoinRequest
 from .ui.driver import TestDriver
-from .ui.preferences import AudioSettings, LoginValues, Preferences
+from .ui.preferences import LoginValues, Preferences
 from .ui.window import MainWindow
 
 log = logging.getLogger("voxroom.app")
-
-
-class DesktopEngine(Engine):
-    """The engine plus what the settings dialog changes in a running call."""
-
-    def __init__(self, request: JoinRequest, audio: AudioIO, device: DeviceAudio | None, **kw: Any) -> None:
-        super().__init__(
-            request.server,
-            request.room,
-            request.username,
-            audio,
-            password=request.password,
-            voice=request.voice,
-            **kw,
-        )
-        self._device = device
-
-    async def apply_audio(self, settings: AudioSettings) -> None:
-        self.uplink.vad_threshold_dbfs = settings.vad_threshold_dbfs
-        self.uplink.set_bitrate(settings.bitrate_bps)
-        if self._device is None:
-            return
-        self._device.processor.configure(_processing(settings))
-        wanted = (settings.input_device or None, settings.output_device or None)
-        if wanted != (self._device.input_device, self._device.output_device):
-            await self._device.switch(*wanted)
-
-
-def _processing(settings: AudioSettings) -> ProcessingSettings:
-    return ProcessingSettings(settings.echo_cancellation, settings.noise_suppression, True)
 
 
 def _device_names() -> tuple[list[str], list[str]]:
@@ -153,9 +123,8 @@ class App:
             self.closed.set_result(None)
 
     def _make_engine(
-        self, request: JoinRequest, settings: AudioSettings, sink: events.EngineEventSink
-    ) -> DesktopEngine:
-        device: DeviceAudio | None = None
+        self, request: JoinRequest, options: AudioOptions, sink: events.EngineEventSink
+    ) -> Engine:
         audio: AudioIO
         if self.args.no_audio:
             audio = PacedAudio(Silence())
@@ -164,16 +133,22 @@ class App:
             def failed(message: str, fallback: str) -> None:
                 sink(events.AudioDeviceFailed(message, fallback))
 
-            device = DeviceAudio(
+            audio = DeviceAudio(
                 failed,
-                settings.input_device or None,
-                settings.output_device or None,
-                VoiceProcessor(_processing(settings)),
+                options.input_device or None,
+                options.output_device or None,
+                VoiceProcessor(options.processing),
             )
-            audio = device
-        engine = DesktopEngine(request, audio, device, on_event=sink, bitrate_bps=settings.bitrate_bps)
-        engine.uplink.vad_threshold_dbfs = settings.vad_threshold_dbfs
-        return engine
+        return Engine(
+            request.server,
+            request.room,
+            request.username,
+            audio,
+            sink,
+            password=request.password,
+            voice=request.voice,
+            options=options,
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = self.loop.create_task(coro)

@@ -16,7 +16,7 @@ from typing import assert_never
 
 from .engine import events
 from .engine.devices import DeviceAudio
-from .engine.engine import AudioIO, Engine
+from .engine.engine import AudioIO, AudioOptions, Engine
 from .engine.errors import JoinRefused, ServerUnreachable, TlsFailed
 from .engine.media import Silence, Source, Tone, WavFile, WavWriter
 from .engine.pacer import PacedAudio
@@ -135,8 +135,8 @@ async def run(args: argparse.Namespace) -> int:
         on_event,
         password=args.password,
         voice=not args.no_voice,
+        options=AudioOptions(talk_mode=TalkMode.OPEN),  # a bot transmits what it is given
     )
-    engine.set_talk_mode(TalkMode.OPEN)  # a bot transmits what it is given
     try:
         joined = await engine.start()
     except JoinRefused as exc:

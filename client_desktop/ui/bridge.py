@@ -20,9 +20,9 @@ from protocol import Peer, limits
 from protocol.text import clean_chat
 
 from ..engine import events
+from ..engine.engine import AudioOptions
 from ..engine.errors import SignalingError
 from ..engine.events import FailureCode
-from ..engine.uplink import TalkMode
 from .preferences import AudioSettings
 
 log = logging.getLogger("voxroom.ui")
@@ -85,10 +85,9 @@ class EngineLike(Protocol):
     def set_voice(self, voice: bool) -> None: ...
     def set_muted(self, muted: bool) -> None: ...
     def set_deafened(self, deafened: bool) -> None: ...
-    def set_talk_mode(self, mode: TalkMode) -> None: ...
     def set_push_to_talk(self, pressed: bool) -> None: ...
     def set_peer_gain(self, peer_id: str, gain: float) -> None: ...
-    def apply_audio(self, settings: AudioSettings) -> Awaitable[None]: ...
+    async def apply_audio(self, options: AudioOptions) -> None: ...
 
 
 class DeviceTester(Protocol):
@@ -99,7 +98,7 @@ class DeviceTester(Protocol):
     async def stop_meter(self) -> None: ...
 
 
-EngineFactory = Callable[[JoinRequest, AudioSettings, events.EngineEventSink], EngineLike]
+EngineFactory = Callable[[JoinRequest, AudioOptions, events.EngineEventSink], EngineLike]
 HostServer = Callable[[], Awaitable[tuple[str, str]]]
 """Starts the bundled server once; returns (our URL, the address to give others)."""
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
@@ -206,10 +205,9 @@ class Bridge(QObject):
         try:
             engine = self._make_engine(
                 JoinRequest(url, request.room, request.username, request.password, False, request.voice),
-                self.settings,
+                self.settings.options,
                 self._on_event,
             )
-            engine.set_talk_mode(self.settings.talk_mode)
             self._engine = engine  # start() emits RoomJoined and the history before it returns
             await engine.start()
         except SignalingError as exc:
@@ -259,8 +257,7 @@ class Bridge(QObject):
         """Use new audio settings now, in the running call too."""
         self.settings = settings
         if self._engine is not None:
-            self._engine.set_talk_mode(settings.talk_mode)
-            self._spawn(self._apply(self._engine, settings))
+            self._spawn(self._engine.apply_audio(settings.options))
 
     def audio_devices(self) -> tuple[list[str], list[str]]:
         """Device names for the settings; none (only the system default) if the sound system fails."""
@@ -315,9 +312,6 @@ class Bridge(QObject):
     def _meter_level(self, dbfs: float) -> None:
         if self._metering:
             self.input_level.emit(dbfs)
-
-    async def _apply(self, engine: EngineLike, settings: AudioSettings) -> None:
-        await engine.apply_audio(settings)
 
     def _set_self(self, **changes: bool) -> None:
         if self.me is None:

@@ -157,10 +157,10 @@ class CallBar(QWidget):
         self.meter.setEnabled(me.voice)
 
     def show_settings(self, settings: AudioSettings) -> None:
-        if settings.talk_mode is TalkMode.PUSH_TO_TALK:
+        if settings.options.talk_mode is TalkMode.PUSH_TO_TALK:
             self.mode.setText(f"Push to talk: hold {settings.ptt_key}")
             self.meter.threshold_dbfs = None
         else:
             self.mode.setText("Voice activity")
-            self.meter.threshold_dbfs = settings.vad_threshold_dbfs
+            self.meter.threshold_dbfs = settings.options.vad_threshold_dbfs
         self.meter.update()

@@ -4,11 +4,12 @@ Values are read back defensively: a hand-edited or older settings file
 yields the defaults for what it cannot parse, never a crash at start-up.
 """
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from ..engine.uplink import DEFAULT_BITRATE_BPS, DEFAULT_VAD_THRESHOLD_DBFS, TalkMode
+from ..engine.engine import AudioOptions
+from ..engine.uplink import TalkMode
 
 DEFAULT_PTT_KEY = "F8"
 BITRATES_BPS = (16_000, 24_000, 32_000, 48_000, 64_000)
@@ -16,14 +17,10 @@ BITRATES_BPS = (16_000, 24_000, 32_000, 48_000, 64_000)
 
 @dataclass(frozen=True, slots=True)
 class AudioSettings:
-    input_device: str = ""  # "" is the system default
-    output_device: str = ""
-    echo_cancellation: bool = True
-    noise_suppression: bool = True
-    talk_mode: TalkMode = TalkMode.VOICE_ACTIVITY
-    vad_threshold_dbfs: float = DEFAULT_VAD_THRESHOLD_DBFS
+    """The engine's ``AudioOptions`` and what only the window uses: the push-to-talk key."""
+
+    options: AudioOptions = field(default_factory=AudioOptions)
     ptt_key: str = DEFAULT_PTT_KEY
-    bitrate_bps: int = DEFAULT_BITRATE_BPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +49,27 @@ class Preferences:
             self._s.setValue(f"login/{f.name}", getattr(values, f.name))
 
     def audio(self) -> AudioSettings:
-        d = AudioSettings()
+        d = AudioOptions()
         s = self._s
         try:
-            mode = TalkMode(str(s.value("audio/talk_mode", d.talk_mode.value)))
-            return replace(
-                d,
+            options = AudioOptions(
                 input_device=str(s.value("audio/input_device", d.input_device)),
                 output_device=str(s.value("audio/output_device", d.output_device)),
                 echo_cancellation=_bool(s.value("audio/echo_cancellation", d.echo_cancellation)),
                 noise_suppression=_bool(s.value("audio/noise_suppression", d.noise_suppression)),
-                talk_mode=mode,
+                talk_mode=TalkMode(str(s.value("audio/talk_mode", d.talk_mode.value))),
                 vad_threshold_dbfs=float(str(s.value("audio/vad_threshold_dbfs", d.vad_threshold_dbfs))),
-                ptt_key=str(s.value("audio/ptt_key", d.ptt_key)) or d.ptt_key,
                 bitrate_bps=int(str(s.value("audio/bitrate_bps", d.bitrate_bps))),
             )
         except ValueError:
-            return d
+            return AudioSettings()
+        return AudioSettings(options, str(s.value("audio/ptt_key", DEFAULT_PTT_KEY)) or DEFAULT_PTT_KEY)
 
     def save_audio(self, audio: AudioSettings) -> None:
-        for f in fields(audio):
-            value = getattr(audio, f.name)
+        for f in fields(audio.options):
+            value = getattr(audio.options, f.name)
             self._s.setValue(f"audio/{f.name}", value.value if isinstance(value, TalkMode) else value)
+        self._s.setValue("audio/ptt_key", audio.ptt_key)
 
     def geometry(self, key: str) -> QByteArray | None:
         value = self._s.value(f"window/{key}")

@@ -144,8 +144,8 @@ class SettingsDialog(QDialog):
         inputs, outputs = self.bridge.audio_devices()
         self.input.blockSignals(True)  # one meter restart at the end, not one per item
         for combo, names, chosen in (
-            (self.input, inputs, settings.input_device),
-            (self.output, outputs, settings.output_device),
+            (self.input, inputs, settings.options.input_device),
+            (self.output, outputs, settings.options.output_device),
         ):
             combo.clear()
             combo.addItem(SYSTEM_DEFAULT, "")
@@ -156,29 +156,29 @@ class SettingsDialog(QDialog):
             combo.setCurrentIndex(max(0, combo.findData(chosen)))
         self.input.blockSignals(False)
         self._restart_meter()
-        self.echo.setChecked(settings.echo_cancellation)
-        self.noise.setChecked(settings.noise_suppression)
-        self.vad.setChecked(settings.talk_mode is not TalkMode.PUSH_TO_TALK)
-        self.ptt.setChecked(settings.talk_mode is TalkMode.PUSH_TO_TALK)
-        self.threshold.setValue(round(settings.vad_threshold_dbfs))
+        options = settings.options
+        self.echo.setChecked(options.echo_cancellation)
+        self.noise.setChecked(options.noise_suppression)
+        self.vad.setChecked(options.talk_mode is not TalkMode.PUSH_TO_TALK)
+        self.ptt.setChecked(options.talk_mode is TalkMode.PUSH_TO_TALK)
+        self.threshold.setValue(round(options.vad_threshold_dbfs))
         self._threshold_moved(self.threshold.value())
         self.key.setKeySequence(QKeySequence(settings.ptt_key))
-        self.bitrate.setCurrentIndex(max(0, self.bitrate.findData(settings.bitrate_bps)))
+        self.bitrate.setCurrentIndex(max(0, self.bitrate.findData(options.bitrate_bps)))
         self._mode_changed()
 
     def value(self) -> AudioSettings:
-        key = self.key.keySequence().toString() or self._settings.ptt_key
-        return replace(
-            self._settings,
+        options = replace(
+            self._settings.options,
             input_device=str(self.input.currentData() or ""),
             output_device=str(self.output.currentData() or ""),
             echo_cancellation=self.echo.isChecked(),
             noise_suppression=self.noise.isChecked(),
             talk_mode=TalkMode.PUSH_TO_TALK if self.ptt.isChecked() else TalkMode.VOICE_ACTIVITY,
             vad_threshold_dbfs=float(self.threshold.value()),
-            ptt_key=key,
             bitrate_bps=int(self.bitrate.currentData()),
         )
+        return AudioSettings(options, self.key.keySequence().toString() or self._settings.ptt_key)
 
     def apply(self) -> None:
         self._settings = self.value()

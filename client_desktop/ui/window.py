@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(event, QKeyEvent):
             settings = self.bridge.settings
             if (
-                settings.talk_mode is TalkMode.PUSH_TO_TALK
+                settings.options.talk_mode is TalkMode.PUSH_TO_TALK
                 and not event.isAutoRepeat()
                 and self.isActiveWindow()
                 and QKeySequence(event.keyCombination()).toString() == settings.ptt_key

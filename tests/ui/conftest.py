@@ -17,8 +17,9 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from client_desktop.engine import events
+from client_desktop.engine.engine import AudioOptions
 from client_desktop.ui.bridge import Bridge, HostServer, JoinRequest
-from client_desktop.ui.preferences import AudioSettings, Preferences
+from client_desktop.ui.preferences import Preferences
 from client_desktop.ui.window import MainWindow
 from protocol import ChatPosted, Peer
 
@@ -53,10 +54,8 @@ class Harness:
             device_check=self.devices,
         )
 
-    def _make(
-        self, request: JoinRequest, settings: AudioSettings, sink: events.EngineEventSink
-    ) -> FakeEngine:
-        engine = FakeEngine(request, settings, sink, self.refuse, self.peers, self.history)
+    def _make(self, request: JoinRequest, options: AudioOptions, sink: events.EngineEventSink) -> FakeEngine:
+        engine = FakeEngine(request, options, sink, self.refuse, self.peers, self.history)
         self.engines.append(engine)
         return engine
 

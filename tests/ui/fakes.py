@@ -4,9 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from client_desktop.engine import events
-from client_desktop.engine.uplink import TalkMode
+from client_desktop.engine.engine import AudioOptions
 from client_desktop.ui.bridge import JoinRequest
-from client_desktop.ui.preferences import AudioSettings
 from protocol import ChatPosted, Peer, SendChat
 
 SELF_ID = "me-1"
@@ -15,14 +14,14 @@ SELF_ID = "me-1"
 @dataclass
 class FakeEngine:
     request: JoinRequest
-    settings: AudioSettings
+    options: AudioOptions
     emit: events.EngineEventSink
     refuse: Exception | None = None
     """What ``start`` raises instead of joining, as the engine would."""
     peers: tuple[Peer, ...] = ()
     history: tuple[ChatPosted, ...] = ()
     calls: list[tuple[str, object]] = field(default_factory=list)
-    applied: list[AudioSettings] = field(default_factory=list)
+    applied: list[AudioOptions] = field(default_factory=list)
     sent: int = 0
 
     async def start(self) -> events.RoomJoined:
@@ -56,17 +55,14 @@ class FakeEngine:
     def set_deafened(self, deafened: bool) -> None:
         self.calls.append(("deafened", deafened))
 
-    def set_talk_mode(self, mode: TalkMode) -> None:
-        self.calls.append(("mode", mode))
-
     def set_push_to_talk(self, pressed: bool) -> None:
         self.calls.append(("ptt", pressed))
 
     def set_peer_gain(self, peer_id: str, gain: float) -> None:
         self.calls.append(("gain", (peer_id, gain)))
 
-    async def apply_audio(self, settings: AudioSettings) -> None:
-        self.applied.append(settings)
+    async def apply_audio(self, options: AudioOptions) -> None:
+        self.applied.append(options)
 
     # --- scripting ------------------------------------------------------------
 

@@ -65,7 +65,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(window: MainWindow, harness: Ha
     QTest.keyClicks(composer, "one")
     QTest.keyClick(composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     QTest.keyClicks(composer, "two")
-    assert engine.calls == [("mode", harness.bridge.settings.talk_mode)]
+    assert engine.calls == []
     QTest.keyClick(composer, Qt.Key.Key_Return)
     assert engine.calls[-1] == ("chat", "one\ntwo")
     assert composer.toPlainText() == ""

@@ -5,6 +5,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from client_desktop.engine import events
+from client_desktop.engine.engine import AudioOptions
 from client_desktop.engine.uplink import TalkMode
 from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.preferences import AudioSettings
@@ -33,21 +34,29 @@ def test_applying_changes_the_running_call_and_is_remembered(window: MainWindow,
     dialog.bitrate.setCurrentIndex(dialog.bitrate.findData(48_000))
     dialog.apply_button.click()
     wanted = AudioSettings(
-        input_device="USB mic",
-        noise_suppression=False,
-        talk_mode=TalkMode.PUSH_TO_TALK,
+        AudioOptions(
+            input_device="USB mic",
+            noise_suppression=False,
+            talk_mode=TalkMode.PUSH_TO_TALK,
+            bitrate_bps=48_000,
+        ),
         ptt_key="F9",
-        bitrate_bps=48_000,
     )
-    assert harness.engine.applied == [wanted]
-    assert ("mode", TalkMode.PUSH_TO_TALK) in harness.engine.calls
+    assert harness.engine.applied == [wanted.options]
     assert harness.prefs.audio() == wanted
     assert window.room.calls.mode.text() == "Push to talk: hold F9"
 
 
+def test_a_join_starts_the_engine_with_the_saved_settings(window: MainWindow, harness: Harness) -> None:
+    saved = AudioSettings(AudioOptions(input_device="USB mic", vad_threshold_dbfs=-35.0), ptt_key="F9")
+    harness.bridge.settings = saved
+    join(window, harness)
+    assert harness.engine.options == saved.options
+
+
 def test_push_to_talk_key_held_and_released(window: MainWindow, harness: Harness) -> None:
     join(window, harness)
-    harness.bridge.settings = AudioSettings(talk_mode=TalkMode.PUSH_TO_TALK, ptt_key="F8")
+    harness.bridge.settings = AudioSettings(AudioOptions(talk_mode=TalkMode.PUSH_TO_TALK), ptt_key="F8")
     window.activateWindow()
     target = window.room.chat.composer
     for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
