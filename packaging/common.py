@@ -1,12 +1,34 @@
 """Shared by the two PyInstaller specs (imported from them; not a module of the app)."""
 
+import importlib.metadata
 import sys
 import tomllib
 from pathlib import Path
 
+from PyInstaller.utils.hooks import copy_metadata
+
 ROOT = Path(__file__).resolve().parent.parent
 
-VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+_PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+DIST_NAME: str = _PROJECT["name"]
+VERSION: str = _PROJECT["version"]
+
+
+def dist_metadata() -> list[tuple[str, str]]:
+    """The installed distribution's metadata, for ``datas``: the programs read their version from it.
+
+    Raises SystemExit when the install is older than pyproject.toml, whose version the bundle would
+    otherwise misreport.
+    """
+    installed = importlib.metadata.version(DIST_NAME)
+    if installed != VERSION:
+        raise SystemExit(
+            f"{DIST_NAME} {installed} is installed, pyproject.toml says {VERSION}: pip install -e ."
+        )
+    # A source found through a relative sys.path entry (the repository's own voxroom.egg-info, via
+    # "" or ".") is relative to the working directory; PyInstaller would resolve it against the spec's.
+    return [(str(Path(src).resolve()), dest) for src, dest in copy_metadata(DIST_NAME)]
+
 
 # Never imported by either program, but reachable through optional imports.
 COMMON_EXCLUDES = [
