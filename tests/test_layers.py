@@ -1,66 +1,174 @@
-"""The arrows point one way: protocol <- signaling_server, protocol <- engine <- ui."""
+"""The arrows point one way: protocol <- signaling_server, protocol <- engine <- ui <- app.
+
+Imports are read with ``ast`` and resolved to full module names, relative ones
+against the importing module's package (``from ..engine import events`` in
+``client_desktop.ui.bridge`` is ``client_desktop.engine.events``), so a rule
+cannot be dodged by a leading dot.
+"""
 
 import ast
+from collections.abc import Collection, Iterable, Mapping
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"protocol", "signaling_server", "client_desktop"}
-ALLOWED = {
-    "protocol": set(),
-    "signaling_server": {"protocol"},
-    "client_desktop": {"protocol", "signaling_server"},
-}
+OURS = ("protocol", "signaling_server", "client_desktop")
+QT = ("PySide6", "qasync", "shiboken6")
+NETWORK_AND_SOUND = ("aiortc", "av", "sounddevice", "websockets")
 
 
-def _imported_modules(path: Path) -> set[str]:
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            modules |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module)
-    return {module.split(".")[0] for module in modules}
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _our_imports(package: str) -> set[str]:
+def resolve_imports(module: str, is_package: bool, source: str, known: Collection[str]) -> set[str]:
+    """Every module ``source`` imports, by full name.
+
+    ``from X import name`` imports ``X.name`` when that is a module in ``known``,
+    else ``X`` (``name`` is an attribute of it).
+    """
+    package = (module if is_package else module.rpartition(".")[0]).split(".")
     found: set[str] = set()
-    for path in (ROOT / package).rglob("*.py"):
-        found |= _imported_modules(path) & OURS
-    return found - {package}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) + 1 - node.level] if node.level else []  # one dot: the package
+            origin = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                found.add(f"{origin}.{alias.name}" if f"{origin}.{alias.name}" in known else origin)
+    return found
 
 
-@pytest.mark.parametrize("package", sorted(ALLOWED))
-def test_package_imports_only_what_its_layer_allows(package: str) -> None:
-    assert _our_imports(package) <= ALLOWED[package]
+@cache
+def import_graph() -> Mapping[str, frozenset[str]]:
+    """Each of our modules and what it imports, ours and third-party."""
+    paths = {module_name(path): path for top in OURS for path in (ROOT / top).rglob("*.py")}
+    return {
+        name: frozenset(resolve_imports(name, path.name == "__init__.py", path.read_text(), paths))
+        for name, path in paths.items()
+    }
 
 
-@pytest.mark.parametrize("name", ["hub.py", "model.py", "effects.py", "ratelimit.py"])
-def test_the_rooms_core_knows_no_transport(name: str) -> None:
-    io_modules = {"websockets", "sqlite3", "asyncio", "socket", "threading"}
-    assert not _imported_modules(ROOT / "signaling_server" / name) & io_modules
+def within(name: str, prefixes: Iterable[str]) -> bool:
+    return any(name == prefix or name.startswith(f"{prefix}.") for prefix in prefixes)
 
 
-def test_the_engine_knows_no_qt_and_one_module_owns_the_sound_card() -> None:
-    engine = ROOT / "client_desktop" / "engine"
-    for path in engine.glob("*.py"):
-        imported = _imported_modules(path)
-        assert not imported & {"PySide6", "qasync"}, path.name
-        if path.name != "devices.py":
-            assert "sounddevice" not in imported, path.name
+def imports_of(importers: str, targets: Iterable[str]) -> set[str]:
+    """``importer -> target`` for each module under ``importers`` importing one under ``targets``."""
+    targets = tuple(targets)
+    return {
+        f"{module} -> {target}"
+        for module, imported in import_graph().items()
+        if within(module, [importers])
+        for target in imported
+        if within(target, targets)
+    }
+
+
+def find_cycle(graph: Mapping[str, Collection[str]]) -> list[str]:
+    """One import cycle (``[a, b, a]``), or ``[]`` when there is none."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return []
+        path.append(node)
+        for child in graph.get(node, ()):
+            if cycle := visit(child):
+                return cycle
+        path.pop()
+        done.add(node)
+        return []
+
+    for node in graph:
+        if cycle := visit(node):
+            return cycle
+    return []
+
+
+# --- the resolver itself: the rules below are only as good as it is ------------------------------
+
+
+def test_relative_imports_resolve_against_the_package() -> None:
+    known = {"client_desktop.engine.events", "client_desktop.ui.style", "protocol.limits"}
+    source = (
+        "from ..engine import events, Engine\nfrom . import style\nfrom .. import app\nimport PySide6.QtCore"
+    )
+    assert resolve_imports("client_desktop.ui.bridge", False, source, known) == {
+        "client_desktop.engine.events",
+        "client_desktop.engine",
+        "client_desktop.ui.style",
+        "client_desktop",
+        "PySide6.QtCore",
+    }
+    # In a package's __init__, "." is the package itself.
+    assert resolve_imports("protocol", True, "from . import limits\nfrom .codec import encode", known) == {
+        "protocol.limits",
+        "protocol.codec",
+    }
+
+
+def test_the_graph_sees_the_real_relative_imports() -> None:
+    graph = import_graph()
+    assert "protocol.limits" in graph["protocol.messages"]  # from . import limits
+    assert "client_desktop.engine.events" in graph["client_desktop.app"]  # from .engine import events
+    assert "signaling_server.hub" in graph["signaling_server.app"]  # from .hub import Hub
+
+
+def test_find_cycle() -> None:
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": []}) == []
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
+
+
+# --- the rules -----------------------------------------------------------------------------------
+
+
+def test_protocol_imports_nothing_of_ours() -> None:
+    assert imports_of("protocol", set(OURS) - {"protocol"}) == set()
+
+
+def test_the_server_imports_only_the_protocol_of_ours() -> None:
+    assert imports_of("signaling_server", set(OURS) - {"signaling_server", "protocol"}) == set()
+
+
+def test_the_engine_knows_no_ui_no_app_and_no_qt() -> None:
+    forbidden = ["client_desktop.ui", "client_desktop.app", *QT]
+    assert imports_of("client_desktop.engine", forbidden) == set()
+
+
+def test_one_engine_module_owns_the_sound_card() -> None:
+    assert imports_of("client_desktop.engine", ["sounddevice"]) == {
+        "client_desktop.engine.devices -> sounddevice"
+    }
+
+
+def test_the_ui_talks_to_no_server_network_or_sound_library() -> None:
+    assert imports_of("client_desktop.ui", ["signaling_server", *NETWORK_AND_SOUND]) == set()
 
 
 def test_only_the_app_hosts_a_server() -> None:
-    users = {
-        path.relative_to(ROOT).as_posix()
-        for path in (ROOT / "client_desktop").rglob("*.py")
-        if "signaling_server" in _imported_modules(path)
-    }
-    assert users == {"client_desktop/app.py"}
+    users = {edge.partition(" -> ")[0] for edge in imports_of("client_desktop", ["signaling_server"])}
+    assert users == {"client_desktop.app"}
 
 
-def test_the_ui_talks_to_no_network_or_sound_library() -> None:
-    for path in (ROOT / "client_desktop" / "ui").glob("*.py"):
-        imported = _imported_modules(path)
-        assert not imported & {"aiortc", "av", "sounddevice", "websockets", "signaling_server"}, path.name
+@pytest.mark.parametrize("name", ["hub", "model", "effects", "ratelimit"])
+def test_the_rooms_core_knows_no_transport(name: str) -> None:
+    """websockets' ``frames`` is allowed: it is vocabulary (``CloseCode``), no I/O."""
+    imported = import_graph()[f"signaling_server.{name}"]
+    io = [module for module in imported if within(module, ["sqlite3", "asyncio", "socket", "threading"])]
+    transport = [module for module in imported if within(module, ["websockets"])]
+    assert io == []
+    assert set(transport) <= {"websockets.frames"}
+
+
+def test_no_import_cycles_among_our_modules() -> None:
+    graph = import_graph()
+    ours = {module: [target for target in imported if target in graph] for module, imported in graph.items()}
+    assert find_cycle(ours) == []
