@@ -24,9 +24,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from protocol import limits
 from signaling_server.app import RunningServer
 from signaling_server.app import start as start_server
-from signaling_server.config import DEFAULT_PORT, ServerConfig
+from signaling_server.config import ServerConfig
 
 from .engine import events
 from .engine.devices import DeviceAudio, DeviceCheck, list_devices
@@ -60,7 +61,7 @@ class Host:
             data_dir = Path(platformdirs.user_data_dir("voxroom")) / "server"
             config = ServerConfig(host="0.0.0.0", port=self.port, data_dir=data_dir, log_level="warning")  # noqa: S104
             self.server = await start_server(config)
-        return f"ws://127.0.0.1:{self.server.port}/ws", f"{_lan_address()}:{self.server.port}"
+        return self.server.url, f"{_lan_address()}:{self.server.port}"
 
     async def close(self) -> None:
         if self.server is not None:
@@ -85,7 +86,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--password")
     p.add_argument("--host", action="store_true", help="host the room on this computer")
     p.add_argument(
-        "--host-port", type=int, default=DEFAULT_PORT, help=f"port when hosting (default {DEFAULT_PORT})"
+        "--host-port",
+        type=int,
+        default=limits.DEFAULT_PORT,
+        help=f"port when hosting (default {limits.DEFAULT_PORT})",
     )
     p.add_argument("--join", action="store_true", help="join at once with the values given")
     p.add_argument("--no-audio", action="store_true", help="no sound card: send silence, play nothing")

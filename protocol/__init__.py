@@ -6,7 +6,7 @@ source of truth in code and imports nothing else of ours.
 
 from . import limits
 from .codec import decode_client, decode_server, encode
-from .errors import ErrorCode, ProtocolError
+from .errors import AppCloseCode, ErrorCode, ProtocolError
 from .messages import (
     ChatPosted,
     ClientMessage,
@@ -30,6 +30,7 @@ from .messages import (
 from .text import name_key
 
 __all__ = [
+    "AppCloseCode",
     "ChatPosted",
     "ClientMessage",
     "ErrorCode",

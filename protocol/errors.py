@@ -1,10 +1,10 @@
-"""Error codes of protocol v1 and the exception that carries one.
+"""Error codes of protocol v1, its own close code, and the exception that carries an error.
 
 ``ProtocolError`` is what :func:`protocol.decode_client` raises; the server
 turns it into an ``error`` message, so its ``message`` is written for people.
 """
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class ErrorCode(StrEnum):
@@ -21,6 +21,13 @@ class ErrorCode(StrEnum):
     SERVER_FULL = "server-full"
     # Not in the v1 table: a chat the server could not persist (docs/protocol.md).
     STORAGE_FAILED = "storage-failed"
+
+
+class AppCloseCode(IntEnum):
+    """Close codes of protocol v1 in the private range; the standard ones are websockets' ``CloseCode``."""
+
+    SUPERSEDED = 4000
+    """The place was resumed from another connection; the client must not reconnect."""
 
 
 class ProtocolError(Exception):

@@ -2,6 +2,7 @@
 
 Field rules (lengths, patterns) are part of the wire contract; the server
 defaults can be changed by flags, so they are defaults, not invariants.
+Close codes are websockets' ``frames.CloseCode`` and our ``AppCloseCode``.
 """
 
 from typing import Final
@@ -9,6 +10,8 @@ from typing import Final
 VERSION: Final = 1
 SUBPROTOCOL: Final = "voxroom.v1"
 WS_PATH: Final = "/ws"
+DEFAULT_PORT: Final = 8765
+"""Where a server listens unless told otherwise, and where a bare ``host`` points a client."""
 
 ROOM_PATTERN: Final = r"^[A-Za-z0-9_.\-]{1,64}\Z"
 MAX_ROOM_CHARS: Final = 64
@@ -22,18 +25,14 @@ MAX_HISTORY_SINCE: Final = 1000
 DEFAULT_MAX_MESSAGE_BYTES: Final = 65_536
 DEFAULT_MAX_ROOM_SIZE: Final = 16
 DEFAULT_MAX_CONNECTIONS: Final = 10_000
+CHAT_BURST_PER_RATE: Final = 2
+"""A chat+state budget holds this many seconds of its rate, whatever the rate is set to."""
+SIGNAL_BURST_PER_RATE: Final = 4
+"""A signal budget holds this many seconds of its rate: a full room's call set-up fits."""
 DEFAULT_CHAT_RATE_PER_S: Final = 20.0
-DEFAULT_CHAT_BURST: Final = 40
+DEFAULT_CHAT_BURST: Final = round(CHAT_BURST_PER_RATE * DEFAULT_CHAT_RATE_PER_S)
 DEFAULT_SIGNAL_RATE_PER_S: Final = 100.0
-DEFAULT_SIGNAL_BURST: Final = 400
+DEFAULT_SIGNAL_BURST: Final = round(SIGNAL_BURST_PER_RATE * DEFAULT_SIGNAL_RATE_PER_S)
 DEFAULT_GRACE_S: Final = 15.0
 PING_INTERVAL_S: Final = 20.0
 PING_TIMEOUT_S: Final = 20.0
-
-CLOSE_NORMAL: Final = 1000
-CLOSE_GOING_AWAY: Final = 1001
-CLOSE_INVALID_DATA: Final = 1007
-CLOSE_POLICY: Final = 1008
-CLOSE_TOO_BIG: Final = 1009
-CLOSE_TRY_AGAIN_LATER: Final = 1013
-CLOSE_SUPERSEDED: Final = 4000

@@ -5,4 +5,7 @@ Layers: ``hub`` (the rooms core, pure) <- ``transport`` (websockets) <- ``app``
 ``protocol`` and nothing else of ours.
 """
 
-__version__ = "0.1.0"
+import importlib.metadata
+
+__version__ = importlib.metadata.version("voxroom")
+"""From the installed distribution, so ``pyproject.toml`` is the one place it is written."""

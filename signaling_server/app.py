@@ -19,11 +19,10 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from protocol import IceServer, limits
+from protocol import limits
 
-from . import __version__
 from .config import ServerConfig
-from .hub import Hub, HubConfig
+from .hub import Hub
 from .metrics import Metrics
 from .store import Store, StoreThread
 from .transport import Relay
@@ -73,20 +72,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(config.data_dir / DB_NAME, max_db_pages)
     places = store.load_places()
-    hub = Hub(
-        HubConfig(
-            version=__version__,
-            password=config.password,
-            max_room_size=config.max_room_size,
-            max_connections=config.max_connections,
-            chat_rate_per_s=config.chat_rate,
-            chat_burst=2 * config.chat_rate,
-            signal_rate_per_s=config.signal_rate,
-            signal_burst=4 * config.signal_rate,
-            grace_s=config.grace_s,
-            ice_servers=tuple(IceServer(urls=[url]) for url in config.ice_servers),
-        )
-    )
+    hub = Hub(config)
     hub.restore(places, time.time())
     metrics = Metrics()
     relay = Relay(hub, StoreThread(store), metrics)
@@ -98,7 +84,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     def health() -> dict[str, object]:
         return {
             "status": "ok",
-            "version": __version__,
+            "version": config.version,
             "rooms": hub.rooms,
             "clients": relay.open_connections,
             "peers": hub.peers,
@@ -131,7 +117,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         ping_interval=None,  # one server-wide pinger instead of a task per connection (~2.7 KiB each)
         close_timeout=CLOSE_TIMEOUT_S,
         ssl=_tls_context(config),
-        server_header=f"voxroom-server/{__version__}",
+        server_header=f"voxroom-server/{config.version}",
     )
     chores = [
         asyncio.create_task(relay.tick_forever()),

@@ -12,29 +12,22 @@ from pathlib import Path
 
 import platformdirs
 
-from protocol import limits
+from protocol import IceServer, limits
 
-from . import __version__
-
-DEFAULT_PORT = 8765
+from .hub import HubConfig
 
 
 @dataclass(frozen=True, slots=True)
-class ServerConfig:
+class ServerConfig(HubConfig):
+    """The rooms' rules (inherited) and where and how to listen: the hub takes it as it is."""
+
     host: str = "0.0.0.0"  # noqa: S104 - a server for the LAN listens on every interface
-    port: int = DEFAULT_PORT
+    port: int = limits.DEFAULT_PORT
     data_dir: Path = Path(platformdirs.user_data_dir("voxroom-server"))
     log_level: str = "info"
-    password: str | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    ice_servers: tuple[str, ...] = ()
-    max_room_size: int = limits.DEFAULT_MAX_ROOM_SIZE
-    max_connections: int = limits.DEFAULT_MAX_CONNECTIONS
     max_message_bytes: int = limits.DEFAULT_MAX_MESSAGE_BYTES
-    chat_rate: float = limits.DEFAULT_CHAT_RATE_PER_S
-    signal_rate: float = limits.DEFAULT_SIGNAL_RATE_PER_S
-    grace_s: float = limits.DEFAULT_GRACE_S
     ping_interval_s: float = limits.PING_INTERVAL_S  # fixed by the spec; a field so tests can shorten it
     ping_timeout_s: float = limits.PING_TIMEOUT_S
 
@@ -106,14 +99,16 @@ def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None
     )
     opt(
         "--chat-rate",
-        f"chat+state messages/s per connection, burst 2x (default {d.chat_rate:g})",
-        d.chat_rate,
+        f"chat+state messages/s per connection, burst {limits.CHAT_BURST_PER_RATE}x"
+        f" (default {d.chat_rate_per_s:g})",
+        d.chat_rate_per_s,
         type=_positive_float,
     )
     opt(
         "--signal-rate",
-        f"signal messages/s per connection, burst 4x (default {d.signal_rate:g})",
-        d.signal_rate,
+        f"signal messages/s per connection, burst {limits.SIGNAL_BURST_PER_RATE}x"
+        f" (default {d.signal_rate_per_s:g})",
+        d.signal_rate_per_s,
         type=_positive_float,
     )
     opt(
@@ -122,7 +117,7 @@ def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None
         d.grace_s,
         type=_positive_float,
     )
-    p.add_argument("--version", action="version", version=f"voxroom-server {__version__}")
+    p.add_argument("--version", action="version", version=f"voxroom-server {d.version}")
     a = p.parse_args(argv)
     if (a.tls_cert is None) != (a.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
@@ -134,14 +129,14 @@ def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None
         password=a.password or None,
         tls_cert=a.tls_cert and Path(a.tls_cert),
         tls_key=a.tls_key and Path(a.tls_key),
-        ice_servers=tuple(a.ice_server)
-        if a.ice_server
-        else tuple(env.get(_env_name("--ice-server"), "").split()),
+        ice_servers=tuple(
+            IceServer(urls=[url]) for url in a.ice_server or env.get(_env_name("--ice-server"), "").split()
+        ),
         max_room_size=int(a.max_room_size),
         max_connections=int(a.max_connections),
         max_message_bytes=int(a.max_message_bytes),
-        chat_rate=float(a.chat_rate),
-        signal_rate=float(a.signal_rate),
+        chat_rate_per_s=float(a.chat_rate),
+        signal_rate_per_s=float(a.signal_rate),
         grace_s=float(a.grace),
     )
 

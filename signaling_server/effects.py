@@ -10,8 +10,9 @@ whose order it belongs to (``None`` before a join).
 from dataclasses import dataclass
 
 import msgspec
+from websockets.frames import CloseCode
 
-from protocol import Joined
+from protocol import AppCloseCode, Joined
 
 from .model import ChatDraft, ConnId, Place
 
@@ -71,7 +72,7 @@ class PauseReading:
 class Close:
     room: str | None
     conn: ConnId
-    code: int
+    code: CloseCode | AppCloseCode
     reason: str
 
 

@@ -11,10 +11,13 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import assert_never
 
 import msgspec
+from websockets.frames import CloseCode
 
 from protocol import (
+    AppCloseCode,
     ErrorCode,
     ErrorReported,
     IceServer,
@@ -37,6 +40,7 @@ from protocol import (
     name_key,
 )
 
+from . import __version__
 from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SavePlace, Send, SendJoined
 from .model import ChatDraft, ConnId, PeerId, Place
 from .ratelimit import TokenBucket
@@ -48,16 +52,24 @@ RATE_LIMITED_EVERY_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class HubConfig:
-    version: str
+    """The rooms' rules; ``ServerConfig`` extends it, so each setting is declared once."""
+
+    version: str = __version__
     password: str | None = None
     max_room_size: int = limits.DEFAULT_MAX_ROOM_SIZE
     max_connections: int = limits.DEFAULT_MAX_CONNECTIONS
     chat_rate_per_s: float = limits.DEFAULT_CHAT_RATE_PER_S
-    chat_burst: float = limits.DEFAULT_CHAT_BURST
     signal_rate_per_s: float = limits.DEFAULT_SIGNAL_RATE_PER_S
-    signal_burst: float = limits.DEFAULT_SIGNAL_BURST
     grace_s: float = limits.DEFAULT_GRACE_S
     ice_servers: tuple[IceServer, ...] = ()
+
+    @property
+    def chat_burst(self) -> float:
+        return limits.CHAT_BURST_PER_RATE * self.chat_rate_per_s
+
+    @property
+    def signal_burst(self) -> float:
+        return limits.SIGNAL_BURST_PER_RATE * self.signal_rate_per_s
 
 
 @dataclass(slots=True)
@@ -126,7 +138,7 @@ class Hub:
         if len(self._sessions) >= self.config.max_connections:
             return [
                 Send(None, (conn,), _error(ErrorCode.SERVER_FULL, "the server is full, try again later")),
-                Close(None, conn, limits.CLOSE_TRY_AGAIN_LATER, "server full"),
+                Close(None, conn, CloseCode.TRY_AGAIN_LATER, "server full"),
             ]
         cfg = self.config
         self._sessions[conn] = _Session(
@@ -173,13 +185,17 @@ class Hub:
         place = session.place
         if place is None:
             return [Send(None, (conn,), _error(ErrorCode.NOT_JOINED, "send `join` first", _type_of(message)))]
-        if isinstance(message, SendChat):
-            return self._chat(conn, place, message, now)
-        if isinstance(message, SendSignal):
-            return self._signal(conn, place, message)
-        if isinstance(message, SetState):
-            return self._state(place, message)
-        return self._leave(conn, session, place)
+        match message:
+            case SendChat():
+                return self._chat(conn, place, message, now)
+            case SendSignal():
+                return self._signal(conn, place, message)
+            case SetState():
+                return self._state(place, message)
+            case Leave():
+                return self._leave(conn, session, place)
+            case _:
+                assert_never(message)
 
     def closed(self, conn: ConnId, now: float) -> list[Effect]:
         """``conn`` is gone without ``leave``: its place waits out the grace period."""
@@ -251,7 +267,7 @@ class Hub:
             old = self._sessions.get(place.conn)
             if old is not None:
                 old.place = None
-            effects.append(Close(place.room, place.conn, limits.CLOSE_SUPERSEDED, "superseded"))
+            effects.append(Close(place.room, place.conn, AppCloseCode.SUPERSEDED, "superseded"))
         if place.voice != msg.voice:
             place.voice = msg.voice
             effects.append(Send(place.room, self._live_conns(place.room, but=place), _state_of(place)))
@@ -284,7 +300,7 @@ class Hub:
     def _leave(self, conn: ConnId, session: _Session, place: Place) -> list[Effect]:
         session.place = None
         log.info("left room=%s peer=%s", place.room, place.peer_id)
-        return [*self._unseat(place), Close(place.room, conn, limits.CLOSE_NORMAL, "left")]
+        return [*self._unseat(place), Close(place.room, conn, CloseCode.NORMAL_CLOSURE, "left")]
 
     def _over_budget(
         self, conn: ConnId, session: _Session, budget: TokenBucket, ref: str | None, now: float
@@ -292,7 +308,7 @@ class Hub:
         room = session.place.room if session.place else None
         if budget.flooding(now):
             log.info("flood disconnect room=%s conn=%s", room, conn)
-            return [Close(room, conn, limits.CLOSE_POLICY, "flooding")]
+            return [Close(room, conn, CloseCode.POLICY_VIOLATION, "flooding")]
         effects: list[Effect] = []
         if now - session.rate_limited_at >= RATE_LIMITED_EVERY_S:
             session.rate_limited_at = now
@@ -350,7 +366,7 @@ def _refuse(conn: ConnId, code: ErrorCode, message: str) -> list[Effect]:
     """Answer a refused ``join`` and close with 1008 (policy)."""
     return [
         Send(None, (conn,), _error(code, message, "join")),
-        Close(None, conn, limits.CLOSE_POLICY, code.value),
+        Close(None, conn, CloseCode.POLICY_VIOLATION, code.value),
     ]
 
 

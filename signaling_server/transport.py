@@ -14,7 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, assert_never
 
 import msgspec
 from websockets.asyncio.server import ServerConnection
@@ -118,22 +118,25 @@ class Relay:
 
     def run(self, effects: Iterable[Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, Send):
-                self._enqueue(effect.room, None, self._sender(effect.conns, effect.message))
-            elif isinstance(effect, PostChat):
-                posted = self.store.submit(Store.append_chat, effect.draft)
-                self._enqueue(effect.room, posted, self._chat_poster(effect))
-            elif isinstance(effect, SendJoined):
-                history = self.store.submit(Store.history, effect.room, effect.since)
-                self._enqueue(effect.room, history, self._joined_sender(effect))
-            elif isinstance(effect, SavePlace):
-                self.store.submit(Store.save_place, effect.place).add_done_callback(_log_failure)
-            elif isinstance(effect, DropPlace):
-                self.store.submit(Store.drop_place, effect.place.peer_id).add_done_callback(_log_failure)
-            elif isinstance(effect, PauseReading):
-                self._pause_reading(effect.conn, effect.seconds)
-            else:
-                self._enqueue(effect.room, None, self._closer(effect))
+            match effect:
+                case Send():
+                    self._enqueue(effect.room, None, self._sender(effect.conns, effect.message))
+                case PostChat():
+                    posted = self.store.submit(Store.append_chat, effect.draft)
+                    self._enqueue(effect.room, posted, self._chat_poster(effect))
+                case SendJoined():
+                    history = self.store.submit(Store.history, effect.room, effect.since)
+                    self._enqueue(effect.room, history, self._joined_sender(effect))
+                case SavePlace():
+                    self.store.submit(Store.save_place, effect.place).add_done_callback(_log_failure)
+                case DropPlace():
+                    self.store.submit(Store.drop_place, effect.place.peer_id).add_done_callback(_log_failure)
+                case PauseReading():
+                    self._pause_reading(effect.conn, effect.seconds)
+                case Close():
+                    self._enqueue(effect.room, None, self._closer(effect))
+                case _:
+                    assert_never(effect)
 
     # --- ordering -----------------------------------------------------------
 

@@ -1,17 +1,23 @@
 """Every flag, and each one also as a VOXROOM_* environment variable."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from protocol import IceServer
 from signaling_server.config import ServerConfig, parse_args
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults_follow_the_spec() -> None:
     config = parse_args([], environ={})
     assert config == ServerConfig()
     assert (config.max_room_size, config.max_connections, config.max_message_bytes) == (16, 10_000, 65_536)
-    assert (config.chat_rate, config.signal_rate, config.grace_s) == (20.0, 100.0, 15.0)
+    assert (config.chat_rate_per_s, config.signal_rate_per_s, config.grace_s) == (20.0, 100.0, 15.0)
+    assert (config.chat_burst, config.signal_burst) == (40.0, 400.0)
+    assert config.port == 8765
     assert config.ice_servers == ()
     assert config.password is None
 
@@ -29,14 +35,15 @@ def test_flags() -> None:
         password="pw",
         tls_cert=Path("c.pem"),
         tls_key=Path("k.pem"),
-        ice_servers=("stun:a:3478", "turn:b"),
+        ice_servers=(IceServer(urls=["stun:a:3478"]), IceServer(urls=["turn:b"])),
         max_room_size=8,
         max_connections=50,
         max_message_bytes=4096,
-        chat_rate=5.0,
-        signal_rate=50.0,
+        chat_rate_per_s=5.0,
+        signal_rate_per_s=50.0,
         grace_s=3.0,
     )
+    assert (config.chat_burst, config.signal_burst) == (10.0, 200.0)  # the bursts follow the rates
 
 
 def test_environment_variables_and_flags_win() -> None:
@@ -50,7 +57,7 @@ def test_environment_variables_and_flags_win() -> None:
     }
     config = parse_args([], environ=env)
     assert (config.port, config.password, config.max_room_size, config.grace_s) == (9001, "from-env", 4, 2.5)
-    assert config.ice_servers == ("stun:a", "stun:b")
+    assert config.ice_servers == (IceServer(urls=["stun:a"]), IceServer(urls=["stun:b"]))
     assert config.data_dir == Path("/srv/voxroom")
     assert parse_args(["--port", "9002"], environ=env).port == 9002
 
@@ -74,7 +81,10 @@ def test_bad_values_are_refused_with_a_message(
     assert "error:" in capsys.readouterr().err
 
 
-def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_is_the_one_in_pyproject(capsys: pytest.CaptureFixture[str]) -> None:
+    """The installed metadata is read; a stale install (pyproject bumped, not reinstalled) fails here."""
+    written = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     with pytest.raises(SystemExit):
         parse_args(["--version"], environ={})
-    assert capsys.readouterr().out.startswith("voxroom-server 0.1.0")
+    assert capsys.readouterr().out == f"voxroom-server {written}\n"
+    assert ServerConfig().version == written

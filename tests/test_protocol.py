@@ -12,8 +12,10 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from websockets.frames import CloseCode
 
 from protocol import (
+    AppCloseCode,
     ChatPosted,
     ClientMessage,
     ErrorCode,
@@ -98,6 +100,7 @@ def test_error_codes_are_the_spec_table() -> None:
 def test_limits_match_the_spec() -> None:
     assert limits.SUBPROTOCOL == "voxroom.v1"
     assert limits.WS_PATH == "/ws"
+    assert limits.DEFAULT_PORT == 8765
     assert limits.MAX_ROOM_CHARS == 64
     assert limits.MAX_USERNAME_CHARS == 32
     assert limits.MAX_CHAT_CHARS == 2000
@@ -110,14 +113,20 @@ def test_limits_match_the_spec() -> None:
     assert limits.DEFAULT_MAX_CONNECTIONS == 10_000
     assert (limits.DEFAULT_CHAT_RATE_PER_S, limits.DEFAULT_CHAT_BURST) == (20.0, 40)
     assert (limits.DEFAULT_SIGNAL_RATE_PER_S, limits.DEFAULT_SIGNAL_BURST) == (100.0, 400)
+    assert (limits.CHAT_BURST_PER_RATE, limits.SIGNAL_BURST_PER_RATE) == (2, 4)
     assert limits.DEFAULT_GRACE_S == 15.0
     assert (limits.PING_INTERVAL_S, limits.PING_TIMEOUT_S) == (20.0, 20.0)
-    assert (limits.CLOSE_NORMAL, limits.CLOSE_POLICY, limits.CLOSE_TOO_BIG) == (1000, 1008, 1009)
-    assert (limits.CLOSE_INVALID_DATA, limits.CLOSE_TRY_AGAIN_LATER, limits.CLOSE_SUPERSEDED) == (
-        1007,
+
+
+def test_close_codes_match_the_spec() -> None:
+    assert (CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY, CloseCode.INVALID_DATA) == (1000, 1001, 1007)
+    assert (CloseCode.POLICY_VIOLATION, CloseCode.MESSAGE_TOO_BIG, CloseCode.TRY_AGAIN_LATER) == (
+        1008,
+        1009,
         1013,
-        4000,
     )
+    assert AppCloseCode(4000) is AppCloseCode.SUPERSEDED
+    assert all(4000 <= code <= 4999 for code in AppCloseCode)  # RFC 6455's private range
 
 
 # --- join: defaults and room ---------------------------------------------------------------

@@ -4,7 +4,9 @@ import asyncio
 import time
 
 import pytest
+from websockets.frames import CloseCode
 
+from protocol import limits
 from signaling_server.app import RunningServer
 
 from .conftest import ClientFactory, ServerFactory
@@ -78,7 +80,7 @@ async def test_oversize_message_closes_with_1009_others_unaffected(connect: Clie
     await other.join(username="other")
     await big.send('{"type": "chat", "text": "' + "x" * 70_000 + '"}')
     code, _ = await big.closed()
-    assert code == 1009
+    assert code == CloseCode.MESSAGE_TOO_BIG
     await other.send({"type": "chat", "text": "fine"})
     assert (await other.expect("chat", skip=("peer-joined",)))["text"] == "fine"
 
@@ -87,7 +89,7 @@ async def test_invalid_utf8_closes_with_1007(connect: ClientFactory) -> None:
     client = await connect()
     await client.ws.send(b"\xff\xfe{}", text=True)
     code, _ = await client.closed()
-    assert code == 1007
+    assert code == CloseCode.INVALID_DATA
 
 
 async def test_name_taken_is_case_insensitive_and_closes_1008(connect: ClientFactory) -> None:
@@ -96,7 +98,7 @@ async def test_name_taken_is_case_insensitive_and_closes_1008(connect: ClientFac
     await dup.send({"type": "join", "room": "lobby", "username": " ana "})
     error = await dup.expect("error")
     assert (error["code"], error["ref"]) == ("name-taken", "join")
-    assert (await dup.closed())[0] == 1008
+    assert (await dup.closed())[0] == CloseCode.POLICY_VIOLATION
     # The same name in another room is fine.
     assert (await (await connect()).join(room="other", username="ANA"))["self"]["username"] == "ANA"
 
@@ -107,7 +109,7 @@ async def test_17th_peer_gets_room_full(connect: ClientFactory) -> None:
     extra = await connect()
     await extra.send({"type": "join", "room": "lobby", "username": "u16"})
     assert (await extra.expect("error"))["code"] == "room-full"
-    assert (await extra.closed())[0] == 1008
+    assert (await extra.closed())[0] == CloseCode.POLICY_VIOLATION
 
 
 async def test_server_full_closes_1013(make_server: ServerFactory) -> None:
@@ -116,7 +118,7 @@ async def test_server_full_closes_1013(make_server: ServerFactory) -> None:
     third = await Client.open(server.url)
     error = await third.expect("error")
     assert error["code"] == "server-full"
-    assert (await third.closed())[0] == 1013
+    assert (await third.closed())[0] == CloseCode.TRY_AGAIN_LATER
     assert (await first.join(username="one"))["type"] == "joined"
     for c in (first, second):
         await c.close()
@@ -129,7 +131,7 @@ async def test_wrong_or_missing_password_is_auth_failed(make_server: ServerFacto
         await client.send({"type": "join", "room": "r", "username": "a", **fields})
         error = await client.expect("error")
         assert (error["code"], error["ref"]) == ("auth-failed", "join")
-        assert (await client.closed())[0] == 1008
+        assert (await client.closed())[0] == CloseCode.POLICY_VIOLATION
     good = await Client.open(server.url)
     assert (await good.join(room="r", username="a", password="s3cret"))["type"] == "joined"
     await good.close()
@@ -172,12 +174,13 @@ async def test_garbage_flood_is_rate_limited_while_others_chat(
             break
     codes = [e["code"] for e in errors]
     assert sent > 500
-    assert codes.count("bad-message") <= 40 + 20 * (elapsed + 1)  # the burst, then the budget
+    burst, rate = limits.DEFAULT_CHAT_BURST, limits.DEFAULT_CHAT_RATE_PER_S
+    assert codes.count("bad-message") <= burst + rate * (elapsed + 1)  # the burst, then the budget
     assert 1 <= codes.count("rate-limited") <= elapsed + 2  # at most one a second
 
 
 async def test_a_sustained_flood_is_disconnected_after_10_s(make_server: ServerFactory) -> None:
-    server = await make_server(chat_rate=2.0)  # 10x the budget is 20 messages/s
+    server = await make_server(chat_rate_per_s=2.0)  # 10x the budget is 20 messages/s
     flooder, bystander = await Client.open(server.url), await Client.open(server.url)
     await bystander.join(username="bystander")
     started = time.monotonic()
@@ -192,7 +195,7 @@ async def test_a_sustained_flood_is_disconnected_after_10_s(make_server: ServerF
         code, reason = await flooder.closed(timeout=20)
     finally:
         task.cancel()
-    assert (code, reason) == (1008, "flooding")
+    assert (code, reason) == (CloseCode.POLICY_VIOLATION, "flooding")
     assert 9.5 <= time.monotonic() - started <= 15
     await bystander.send({"type": "chat", "text": "unbothered"})
     assert (await bystander.expect("chat"))["text"] == "unbothered"

@@ -3,6 +3,8 @@
 import signal
 from collections.abc import Callable
 
+from websockets.frames import CloseCode
+
 from .conftest import ServerProcess
 from .wsclient import Client
 
@@ -49,7 +51,7 @@ async def test_sigterm_closes_with_1001_and_clients_resume(
     await alice.send({"type": "chat", "text": "persisted"})
     await alice.expect("chat")
     err = await proc.stop(signal.SIGTERM)
-    assert (await alice.closed())[0] == 1001
+    assert (await alice.closed())[0] == CloseCode.GOING_AWAY
     assert proc.proc is not None
     assert proc.proc.returncode == 0
     assert b"Traceback" not in err

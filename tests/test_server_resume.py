@@ -2,6 +2,8 @@
 
 import asyncio
 
+from protocol import AppCloseCode
+
 from .conftest import ServerFactory
 from .wsclient import Client
 
@@ -50,7 +52,7 @@ async def test_resume_keeps_id_and_call_without_churn_and_rotates_token(make_ser
     taken = await third.join(username="bob", resume=again["resume"])
     assert taken["resumed"] is True
     assert taken["self"]["id"] == b["self"]["id"]
-    assert await back.closed() == (4000, "superseded")
+    assert await back.closed() == (AppCloseCode.SUPERSEDED, "superseded")
     await alice.send({"type": "chat", "text": "hi bob"})
     assert (await third.expect("chat"))["text"] == "hi bob"
     assert (await alice.expect("chat"))["text"] == "hi bob"
@@ -76,7 +78,7 @@ async def test_token_from_another_room_or_unknown_is_a_fresh_join(make_server: S
 
 
 async def test_reconnect_with_since_loses_no_message(make_server: ServerFactory) -> None:
-    server = await make_server(chat_rate=500.0)
+    server = await make_server(chat_rate_per_s=500.0)
     talker, reader = await Client.open(server.url), await Client.open(server.url)
     await talker.join(username="talker")
     r = await reader.join(username="reader")
@@ -106,7 +108,7 @@ async def test_reconnect_with_since_loses_no_message(make_server: ServerFactory)
 
 
 async def test_since_beyond_1000_is_truncated_to_the_newest(make_server: ServerFactory) -> None:
-    server = await make_server(chat_rate=10_000.0)
+    server = await make_server(chat_rate_per_s=10_000.0)
     talker = await Client.open(server.url)
     await talker.join(username="talker")
     for i in range(1010):

@@ -2,6 +2,8 @@
 
 import asyncio
 
+from websockets.frames import CloseCode
+
 from signaling_server.app import RunningServer
 
 from .conftest import ClientFactory, ServerFactory
@@ -69,7 +71,7 @@ async def test_chat_reaches_room_with_server_identity_and_ids(connect: ClientFac
 async def test_history_on_join_is_last_50_and_since_returns_the_rest(
     connect: ClientFactory, make_server: ServerFactory
 ) -> None:
-    url = (await make_server(chat_rate=1000.0)).url
+    url = (await make_server(chat_rate_per_s=1000.0)).url
     talker = await connect(url)
     await talker.join(username="talker")
     for i in range(60):
@@ -131,7 +133,7 @@ async def test_leave_announces_and_closes_normally(connect: ClientFactory, serve
     b = await bob.join(username="bob")
     await alice.expect("peer-joined")
     await bob.send({"type": "leave"})
-    assert await bob.closed() == (1000, "left")
+    assert await bob.closed() == (CloseCode.NORMAL_CLOSURE, "left")
     assert await alice.expect("peer-left") == {"type": "peer-left", "id": b["self"]["id"]}
     # The name is free again at once.
     again = await (await connect()).join(username="BOB")

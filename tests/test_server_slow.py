@@ -14,7 +14,7 @@ async def test_slow_consumer_is_dropped_and_resumes(
     make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(transport, "MAX_BACKLOG_BYTES", 256 * 1024)
-    server = await make_server(chat_rate=100_000.0)
+    server = await make_server(chat_rate_per_s=100_000.0)
     talker, stalled = await Client.open(server.url), await Client.open(server.url)
     await talker.join(username="talker")
     s = await stalled.join(username="stalled")

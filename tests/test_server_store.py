@@ -12,7 +12,7 @@ async def test_full_disk_fails_the_chat_not_the_server(
     make_server: ServerFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A database capped at a few pages is a disk that fills up after a few messages.
-    server = await make_server(max_db_pages=12, chat_rate=1000.0)
+    server = await make_server(max_db_pages=12, chat_rate_per_s=1000.0)
     alice, bob = await Client.open(server.url), await Client.open(server.url)
     await alice.join(username="alice")
     await bob.join(username="bob")

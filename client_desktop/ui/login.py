@@ -26,26 +26,23 @@ from . import style
 from .bridge import JoinRequest
 from .preferences import LoginValues
 
-DEFAULT_PORT = 8765
-"""The server's default port (``voxroom-server --port``)."""
-
 
 def normalize_server(text: str) -> str:
     """Accept what people type (``host``, ``host:port``) and return a ``ws://`` URL, or raise."""
     text = text.strip()
     if not text:
-        raise ValueError("Enter the server's address, e.g. 192.168.1.20:8765.")
+        raise ValueError(f"Enter the server's address, e.g. 192.168.1.20:{limits.DEFAULT_PORT}.")
     bare = "://" not in text  # a bare host gets our default port; a full URL means its own
     if bare:
         text = f"ws://{text}"
     parts = urlsplit(text)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError("The address must look like host:port or ws://host:port/ws.")
+        raise ValueError(f"The address must look like host:port or ws://host:port{limits.WS_PATH}.")
     try:
         port = parts.port
     except ValueError:
         raise ValueError("The port must be a number from 1 to 65535.") from None
-    netloc = f"{parts.netloc}:{DEFAULT_PORT}" if bare and port is None else parts.netloc
+    netloc = f"{parts.netloc}:{limits.DEFAULT_PORT}" if bare and port is None else parts.netloc
     return f"{parts.scheme}://{netloc}{parts.path or limits.WS_PATH}"
 
 
@@ -70,7 +67,7 @@ class LoginView(QWidget):
     def __init__(self, values: LoginValues, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("login")
-        self.server = self._field("Server address", values.server, "e.g. 192.168.1.20:8765")
+        self.server = self._field("Server address", values.server, f"e.g. 192.168.1.20:{limits.DEFAULT_PORT}")
         self.room = self._field("Room", values.room, "e.g. lobby")
         self.room.setMaxLength(limits.MAX_ROOM_CHARS)
         self.username = self._field("Your name", values.username, "How others will see you")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from protocol import limits
+
 from ..engine.engine import AudioOptions
 from ..engine.uplink import TalkMode
 
@@ -25,7 +27,7 @@ class AudioSettings:
 
 @dataclass(frozen=True, slots=True)
 class LoginValues:
-    server: str = "ws://127.0.0.1:8765/ws"
+    server: str = f"ws://127.0.0.1:{limits.DEFAULT_PORT}{limits.WS_PATH}"
     room: str = "lobby"
     username: str = ""
     host: bool = False
