@@ -1,35 +1,35 @@
 """The engine's facade: one object the UI or the bot drives, one stream of events out.
 
 It wires the signaling client, the call mesh and the audio path, and knows
-no Qt. Every method is called on the event loop's thread.
+no Qt. Its parts stay inside: the owner changes the call through methods and
+reads it through typed queries. Every method is called on the event loop's
+thread.
 """
 
 import asyncio
 import logging
 import ssl
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, assert_never
 
 from protocol import Peer
 
 from . import events
+from .call_rules import DEFAULT_TIMING, CallTiming
+from .call_stats import PeerCallStats, transport_stats
+from .devices import DeviceAudio
 from .mesh import CallMesh
 from .mixer import Mixer
 from .pcm import Pcm
+from .playout import PlayoutStats
+from .processing import ProcessingSettings
 from .signaling import SignalingClient
 from .tasks import cancel_and_wait
-from .uplink import DEFAULT_BITRATE_BPS, TalkMode, Uplink
+from .uplink import DEFAULT_BITRATE_BPS, DEFAULT_VAD_THRESHOLD_DBFS, TalkMode, Uplink
 
 log = logging.getLogger("voxroom.engine")
 
 LEVELS_EVERY_S = 0.1
-
-
-class AudioIO(Protocol):
-    """What drives the audio clock: a sound card, or the bot's pacer."""
-
-    def start(self, capture: "CaptureSink", render: "RenderSource") -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 class CaptureSink(Protocol):
@@ -38,6 +38,32 @@ class CaptureSink(Protocol):
 
 class RenderSource(Protocol):
     def __call__(self) -> Pcm: ...
+
+
+class AudioIO(Protocol):
+    """What drives the audio clock: a sound card, or the bot's 20 ms clock."""
+
+    def start(self, capture: CaptureSink, render: RenderSource) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AudioOptions:
+    """What the audio settings change, at the start and in a running call."""
+
+    input_device: str = ""
+    """A device name; "" is the system default."""
+    output_device: str = ""
+    echo_cancellation: bool = True
+    noise_suppression: bool = True
+    talk_mode: TalkMode = TalkMode.VOICE_ACTIVITY
+    vad_threshold_dbfs: float = DEFAULT_VAD_THRESHOLD_DBFS
+    bitrate_bps: int = DEFAULT_BITRATE_BPS
+
+    @property
+    def processing(self) -> ProcessingSettings:
+        return ProcessingSettings(self.echo_cancellation, self.noise_suppression, True)
 
 
 class Engine:
@@ -52,110 +78,190 @@ class Engine:
         password: str | None = None,
         voice: bool = True,
         ssl_context: ssl.SSLContext | None = None,
-        bitrate_bps: int = DEFAULT_BITRATE_BPS,
+        options: AudioOptions = AudioOptions(),
         mixer: Mixer | None = None,
+        timing: CallTiming = DEFAULT_TIMING,
     ) -> None:
         self._emit = on_event
         self._audio = audio
-        self.mixer = mixer or Mixer()
-        self.mesh = CallMesh(self._send_signal, self.mixer.input_for, self._call_state)
-        self.uplink = Uplink(asyncio.get_running_loop(), self.mesh.tracks, bitrate_bps)
-        self.signaling = SignalingClient(
-            url, room, username, password=password, voice=voice, ssl=ssl_context, on_event=self._on_signaling
+        self._mixer = mixer or Mixer()
+        self._mesh = CallMesh(self._relay, self._mixer.input_for, self._call_state, timing)
+        self._uplink = Uplink(asyncio.get_running_loop(), self._mesh.tracks, options.bitrate_bps)
+        self._signaling = SignalingClient(
+            url, room, username, password=password, voice=voice, ssl=ssl_context, on_event=self._on_session
         )
         self._voice = voice
         self._muted = False
         self._deafened = False
         self._levels_task: asyncio.Task[None] | None = None
+        self._configure(options)
 
     # --- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> events.RoomJoined:
-        """Join the room (raising the signaling client's typed errors), then start audio."""
-        joined = await self.signaling.start()
-        self._audio.start(self.uplink.process, self.mixer.render)
+        """Join the room (raising ``errors.SignalingError``'s kinds), then start audio."""
+        joined = await self._signaling.start()
+        self._audio.start(self._uplink.process, self._mixer.render)
         self._levels_task = asyncio.ensure_future(self._report_levels())
         return joined
 
     async def leave(self) -> None:
         await self._shutdown()
-        await self.signaling.leave()
+        await self._signaling.leave()
 
     async def close(self) -> None:
         await self._shutdown()
-        await self.signaling.close()
+        await self._signaling.close()
 
     async def _shutdown(self) -> None:
         await cancel_and_wait(self._levels_task)
         await self._audio.stop()
-        await self.mesh.close()
+        await self._mesh.close()
 
     # --- controls ----------------------------------------------------------------
 
     def send_chat(self, text: str) -> str:
-        return self.signaling.send_chat(text)
+        """Queue a message and return its nonce; ``ValueError`` if the protocol refuses the text."""
+        return self._signaling.send_chat(text)
 
     def set_voice(self, voice: bool) -> None:
         self._voice = voice
-        self.signaling.set_state(voice=voice)
-        self.mesh.set_voice(voice)
+        self._signaling.set_state(voice=voice)
+        self._mesh.set_voice(voice)
 
     def set_muted(self, muted: bool) -> None:
         self._muted = muted
-        self.uplink.muted = muted or self._deafened
-        self.signaling.set_state(muted=muted)
+        self._uplink.muted = muted or self._deafened
+        self._signaling.set_state(muted=muted)
 
     def set_deafened(self, deafened: bool) -> None:
         """Deafen plays nothing and, as every voice app does, mutes too."""
         self._deafened = deafened
-        self.mixer.deafened = deafened
-        self.uplink.muted = self._muted or deafened
-        self.signaling.set_state(deafened=deafened)
+        self._mixer.deafened = deafened
+        self._uplink.muted = self._muted or deafened
+        self._signaling.set_state(deafened=deafened)
 
     def set_talk_mode(self, mode: TalkMode) -> None:
-        self.uplink.mode = mode
+        self._uplink.mode = mode
 
     def set_push_to_talk(self, pressed: bool) -> None:
-        self.uplink.push_to_talk_pressed = pressed
+        self._uplink.push_to_talk_pressed = pressed
 
     def set_peer_gain(self, peer_id: str, gain: float) -> None:
-        self.mixer.set_gain(peer_id, gain)
+        self._mixer.set_gain(peer_id, gain)
+
+    async def apply_audio(self, options: AudioOptions) -> None:
+        """Use new audio settings in the running call, devices included."""
+        self._configure(options)
+        if isinstance(self._audio, DeviceAudio):
+            self._audio.processor.configure(options.processing)
+            wanted = (options.input_device or None, options.output_device or None)
+            if wanted != (self._audio.input_device, self._audio.output_device):
+                await self._audio.switch(*wanted)
+
+    def _configure(self, options: AudioOptions) -> None:
+        self._uplink.mode = options.talk_mode
+        self._uplink.vad_threshold_dbfs = options.vad_threshold_dbfs
+        self._uplink.set_bitrate(options.bitrate_bps)
+
+    # --- queries -----------------------------------------------------------------
+
+    @property
+    def self_id(self) -> str | None:
+        """Our peer id (it changes after a reconnect that could not resume)."""
+        return self._signaling.self_id
+
+    @property
+    def connected(self) -> bool:
+        """In the room on a live connection to the server."""
+        return self._signaling.connected
+
+    @property
+    def peers(self) -> dict[str, Peer]:
+        """The other people in the room, by peer id."""
+        return self._signaling.peers
+
+    @property
+    def connected_peers(self) -> list[str]:
+        """Peers whose call with us is connected."""
+        return self._mesh.connected_peers
+
+    @property
+    def pending_chats(self) -> tuple[str, ...]:
+        """Nonces of our messages the server has not confirmed yet, in the order typed."""
+        return self._signaling.pending_chats
+
+    def offerer(self, peer_id: str) -> bool | None:
+        """Whether we made the offer of the current call with ``peer_id`` (None: no call)."""
+        return self._mesh.offerer(peer_id)
+
+    def playout_stats(self, peer_id: str) -> PlayoutStats | None:
+        """Our playout buffer for ``peer_id``'s voice, or None before any of it arrived."""
+        return self._mixer.stats(peer_id) if peer_id in self._mixer.peer_ids else None
+
+    async def call_stats(self) -> list[PeerCallStats]:
+        """Per peer in a call: its path (host, reflexive or relayed; UDP or TCP), RTT, loss, jitter, delay."""
+        rows = []
+        for peer_id, state in self._mesh.call_states.items():
+            if (pc := self._mesh.connection(peer_id)) is None:
+                continue  # its connection is still being made
+            link = await transport_stats(pc)
+            playout = self.playout_stats(peer_id)
+            rows.append(
+                PeerCallStats(
+                    peer_id,
+                    state,
+                    link.path,
+                    link.rtt_ms,
+                    link.loss,
+                    link.jitter_ms,
+                    None if playout is None else playout.delay_ms,
+                )
+            )
+        return rows
 
     # --- wiring ------------------------------------------------------------------
 
-    def _send_signal(self, peer_id: str, payload: dict[str, object]) -> None:
-        self.signaling.send_signal(peer_id, payload)
+    def _relay(self, peer_id: str, payload: dict[str, object]) -> None:
+        self._signaling.send_signal(peer_id, payload)
 
-    def _call_state(self, peer_id: str, state: str) -> None:
-        if state == "closed":
-            self.mixer.remove(peer_id)
+    def _call_state(self, peer_id: str, state: events.CallState) -> None:
+        if state is events.CallState.CLOSED:
+            self._mixer.remove(peer_id)
         self._emit(events.CallStateChanged(peer_id, state))
 
-    def _on_signaling(self, event: events.Event) -> None:
-        if isinstance(event, events.RoomJoined):
-            peers = {p.id: p.voice for p in event.peers}
-            self.mesh.joined(event.self_id, peers, self._voice, event.resumed, event.ice_servers)
-        elif isinstance(event, events.PeerJoined):
-            self.mesh.peer_joined(event.peer.id, event.peer.voice)
-        elif isinstance(event, events.PeerLeft):
-            self.mesh.peer_left(event.peer_id)
-            self.mixer.remove(event.peer_id)
-        elif isinstance(event, events.PeerStateChanged):
-            self._peer_state(event.peer)
-        elif isinstance(event, events.SignalReceived):
-            self.mesh.signal(event.from_id, dict(event.payload))
-            return  # the call's business, not the owner's
+    def _on_session(self, event: events.SessionEvent) -> None:
+        match event:
+            case events.RoomJoined():
+                peers = {p.id: p.voice for p in event.peers}
+                self._mesh.joined(event.self_id, peers, self._voice, event.resumed, event.ice_servers)
+            case events.PeerArrived(peer=peer):
+                self._mesh.peer_arrived(peer.id, peer.voice)
+            case events.PeerDeparted(peer_id=peer_id):
+                self._mesh.peer_departed(peer_id)
+                self._mixer.remove(peer_id)
+            case events.PeerUpdated(peer=peer):
+                if peer.id != self._signaling.self_id:
+                    self._mesh.peer_voice(peer.id, peer.voice)
+            case events.SignalReceived(from_id=from_id, payload=payload):
+                self._mesh.signal_received(from_id, payload)
+                return  # the call's business, not the owner's
+            case (
+                events.ChatReceived()
+                | events.ConnectionLost()
+                | events.ConnectionFailed()
+                | events.ServerError()
+            ):
+                pass
+            case _:
+                assert_never(event)
         self._emit(event)
-
-    def _peer_state(self, peer: Peer) -> None:
-        if peer.id != self.signaling.self_id:
-            self.mesh.peer_voice(peer.id, peer.voice)
 
     async def _report_levels(self) -> None:
         while True:
             await asyncio.sleep(LEVELS_EVERY_S)
             self._emit(
                 events.LevelsChanged(
-                    self.uplink.input_level_dbfs, self.uplink.transmitting, self.mixer.levels()
+                    self._uplink.input_level_dbfs, self._uplink.transmitting, self._mixer.levels()
                 )
             )

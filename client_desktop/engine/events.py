@@ -1,13 +1,44 @@
-"""What the engine tells its owner, as past-tense values.
+"""What the engine tells its owner, as past-tense values, and the enums they carry.
 
 The owner (the Qt bridge, the bot) receives them through one callable,
-always on the event loop's thread.
+always on the event loop's thread. Names differ from the protocol's messages
+on purpose: ``PeerArrived`` is what the engine makes of a ``peer-joined``
+(or of a peer listed in a ``joined``), not the message itself.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
-from protocol import ChatPosted, IceServer, Peer
+from protocol import ChatPosted, ErrorCode, IceServer, Peer
+
+
+class FailureCode(StrEnum):
+    """Why joining failed, or why the connection was given up for good."""
+
+    AUTH_FAILED = ErrorCode.AUTH_FAILED.value
+    NAME_TAKEN = ErrorCode.NAME_TAKEN.value
+    ROOM_FULL = ErrorCode.ROOM_FULL.value
+    SERVER_FULL = ErrorCode.SERVER_FULL.value
+    BAD_MESSAGE = ErrorCode.BAD_MESSAGE.value
+    UNREACHABLE = "unreachable"
+    """No connection: refused, unknown host, timeout, or not a Voxroom server."""
+    TLS = "tls"
+    """The secure connection failed, usually an untrusted certificate."""
+    SUPERSEDED = "superseded"
+    """The place was taken over by another connection (close code 4000)."""
+    INTERNAL = "internal"
+    """A bug in the engine; reported rather than leaving the owner waiting."""
+
+
+class CallState(StrEnum):
+    """The peer-to-peer connection with one peer (``RTCPeerConnection.connectionState``)."""
+
+    NEW = "new"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    FAILED = "failed"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,17 +54,19 @@ class RoomJoined:
 
 
 @dataclass(frozen=True, slots=True)
-class PeerJoined:
+class PeerArrived:
     peer: Peer
 
 
 @dataclass(frozen=True, slots=True)
-class PeerLeft:
+class PeerDeparted:
     peer_id: str
 
 
 @dataclass(frozen=True, slots=True)
-class PeerStateChanged:
+class PeerUpdated:
+    """A peer's ``muted``/``deafened``/``voice`` changed (our own place too)."""
+
     peer: Peer
 
 
@@ -48,6 +81,8 @@ class ChatReceived:
 
 @dataclass(frozen=True, slots=True)
 class SignalReceived:
+    """A WebRTC signal from a peer, as relayed (the call core reads it)."""
+
     from_id: str
     payload: dict[str, object]
 
@@ -62,41 +97,43 @@ class ConnectionLost:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionFailed:
-    """Given up: ``code`` is a protocol error code (``auth-failed`` …) or ``unreachable``/``tls``."""
+    """Given up for good; ``message`` says why, for people."""
 
-    code: str
+    code: FailureCode
     message: str
 
 
 @dataclass(frozen=True, slots=True)
 class ServerError:
-    """A non-fatal ``error`` from the server (``rate-limited``, ``unknown-target`` …)."""
+    """A non-fatal ``error`` from the server (``rate-limited``, ``unknown-target`` …).
+
+    ``code`` stays a string: a newer server may send codes this version does not know.
+    """
 
     code: str
     message: str
     ref: str | None
 
 
-Event = (
+SessionEvent = (
     RoomJoined
-    | PeerJoined
-    | PeerLeft
-    | PeerStateChanged
+    | PeerArrived
+    | PeerDeparted
+    | PeerUpdated
     | ChatReceived
     | SignalReceived
     | ConnectionLost
     | ConnectionFailed
     | ServerError
 )
-EventSink = Callable[[Event], None]
+"""What the signaling session reports."""
+SessionEventSink = Callable[[SessionEvent], None]
 
 
 @dataclass(frozen=True, slots=True)
 class CallStateChanged:
-    """The peer-to-peer connection with one peer: ``connecting``, ``connected``, ``failed``, ``closed``."""
-
     peer_id: str
-    state: str
+    state: CallState
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,5 +153,18 @@ class AudioDeviceFailed:
     fallback: str
 
 
-EngineEvent = Event | CallStateChanged | LevelsChanged | AudioDeviceFailed
+EngineEvent = (
+    RoomJoined
+    | PeerArrived
+    | PeerDeparted
+    | PeerUpdated
+    | ChatReceived
+    | ConnectionLost
+    | ConnectionFailed
+    | ServerError
+    | CallStateChanged
+    | LevelsChanged
+    | AudioDeviceFailed
+)
+"""What the engine reports to its owner (signals stay inside the engine)."""
 EngineEventSink = Callable[[EngineEvent], None]

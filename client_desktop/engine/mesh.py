@@ -1,244 +1,205 @@
-"""The call: one ``RTCPeerConnection`` per peer, set up by rule 3 of protocol v1.
+"""The call's shell: executes ``CallRules``' actions with aiortc, one ``RTCPeerConnection`` a peer.
 
-Rule 3: a peer whose ``voice`` becomes true offers to every other peer whose
-``voice`` is true; those answer and never offer first; when two offers cross,
-the smaller peer id's offer wins. A connection that fails (or an offer never
-answered) is rebuilt by the peer with the smaller id, so exactly one side
-retries. Each peer's work runs in its own task, one message at a time, so a
-broken or hostile peer (bad SDP, offer floods) fails alone.
+The decisions (who offers, crossed offers, retries, time-outs) live in
+``call_rules.py``; this module only does what it is told and reports back
+what the peer connections did. Each link runs its work in its own task, one
+step at a time, so a broken or hostile peer (bad SDP, offer floods) fails
+alone; a link replaced before its work began costs nothing (no connection
+is made for it), which is what keeps an offer flood cheap.
 """
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import assert_never
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from protocol import IceServer
+from protocol.signals import Candidate, signal_payload
 
+from .call_rules import (
+    DEFAULT_TIMING,
+    AcceptOffer,
+    AddCandidate,
+    ApplyAnswer,
+    CallAction,
+    CallRules,
+    CallTiming,
+    CloseLink,
+    LinkId,
+    MakeOffer,
+    ReportState,
+    SendSignal,
+)
+from .events import CallState
 from .ice import allow_loopback_only_hosts
 from .rtp import OnPacket, PacketTrack, tap_receiver
 
 log = logging.getLogger("voxroom.mesh")
 allow_loopback_only_hosts()
 
-ANSWER_TIMEOUT_S = 10.0
-RETRY_DELAY_S = 0.5
-OFFER_FALLBACK_S = 1.0
-"""How long the smaller id waits for an offer rule 3 promised before making one itself."""
-
-SendSignal = Callable[[str, dict[str, Any]], None]
+RelaySignal = Callable[[str, dict[str, object]], None]
+"""Sends a ``signal`` payload to one peer through the server."""
 MediaFactory = Callable[[str], OnPacket]
 """Given a peer id, the callable that takes that peer's RTP payloads."""
+StateSink = Callable[[str, CallState], None]
+
+_Step = Callable[["_Link"], Awaitable[None]]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Link:
-    """Our half of the call with one peer."""
+    """One peer connection and the queue of work on it."""
 
     peer_id: str
-    pc: RTCPeerConnection
-    track: PacketTrack
-    offerer: bool
-
-
-@dataclass
-class _PeerWork:
-    """The messages waiting for one peer's task; a newer offer replaces an older one."""
-
-    queue: list[dict[str, Any]] = field(default_factory=list)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    id: LinkId
+    track: PacketTrack = field(default_factory=PacketTrack)
+    pc: RTCPeerConnection | None = None
+    steps: "asyncio.Queue[_Step]" = field(default_factory=asyncio.Queue)
     task: "asyncio.Task[None] | None" = None
 
 
 class CallMesh:
+    """Our calls with every peer of one room; every method runs on the event loop's thread."""
+
     def __init__(
         self,
-        send_signal: SendSignal,
+        relay: RelaySignal,
         media_for: MediaFactory,
-        on_state: Callable[[str, str], None] = lambda peer_id, state: None,
+        on_state: StateSink,
+        timing: CallTiming = DEFAULT_TIMING,
     ) -> None:
-        self._send_signal = send_signal
+        self._relay = relay
         self._media_for = media_for
         self._on_state = on_state
-        self.self_id = ""
-        self.voice = False
+        self._rules = CallRules(timing)
+        self._loop = asyncio.get_running_loop()
         self._ice: list[RTCIceServer] = []
-        self._peer_voice: dict[str, bool] = {}
-        self._links: dict[str, _Link] = {}
-        self._work: dict[str, _PeerWork] = {}
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._closing: set[asyncio.Future[None]] = set()
-        self.answer_timeout_s = ANSWER_TIMEOUT_S
+        self._links: dict[LinkId, _Link] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
-    # --- what the room tells us ---------------------------------------------
+    # --- what the room tells us ---------------------------------------------------
 
     def joined(
         self, self_id: str, peers: dict[str, bool], voice: bool, resumed: bool, ice: tuple[IceServer, ...]
     ) -> None:
-        """In the room (again). A fresh join starts over; a resumed one keeps its calls."""
         self._ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice]
-        if not resumed or self_id != self.self_id:
-            for peer_id in list(self._links):
-                self._drop(peer_id)
-        self.self_id, self.voice = self_id, voice
-        self._peer_voice = dict(peers)
-        for peer_id in list(self._links):
-            if peer_id not in peers:
-                self._drop(peer_id)
-        if voice:
-            for peer_id, their_voice in peers.items():
-                if their_voice and peer_id not in self._links:
-                    self._post(peer_id, {"kind": "_offer"})
+        self._run(self._rules.joined(self_id, peers, voice, resumed, self._loop.time()))
 
-    def peer_joined(self, peer_id: str, voice: bool) -> None:
-        self._peer_voice[peer_id] = voice  # a newcomer offers to us, not we to it
-        if voice:
-            self._expect_offer(peer_id)
+    def peer_arrived(self, peer_id: str, voice: bool) -> None:
+        self._run(self._rules.peer_arrived(peer_id, voice, self._loop.time()))
 
-    def peer_left(self, peer_id: str) -> None:
-        self._peer_voice.pop(peer_id, None)
-        self._drop(peer_id)
-        work = self._work.pop(peer_id, None)
-        if work and work.task:
-            work.task.cancel()
+    def peer_departed(self, peer_id: str) -> None:
+        self._run(self._rules.peer_departed(peer_id, self._loop.time()))
 
     def peer_voice(self, peer_id: str, voice: bool) -> None:
-        self._peer_voice[peer_id] = voice
-        if voice:
-            self._expect_offer(peer_id)
-        else:
-            self._drop(peer_id)  # it sends `bye` too; either way the call with it is over
+        self._run(self._rules.peer_voice(peer_id, voice, self._loop.time()))
 
     def set_voice(self, voice: bool) -> None:
-        """Join or leave the call while staying in the room."""
-        if voice == self.voice:
-            return
-        self.voice = voice
-        if voice:
-            for peer_id, their_voice in self._peer_voice.items():
-                if their_voice:
-                    self._post(peer_id, {"kind": "_offer"})
-        else:
-            for peer_id in list(self._links):
-                self._send_signal(peer_id, {"kind": "bye"})
-                self._drop(peer_id)
+        self._run(self._rules.set_voice(voice, self._loop.time()))
 
-    def signal(self, from_id: str, payload: dict[str, Any]) -> None:
-        """A ``signal`` from a peer: queued for that peer's task."""
-        if from_id not in self._peer_voice:
-            log.info("signal from unknown peer %s ignored", from_id)
-            return
-        self._post(from_id, payload)
+    def signal_received(self, from_id: str, payload: dict[str, object]) -> None:
+        self._run(self._rules.signal_received(from_id, payload, self._loop.time()))
+
+    # --- queries -------------------------------------------------------------------
 
     @property
     def connected_peers(self) -> list[str]:
-        return [p for p, link in self._links.items() if link.pc.connectionState == "connected"]
+        return self._rules.connected_peers
+
+    @property
+    def call_states(self) -> dict[str, CallState]:
+        return self._rules.call_states
+
+    def offerer(self, peer_id: str) -> bool | None:
+        """Whether we made the offer of the current call with ``peer_id`` (None: no call)."""
+        return self._rules.offerer(peer_id)
+
+    def connection(self, peer_id: str) -> RTCPeerConnection | None:
+        link_id = self._rules.link_of(peer_id)
+        link = None if link_id is None else self._links.get(link_id)
+        return None if link is None else link.pc
 
     def tracks(self) -> list[PacketTrack]:
         return [link.track for link in self._links.values()]
 
     async def close(self) -> None:
-        for work in self._work.values():
-            if work.task:
-                work.task.cancel()
-        for timer in self._timers.values():
-            timer.cancel()
-        links = list(self._links.values())
-        self._links.clear()
-        await asyncio.gather(*(_close_pc(link) for link in links), *self._closing)
+        if self._timer is not None:
+            self._timer.cancel()
+        for link in list(self._links.values()):
+            self._close(link)
+        await asyncio.gather(*self._closing)
 
-    # --- one task per peer ----------------------------------------------------
+    # --- executing the rules' actions ---------------------------------------------------
 
-    def _post(self, peer_id: str, payload: dict[str, Any]) -> None:
-        work = self._work.setdefault(peer_id, _PeerWork())
-        if payload.get("kind") in ("offer", "_offer"):
-            work.queue = [m for m in work.queue if m.get("kind") not in ("offer", "_offer")]  # latest wins
-        work.queue.append(payload)
-        work.wake.set()
-        if work.task is None or work.task.done():
-            work.task = asyncio.ensure_future(self._run(peer_id, work))
+    def _run(self, actions: list[CallAction]) -> None:
+        for action in actions:
+            match action:
+                case MakeOffer(peer_id=peer_id, link=link_id):
+                    self._start(peer_id, link_id, self._offer)
+                case AcceptOffer(peer_id=peer_id, link=link_id, sdp=sdp):
+                    self._start(peer_id, link_id, partial(self._answer, sdp=sdp))
+                case ApplyAnswer(link=link_id, sdp=sdp):
+                    self._queue(link_id, partial(self._apply_answer, sdp=sdp))
+                case AddCandidate(link=link_id, candidate=candidate):
+                    self._queue(link_id, partial(self._add_candidate, candidate=candidate))
+                case CloseLink(link=link_id):
+                    if (link := self._links.pop(link_id, None)) is not None:
+                        self._close(link)
+                case SendSignal(peer_id=peer_id, signal=signal):
+                    self._relay(peer_id, signal_payload(signal))
+                case ReportState(peer_id=peer_id, state=state):
+                    self._on_state(peer_id, state)
+                case _:
+                    assert_never(action)
+        self._arm()
 
-    async def _run(self, peer_id: str, work: _PeerWork) -> None:
+    def _arm(self) -> None:
+        """One timer, at the rules' next deadline (aioquic's ``get_timer`` pattern)."""
+        at = self._rules.get_timer()
+        if self._timer is not None:
+            if at is not None and self._timer.when() == at:
+                return
+            self._timer.cancel()
+            self._timer = None
+        if at is not None:
+            self._timer = self._loop.call_at(at, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._run(self._rules.handle_timer(self._loop.time()))
+
+    # --- one link's work ------------------------------------------------------------
+
+    def _start(self, peer_id: str, link_id: LinkId, first: _Step) -> None:
+        link = _Link(peer_id, link_id)
+        self._links[link_id] = link
+        link.steps.put_nowait(first)
+        link.task = asyncio.create_task(self._work(link), name=f"call {peer_id}")
+
+    def _queue(self, link_id: LinkId, step: _Step) -> None:
+        if (link := self._links.get(link_id)) is not None:
+            link.steps.put_nowait(step)
+
+    async def _work(self, link: _Link) -> None:
         while True:
-            await work.wake.wait()
-            work.wake.clear()
-            while work.queue:
-                payload = work.queue.pop(0)
-                try:
-                    await self._handle(peer_id, payload)
-                except Exception as exc:  # hostile or broken input fails this peer only
-                    log.warning("call with %s failed: %s: %s", peer_id, type(exc).__name__, exc)
-                    self._fail(peer_id)
+            step = await link.steps.get()
+            try:
+                await step(link)
+            except Exception as exc:  # hostile or broken input fails this link only
+                self._run(self._rules.link_failed(link.id, f"{type(exc).__name__}: {exc}", self._loop.time()))
+                return
 
-    async def _handle(self, peer_id: str, payload: dict[str, Any]) -> None:
-        kind = payload.get("kind")
-        if kind == "_offer":
-            await self._make_offer(peer_id)
-        elif kind == "offer":
-            await self._answer(peer_id, _sdp(payload))
-        elif kind == "answer":
-            link = self._links.get(peer_id)
-            if link and link.offerer and link.pc.signalingState == "have-local-offer":
-                await link.pc.setRemoteDescription(RTCSessionDescription(_sdp(payload), "answer"))
-                self._cancel_timer(peer_id)
-        elif kind == "candidate":
-            await self._add_candidate(peer_id, payload)
-        elif kind == "bye":
-            self._drop(peer_id)
-        else:
-            log.info("unknown signal kind %r from %s ignored", kind, peer_id)
-
-    async def _make_offer(self, peer_id: str) -> None:
-        if not (self.voice and self._peer_voice.get(peer_id)) or peer_id in self._links:
-            return
-        link = self._new_link(peer_id, offerer=True)
-        await link.pc.setLocalDescription(await link.pc.createOffer())
-        self._send_signal(peer_id, {"kind": "offer", "sdp": link.pc.localDescription.sdp})
-        self._arm_timer(peer_id, self.answer_timeout_s, lambda: self._fail(peer_id))
-
-    async def _answer(self, peer_id: str, sdp: str) -> None:
-        self._cancel_timer(peer_id)  # the offer we were waiting for (see _expect_offer)
-        if not self.voice:
-            self._send_signal(peer_id, {"kind": "bye"})  # not in the call: say so rather than hang
-            return
-        old = self._links.get(peer_id)
-        if old is not None:
-            if old.offerer and old.pc.signalingState == "have-local-offer" and self.self_id < peer_id:
-                return  # crossed offers: ours wins, theirs is dropped by them
-            self._drop(peer_id)
-        link = self._new_link(peer_id, offerer=False)
-        await link.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-        await link.pc.setLocalDescription(await link.pc.createAnswer())
-        self._send_signal(peer_id, {"kind": "answer", "sdp": link.pc.localDescription.sdp})
-
-    async def _add_candidate(self, peer_id: str, payload: dict[str, Any]) -> None:
-        link = self._links.get(peer_id)
-        text = payload.get("candidate")
-        if link is None or not isinstance(text, str):
-            return
-        if not text:
-            await link.pc.addIceCandidate(None)  # end of candidates
-            return
-        candidate = candidate_from_sdp(text.removeprefix("candidate:"))
-        mid, index = payload.get("sdpMid"), payload.get("sdpMLineIndex")
-        candidate.sdpMid = mid if isinstance(mid, str) else None
-        candidate.sdpMLineIndex = index if isinstance(index, int) else 0
-        await link.pc.addIceCandidate(candidate)
-
-    # --- links -------------------------------------------------------------------
-
-    def _new_link(self, peer_id: str, offerer: bool) -> _Link:
+    def _connect(self, link: _Link) -> RTCPeerConnection:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice))
-        track = PacketTrack()
-        pc.addTrack(track)
-        link = _Link(peer_id, pc, track, offerer)
-        self._links[peer_id] = link
-        on_packet = self._media_for(peer_id)
+        pc.addTrack(link.track)
+        link.pc = pc
+        on_packet = self._media_for(link.peer_id)
 
         @pc.on("track")
         def on_track(_: object) -> None:
@@ -247,56 +208,47 @@ class CallMesh:
 
         @pc.on("connectionstatechange")
         def on_change() -> None:
-            if self._links.get(peer_id) is not link:
-                return
-            state = pc.connectionState
-            log.info("call with %s: %s", peer_id, state)
-            self._on_state(peer_id, state)
-            if state == "failed":
-                self._fail(peer_id)
+            self._run(self._rules.link_state(link.id, CallState(pc.connectionState), self._loop.time()))
 
-        return link
+        return pc
 
-    def _drop(self, peer_id: str) -> None:
-        self._cancel_timer(peer_id)
-        link = self._links.pop(peer_id, None)
-        if link is not None:
-            self._on_state(peer_id, "closed")
-            closing = asyncio.ensure_future(_close_pc(link))
+    async def _offer(self, link: _Link) -> None:
+        pc = self._connect(link)
+        await pc.setLocalDescription(await pc.createOffer())
+        self._run(self._rules.described(link.id, pc.localDescription.sdp, self._loop.time()))
+
+    async def _answer(self, link: _Link, sdp: str) -> None:
+        pc = self._connect(link)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        self._run(self._rules.described(link.id, pc.localDescription.sdp, self._loop.time()))
+
+    async def _apply_answer(self, link: _Link, sdp: str) -> None:
+        assert link.pc is not None  # the offer came first, on this link's queue
+        await link.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+
+    async def _add_candidate(self, link: _Link, candidate: Candidate) -> None:
+        assert link.pc is not None
+        if not candidate.candidate:
+            await link.pc.addIceCandidate(None)  # end of candidates
+            return
+        parsed = candidate_from_sdp(candidate.candidate.removeprefix("candidate:"))
+        parsed.sdpMid = candidate.sdp_mid
+        parsed.sdpMLineIndex = candidate.sdp_mline_index or 0
+        await link.pc.addIceCandidate(parsed)
+
+    def _close(self, link: _Link) -> None:
+        if link.task is not None and link.task is not asyncio.current_task():
+            link.task.cancel()
+        link.track.stop()
+        if link.pc is not None:
+            closing = asyncio.create_task(_close_pc(link.peer_id, link.pc))
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
 
-    def _expect_offer(self, peer_id: str) -> None:
-        """Rule 3 says a peer whose voice turns on offers to us; it cannot if it had not yet
-        seen our voice (both turned on at once, or it joined as we turned on). The smaller id
-        offers after a pause if nothing came: it would win a crossed offer anyway."""
-        if self.voice and peer_id not in self._links and self.self_id < peer_id:
-            self._arm_timer(peer_id, OFFER_FALLBACK_S, lambda: self._post(peer_id, {"kind": "_offer"}))
 
-    def _fail(self, peer_id: str) -> None:
-        """Drop the link; the smaller id rebuilds it after a short pause."""
-        self._drop(peer_id)
-        if self.self_id < peer_id:
-            self._arm_timer(peer_id, RETRY_DELAY_S, lambda: self._post(peer_id, {"kind": "_offer"}))
-
-    def _arm_timer(self, peer_id: str, delay_s: float, action: Callable[[], None]) -> None:
-        self._cancel_timer(peer_id)
-        self._timers[peer_id] = asyncio.get_running_loop().call_later(delay_s, action)
-
-    def _cancel_timer(self, peer_id: str) -> None:
-        timer = self._timers.pop(peer_id, None)
-        if timer is not None:
-            timer.cancel()
-
-
-def _sdp(payload: dict[str, Any]) -> str:
-    sdp = payload.get("sdp")
-    if not isinstance(sdp, str) or not sdp:
-        raise ValueError("signal without an SDP")
-    return sdp
-
-
-async def _close_pc(link: _Link) -> None:
-    link.track.stop()
-    with contextlib.suppress(Exception):
-        await link.pc.close()
+async def _close_pc(peer_id: str, pc: RTCPeerConnection) -> None:
+    try:
+        await pc.close()
+    except Exception:  # closing a half-built connection may raise; the link is gone either way
+        log.warning("closing the connection with %s failed", peer_id, exc_info=True)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from client_desktop.engine import events
+from client_desktop.engine.call_rules import DEFAULT_TIMING, CallTiming
 from client_desktop.engine.engine import Engine
 from client_desktop.engine.media import Silence, Source
 from client_desktop.engine.pacer import PacedAudio
@@ -29,12 +30,16 @@ async def bots(server: RunningServer) -> AsyncIterator[BotFactory]:
     made: list[Bot] = []
 
     async def make(
-        name: str, source: Source | None = None, url: str | None = None, voice: bool = True
+        name: str,
+        source: Source | None = None,
+        url: str | None = None,
+        voice: bool = True,
+        timing: CallTiming = DEFAULT_TIMING,
     ) -> Bot:
         recorder = Recorder()
         audio = PacedAudio(source or Silence(), recorder)
         log: list[events.EngineEvent] = []
-        engine = Engine(url or server.url, "call", name, audio, log.append, voice=voice)
+        engine = Engine(url or server.url, "call", name, audio, log.append, voice=voice, timing=timing)
         engine.set_talk_mode(TalkMode.OPEN)
         bot = Bot(engine, recorder, audio, log)
         await engine.start()

@@ -1,6 +1,7 @@
 """SignalingClient against the real server: joining, chat exactly once, reconnects, refusals."""
 
 import asyncio
+import contextlib
 import signal
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -10,40 +11,38 @@ from typing import Any, Protocol, TypeVar
 import pytest
 import trustme
 
+from client_desktop.engine.errors import JoinRefused, ServerUnreachable, TlsFailed
 from client_desktop.engine.events import (
     ChatReceived,
     ConnectionFailed,
     ConnectionLost,
-    Event,
-    PeerJoined,
-    PeerLeft,
-    PeerStateChanged,
+    FailureCode,
+    PeerArrived,
+    PeerDeparted,
+    PeerUpdated,
     RoomJoined,
     ServerError,
+    SessionEvent,
     SignalReceived,
 )
-from client_desktop.engine.signaling import (
-    JoinRefused,
-    ServerUnreachable,
-    SignalingClient,
-    TlsFailed,
-)
+from client_desktop.engine.signaling import SignalingClient
 from signaling_server.app import RunningServer
 
 from ..conftest import ServerFactory, ServerProcess, free_port
 from ..wsclient import Client
+from .netcut import netcut
 
 E = TypeVar("E")
 FAST_S = (0.05, 0.1, 0.2, 0.4)
 
 
-class Recorder:
+class EventLog:
     """The event sink: keeps every event, and waits for the ones a test expects."""
 
     def __init__(self) -> None:
-        self.events: list[Event] = []
+        self.events: list[SessionEvent] = []
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: SessionEvent) -> None:
         self.events.append(event)
 
     def of(self, kind: type[E]) -> list[E]:
@@ -59,21 +58,24 @@ class Recorder:
         await self.until(lambda: len(self.of(kind)) >= nth, timeout)
         return self.of(kind)[nth - 1]
 
+    async def wait_chat(self, nonce: str) -> None:
+        await self.until(lambda: any(e.chat.nonce == nonce for e in self.of(ChatReceived)))
+
     def chat_ids(self) -> list[int]:
         return [e.chat.id for e in self.of(ChatReceived)]
 
 
 class MakeClient(Protocol):
-    def __call__(self, url: str, username: str, **kw: Any) -> tuple[SignalingClient, Recorder]: ...
+    def __call__(self, url: str, username: str, **kw: Any) -> tuple[SignalingClient, EventLog]: ...
 
 
 @pytest.fixture
-async def clients(make_server: ServerFactory) -> AsyncIterator[MakeClient]:
+async def clients(make_server: ServerFactory, stack: contextlib.AsyncExitStack) -> AsyncIterator[MakeClient]:
     """Make clients in room ``den`` with fast backoff; all are closed before the servers."""
     made: list[SignalingClient] = []
 
-    def make(url: str, username: str, **kw: Any) -> tuple[SignalingClient, Recorder]:
-        recorder = Recorder()
+    def make(url: str, username: str, **kw: Any) -> tuple[SignalingClient, EventLog]:
+        recorder = EventLog()
         kw.setdefault("backoff", FAST_S)
         kw.setdefault("jitter", 0.0)
         kw.setdefault("timeout_s", 3.0)
@@ -85,11 +87,18 @@ async def clients(make_server: ServerFactory) -> AsyncIterator[MakeClient]:
     await asyncio.gather(*(c.close() for c in made))
 
 
-def drop(client: SignalingClient) -> None:
-    """Cut the client's connection without a closing handshake, as a network failure does."""
-    ws = client._ws
-    assert ws is not None
-    ws.transport.abort()
+async def barrier(sender: SignalingClient, *logs: EventLog) -> None:
+    """Everything sent before has arrived: ``sender``'s next chat reached every log (chats are ordered)."""
+    nonce = sender.send_chat("barrier")
+    for log in logs:
+        await log.wait_chat(nonce)
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[contextlib.AsyncExitStack]:
+    """Proxies and the like, closed after the clients (fixtures tear down in reverse)."""
+    async with contextlib.AsyncExitStack() as exits:
+        yield exits
 
 
 def signaling_tasks() -> list[str]:
@@ -110,12 +119,12 @@ async def test_join_and_peer_events(server: RunningServer, clients: MakeClient) 
     bob, _ = clients(server.url, "bob", voice=False)
     bj = await bob.start()
     assert [(p.id, p.username) for p in bj.peers] == [(alice.self_id, "alice")]
-    came = await a.wait(PeerJoined)
+    came = await a.wait(PeerArrived)
     assert (came.peer.id, came.peer.username, came.peer.voice) == (bob.self_id, "bob", False)
     assert set(alice.peers) == {bj.self_id}
 
     await bob.leave()
-    assert (await a.wait(PeerLeft)).peer_id == bj.self_id
+    assert (await a.wait(PeerDeparted)).peer_id == bj.self_id
     assert alice.peers == {}
     assert not bob.connected
 
@@ -152,9 +161,10 @@ async def test_chat_echo_is_own_and_text_is_checked(server: RunningServer, clien
 
 
 async def test_each_chat_arrives_once_in_order_across_an_abrupt_drop(
-    server: RunningServer, clients: MakeClient
+    server: RunningServer, clients: MakeClient, stack: contextlib.AsyncExitStack
 ) -> None:
-    alice, a = clients(server.url, "alice", backoff=(0.1,))
+    net = await stack.enter_async_context(netcut(server.url))
+    alice, a = clients(net.url, "alice", backoff=(0.1,))
     bob, b = clients(server.url, "bob")
     await alice.start()
     await bob.start()
@@ -167,34 +177,34 @@ async def test_each_chat_arrives_once_in_order_across_an_abrupt_drop(
 
     talking = asyncio.create_task(chatter())
     await a.until(lambda: len(a.of(ChatReceived)) >= 8)
-    drop(alice)
+    net.cut()
     await a.until(lambda: len(a.of(ChatReceived)) >= count, timeout=10)
     await talking
-    await b.until(lambda: len(b.of(ChatReceived)) >= count)
-    await asyncio.sleep(0.2)  # nothing more may come
+    await barrier(bob, a, b)  # nothing more may come
 
-    assert a.chat_ids() == list(range(1, count + 1))
-    assert [e.chat.text for e in a.of(ChatReceived)] == [f"m{i}" for i in range(count)]
+    assert a.chat_ids() == list(range(1, count + 2))
+    assert [e.chat.text for e in a.of(ChatReceived)] == [*(f"m{i}" for i in range(count)), "barrier"]
     assert any(e.from_history for e in a.of(ChatReceived))  # some came back through `since`
-    assert b.chat_ids() == list(range(1, count + 1))
+    assert b.chat_ids() == list(range(1, count + 2))
     lost = a.of(ConnectionLost)
     assert [(e.reason, e.retry_in_s) for e in lost] == [("the connection was lost", 0.1)]
     again = await a.wait(RoomJoined, 2)
     assert again.resumed is True
     assert again.self_id == alice.self_id == a.of(RoomJoined)[0].self_id
-    assert b.of(PeerLeft) == []
-    assert b.of(PeerJoined) == []  # bob never heard that alice was gone
+    assert b.of(PeerDeparted) == []
+    assert b.of(PeerArrived) == []  # bob never heard that alice was gone
 
 
 async def test_a_message_typed_while_disconnected_is_delivered_once(
-    server: RunningServer, clients: MakeClient
+    server: RunningServer, clients: MakeClient, stack: contextlib.AsyncExitStack
 ) -> None:
-    alice, a = clients(server.url, "alice", backoff=(0.3,))
+    net = await stack.enter_async_context(netcut(server.url))
+    alice, a = clients(net.url, "alice", backoff=(0.3,))
     bob, b = clients(server.url, "bob")
     await alice.start()
     await bob.start()
 
-    drop(alice)
+    net.cut()
     await a.wait(ConnectionLost)
     assert not alice.connected
     nonce = alice.send_chat("typed offline")
@@ -206,16 +216,16 @@ async def test_a_message_typed_while_disconnected_is_delivered_once(
     assert (await b.wait(ChatReceived)).chat.text == "typed offline"
 
     # Sent and stored, but the echo never reached alice: the history settles it, no re-send.
-    assert alice._ws is not None
-    alice._ws.transport.pause_reading()
+    net.hold()
     nonce = alice.send_chat("echo lost")
     assert (await b.wait(ChatReceived, 2)).chat.nonce == nonce
-    drop(alice)
+    net.cut()
+    net.release()
     await a.wait(RoomJoined, 3)
     second = await a.wait(ChatReceived, 2)
     assert (second.chat.id, second.chat.nonce, second.own, second.from_history) == (2, nonce, True, True)
-    await asyncio.sleep(0.3)
-    assert a.chat_ids() == b.chat_ids() == [1, 2]
+    await barrier(bob, a, b)
+    assert a.chat_ids() == b.chat_ids() == [1, 2, 3]
     assert b.of(SignalReceived) == []
     assert not alice.pending_chats
 
@@ -230,7 +240,7 @@ async def test_kill_9_and_restart_resumes_the_place_and_loses_no_chat(
     first_a, first_b = await alice.start(), await bob.start()
     alice.send_chat("before")
     await b.wait(ChatReceived)
-    await a.wait(PeerJoined)
+    await a.wait(PeerArrived)
     marks = len(a.events), len(b.events)
 
     await proc.stop(signal.SIGKILL)
@@ -247,16 +257,14 @@ async def test_kill_9_and_restart_resumes_the_place_and_loses_no_chat(
     down = await a.wait(ChatReceived, 2)
     assert (down.chat.text, down.chat.nonce, down.own) == ("while the server was down", nonce, False)
     alice.send_chat("after")
-    await b.wait(ChatReceived, 3)
-    await a.wait(ChatReceived, 3)
-    await asyncio.sleep(0.2)
-    assert a.chat_ids() == b.chat_ids() == [1, 2, 3]
-    assert [e.own for e in b.of(ChatReceived)] == [False, True, False]
+    await barrier(alice, a, b)
+    assert a.chat_ids() == b.chat_ids() == [1, 2, 3, 4]
+    assert [e.own for e in b.of(ChatReceived)] == [False, True, False, False]
     delays = [e.retry_in_s for e in a.of(ConnectionLost)]
     assert delays[:3] == [0.1, 0.2, 0.4]
     assert set(delays[3:]) <= {0.4}  # the last delay repeats
     for r, mark in zip((a, b), marks, strict=True):  # no churn: nobody saw anybody leave
-        assert not [e for e in r.events[mark:] if isinstance(e, PeerLeft | PeerJoined)]
+        assert not [e for e in r.events[mark:] if isinstance(e, PeerDeparted | PeerArrived)]
 
 
 async def test_backoff_grows_while_the_server_is_down_then_resumes(
@@ -285,7 +293,7 @@ async def test_join_refusals_raise_typed_errors(make_server: ServerFactory, clie
     intruder, i = clients(server.url, "mallory", password="nope")
     with pytest.raises(JoinRefused) as refused:
         await intruder.start()
-    assert (refused.value.code, refused.value.message) == ("auth-failed", "wrong password")
+    assert (refused.value.code, refused.value.message) == (FailureCode.AUTH_FAILED, "wrong password")
     assert i.events == []
 
     alice, _ = clients(server.url, "alice", password="pw")
@@ -350,15 +358,15 @@ async def test_superseded_is_final(server: RunningServer, clients: MakeClient) -
     alice, a = clients(server.url, "alice")
     await alice.start()
     usurper = await Client.open(server.url)
-    taken = await usurper.join(room="den", username="alice", resume=alice._resume)
+    taken = await usurper.join(room="den", username="alice", resume=alice.resume_token)
     assert taken["resumed"] is True
     failed = await a.wait(ConnectionFailed)
-    assert failed.code == "superseded"
-    await asyncio.sleep(0.3)
+    assert failed.code is FailureCode.SUPERSEDED
+    assert alice.closed  # for good: no attempt is scheduled
     assert a.of(ConnectionLost) == []
     assert len(a.of(RoomJoined)) == 1
     assert not alice.connected
-    assert signaling_tasks() == []
+    await a.until(lambda: signaling_tasks() == [])  # nothing left running
     await usurper.close()
 
 
@@ -369,17 +377,17 @@ async def test_leave_stops_and_close_keeps_the_place(server: RunningServer, clie
     for client in (alice, bob, carol):
         await client.start()
     await alice.leave()
-    assert (await b.wait(PeerLeft)).peer_id == alice.self_id
+    assert (await b.wait(PeerDeparted)).peer_id == alice.self_id
     assert not alice.connected
     assert alice.send_chat("after leave")  # queued, never sent: the client is stopped
 
     await carol.close()
-    await asyncio.sleep(0.3)
+    await b.until(lambda: server.relay.open_connections == 1)  # only bob's is left
     assert a.of(ConnectionLost) == []
-    assert [e.peer_id for e in b.of(PeerLeft)] == [alice.self_id]  # carol is in her grace period
+    assert [e.peer_id for e in b.of(PeerDeparted)] == [alice.self_id]  # carol is in her grace period
     assert set(bob.peers) == {carol.self_id}
     await bob.close()
-    assert signaling_tasks() == []
+    await a.until(lambda: signaling_tasks() == [])  # nothing left running
 
 
 async def test_signals_and_state_round_trip(server: RunningServer, clients: MakeClient) -> None:
@@ -397,7 +405,7 @@ async def test_signals_and_state_round_trip(server: RunningServer, clients: Make
     assert (await a.wait(SignalReceived)).payload["kind"] == "answer"
 
     alice.set_state(muted=True)
-    seen = await b.wait(PeerStateChanged)
+    seen = await b.wait(PeerUpdated)
     assert (seen.peer.id, seen.peer.username, seen.peer.muted, seen.peer.voice) == (
         alice.self_id,
         "alice",
@@ -405,7 +413,7 @@ async def test_signals_and_state_round_trip(server: RunningServer, clients: Make
         True,
     )
     assert bob.peers[alice.self_id].muted is True
-    own = await a.wait(PeerStateChanged)  # peer-state goes to the sender too
+    own = await a.wait(PeerUpdated)  # peer-state goes to the sender too
     assert (own.peer.id, own.peer.muted) == (alice.self_id, True)
 
     alice.send_signal("nobody", {"kind": "bye"})
@@ -416,26 +424,27 @@ async def test_signals_and_state_round_trip(server: RunningServer, clients: Make
 
 
 async def test_a_lost_place_rejoins_fresh_and_resends_the_state(
-    make_server: ServerFactory, clients: MakeClient
+    make_server: ServerFactory, clients: MakeClient, stack: contextlib.AsyncExitStack
 ) -> None:
     server = await make_server(grace_s=0.3)
-    alice, a = clients(server.url, "alice", backoff=(1.0,))
+    net = await stack.enter_async_context(netcut(server.url))
+    alice, a = clients(net.url, "alice", backoff=(1.0,))
     bob, b = clients(server.url, "bob")
     first = await alice.start()
     await bob.start()
     alice.send_chat("from my first life")
     await a.wait(ChatReceived)
     alice.set_state(muted=True)
-    await b.wait(PeerStateChanged)
+    await b.wait(PeerUpdated)
 
-    drop(alice)
-    assert (await b.wait(PeerLeft, timeout=3)).peer_id == first.self_id
+    net.cut()
+    assert (await b.wait(PeerDeparted, timeout=3)).peer_id == first.self_id
     again = await a.wait(RoomJoined, 2, timeout=3)
     assert again.resumed is False
     assert again.self_id != first.self_id
     assert [p.id for p in again.peers] == [bob.self_id]
-    assert (await b.wait(PeerJoined)).peer.id == again.self_id
-    state = await b.wait(PeerStateChanged, 2)
+    assert (await b.wait(PeerArrived)).peer.id == again.self_id
+    state = await b.wait(PeerUpdated, 2)
     assert (state.peer.id, state.peer.muted) == (again.self_id, True)
     alice.send_chat("second life")
     second = await a.wait(ChatReceived, 2)
@@ -444,22 +453,21 @@ async def test_a_lost_place_rejoins_fresh_and_resends_the_state(
 
 
 async def test_a_ping_timeout_reconnects_and_takes_the_hung_place_over(
-    server: RunningServer, clients: MakeClient
+    server: RunningServer, clients: MakeClient, stack: contextlib.AsyncExitStack
 ) -> None:
-    alice, a = clients(server.url, "alice", ping_interval_s=0.2, ping_timeout_s=0.2)
+    net = await stack.enter_async_context(netcut(server.url))
+    alice, a = clients(net.url, "alice", ping_interval_s=0.2, ping_timeout_s=0.2)
     first = await alice.start()
-    (hung,) = server.relay._conns.values()
-    hung.transport.pause_reading()  # the server stops reading alice: her pings go unanswered
+    net.hold()  # nothing from the server reaches alice: her pings go unanswered
     bob, b = clients(server.url, "bob")
     await bob.start()
     bob.send_chat("while alice hangs")
     lost = await a.wait(ConnectionLost, timeout=3)
     assert lost.reason == "the server stopped answering (ping timeout)"
+    net.release()
     again = await a.wait(RoomJoined, 2)
     assert (again.resumed, again.self_id) == (True, first.self_id)
-    hung.transport.resume_reading()  # so the superseded connection closes at once
     bob.send_chat("after")
-    await a.until(lambda: len(a.of(ChatReceived)) >= 2)
-    await asyncio.sleep(0.2)
-    assert a.chat_ids() == [1, 2]
-    assert b.of(PeerLeft) == []
+    await barrier(bob, a)
+    assert a.chat_ids() == [1, 2, 3]
+    assert b.of(PeerDeparted) == []

@@ -1,0 +1,95 @@
+"""What a call with one peer looks like from here: the path it took, and how the audio fares.
+
+The path comes from the ICE pair aioice nominated. Neither aiortc 1.16.0
+nor aioice 0.13 offers it publicly (aiortc's ``getStats`` has no
+candidate-pair report), so ``_nominated_pair`` reads two private
+attributes; both versions are pinned, and ``tests/engine/test_call.py``
+fails if the path can no longer be read. The rest is aiortc's public
+``getStats``: loss and jitter of what we receive, the round trip from the
+peer's RTCP receiver reports.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiortc import RTCPeerConnection
+from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
+
+from .events import CallState
+from .pcm import SAMPLE_RATE
+
+
+class CandidateType(StrEnum):
+    HOST = "host"
+    SERVER_REFLEXIVE = "srflx"
+    PEER_REFLEXIVE = "prflx"
+    RELAYED = "relay"
+
+
+class TransportProtocol(StrEnum):
+    UDP = "udp"
+    TCP = "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionPath:
+    """How our packets reach the peer: through a TURN relay when either side is ``relay``."""
+
+    local: CandidateType
+    remote: CandidateType
+    protocol: TransportProtocol
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCallStats:
+    peer_id: str
+    state: CallState
+    path: ConnectionPath | None
+    """None until ICE has chosen a pair."""
+    rtt_ms: float | None
+    """None until the peer's first RTCP receiver report."""
+    loss: float | None
+    """Fraction of the peer's packets that never arrived, 0.0 to 1.0."""
+    jitter_ms: float | None
+    playout_delay_ms: float | None
+    """How far behind the newest packet our playout runs (our own buffer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransportStats:
+    path: ConnectionPath | None
+    rtt_ms: float | None
+    loss: float | None
+    jitter_ms: float | None
+
+
+async def transport_stats(pc: RTCPeerConnection) -> TransportStats:
+    rtt_ms = loss = jitter_ms = None
+    report = await pc.getStats()
+    for stats in report.values():
+        if isinstance(stats, RTCRemoteInboundRtpStreamStats):
+            rtt_ms = stats.roundTripTime * 1000
+        elif isinstance(stats, RTCInboundRtpStreamStats):
+            expected = stats.packetsReceived + stats.packetsLost
+            loss = max(0, stats.packetsLost) / expected if expected > 0 else 0.0
+            jitter_ms = stats.jitter / SAMPLE_RATE * 1000  # RTP timestamp units at 48 kHz
+    return TransportStats(_path(pc), rtt_ms, loss, jitter_ms)
+
+
+def _path(pc: RTCPeerConnection) -> ConnectionPath | None:
+    pair = _nominated_pair(pc)
+    if pair is None:
+        return None
+    local, remote = pair.local_candidate, pair.remote_candidate
+    return ConnectionPath(
+        CandidateType(local.type), CandidateType(remote.type), TransportProtocol(local.transport.lower())
+    )
+
+
+def _nominated_pair(pc: RTCPeerConnection) -> Any:
+    """aioice's nominated pair for RTP (component 1): private in aiortc 1.16.0 and aioice 0.13."""
+    for sender in pc.getSenders():
+        connection = sender.transport.transport._connection
+        return connection._nominated.get(1)
+    return None

@@ -1,0 +1,43 @@
+"""Why a join failed, as exceptions the owner can catch by kind.
+
+``SignalingError``                   ``code`` is a ``FailureCode``
+  ├── ``JoinRefused``       the server said no (``auth-failed``, ``name-taken`` …)
+  ├── ``ServerUnreachable`` no connection: refused, unknown host, timeout, not a Voxroom server
+  └── ``TlsFailed``         the secure connection failed, usually an untrusted certificate
+"""
+
+from .events import FailureCode
+
+
+class SignalingError(Exception):
+    """Could not join; ``message`` is written for people."""
+
+    def __init__(self, code: FailureCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @staticmethod
+    def of(code: FailureCode, message: str) -> "SignalingError":
+        """The exception of the right kind for ``code``."""
+        if code is FailureCode.UNREACHABLE:
+            return ServerUnreachable(message)
+        if code is FailureCode.TLS:
+            return TlsFailed(message)
+        if code is FailureCode.INTERNAL:
+            return SignalingError(code, message)
+        return JoinRefused(code, message)
+
+
+class JoinRefused(SignalingError):  # noqa: N818 - named like websockets' ConnectionClosed
+    """The server refused the ``join``."""
+
+
+class ServerUnreachable(SignalingError):  # noqa: N818
+    def __init__(self, message: str) -> None:
+        super().__init__(FailureCode.UNREACHABLE, message)
+
+
+class TlsFailed(SignalingError):  # noqa: N818
+    def __init__(self, message: str) -> None:
+        super().__init__(FailureCode.TLS, message)
