@@ -24,11 +24,8 @@ import argparse
 import json
 import math
 import multiprocessing
-import os
-import platform
 import sys
 import time
-import urllib.request
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -36,8 +33,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from vxbench_agent import Pace, flooder_main, free_socket_limit  # beside this script, on sys.path[0]
-from vxbench_host import FLOOR, HOST, Agents, Meter, Server, latency_summary, running, split, wait_quiet
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # a script in bench/: the packages live one level up
+
+from vxbench_agent import Pace, flooder_main, free_socket_limit  # noqa: E402 - beside this script
+from vxbench_host import FLOOR, Agents, Meter, latency_summary, running, split  # noqa: E402
+from vxbench_machine import machine, wait_quiet  # noqa: E402
+
+from tests.support.server import HOST, PYTHON_SERVER  # noqa: E402
 
 Result = dict[str, Any]
 
@@ -166,12 +169,6 @@ def members_of(rooms: int, per_room: int, prefix: str) -> list[tuple[str, str]]:
     return [(f"{prefix}{i % rooms}", f"u{i}") for i in range(rooms * per_room)]
 
 
-def health(server: Server) -> Result:
-    with urllib.request.urlopen(f"http://{HOST}:{server.port}/health", timeout=10) as response:
-        value: Result = json.load(response)
-    return value
-
-
 # --- scenarios ---------------------------------------------------------------------------
 
 
@@ -279,12 +276,12 @@ def scenario_relay(plan: Plan, n_agents: int) -> Result:
     The same phase then runs through the do-nothing floor relay, for comparison.
     """
     flags: list[str] = []
-    result = _relay_phase(plan, flags, None)
+    result = _relay_phase(plan, flags, PYTHON_SERVER)
     result["floor"] = _relay_phase(plan, [], FLOOR)
     return result
 
 
-def _relay_phase(plan: Plan, flags: list[str], command: list[str] | None) -> Result:
+def _relay_phase(plan: Plan, flags: list[str], command: Sequence[str]) -> Result:
     members = [(f"pair{i}", name) for i in range(plan.relay_pairs) for name in ("b", "a")]
     with running(flags, 1, command) as (server, agents):
         ids = agents.join([members])[0].peer_ids
@@ -312,7 +309,7 @@ def scenario_rss(plan: Plan, n_agents: int) -> Result:
             have = count
             time.sleep(2.0)  # idle: nothing in flight
             rss = server.rss_kib()
-            clients = health(server)["clients"]
+            clients = server.process.health()["clients"]
             per = (rss - base) / count
             levels.append(
                 {"clients": count, "open_on_server": clients, "rss_kib": rss, "kib_per_conn": per, "cpu": cpu}
@@ -398,7 +395,7 @@ def run_all(plan: Plan, only: Sequence[str], n_agents: int) -> Result:
     for name, run in runs:
         if name.split("-")[0] not in only:
             continue
-        results["quiet"][name] = wait_quiet(plan.quiet_wait_s)
+        results["quiet"][name] = asdict(wait_quiet(plan.quiet_wait_s))
         if name.startswith("fanout-"):
             results.setdefault("fanout", []).append(run())
         else:
@@ -407,20 +404,6 @@ def run_all(plan: Plan, only: Sequence[str], n_agents: int) -> Result:
 
 
 # --- report ----------------------------------------------------------------------------
-
-
-def machine() -> Result:
-    model = "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
 
 
 def _flags(flags: Sequence[str]) -> str:
@@ -631,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": " ".join(
             [".venv/bin/python", "bench/server_bench.py", *(sys.argv[1:] if argv is None else argv)]
         ),
-        "machine": machine(),
+        "machine": asdict(machine()),
         "agents": args.agents,
         "nofile": nofile,
         "plan": asdict(plan),

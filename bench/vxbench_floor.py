@@ -7,9 +7,12 @@ real server uses) shows how much of the measured relay latency is the
 server's own work. It answers ``join`` with ``{"type":"joined","self":{"id":N}}``
 and forwards each ``signal`` to its ``target``; it parses only what that needs.
 
-Run: ``python vxbench_floor.py`` prints ``... listening on ws://127.0.0.1:PORT/ws``.
+Run: ``python vxbench_floor.py [--port N]`` prints ``... listening on ws://127.0.0.1:PORT/ws``.
+It takes the server's ``--host``, ``--port`` and ``--data-dir`` (and ignores
+the folder), so the launcher that starts the server starts it too.
 """
 
+import argparse
 import asyncio
 import base64
 import hashlib
@@ -92,12 +95,17 @@ class FloorPeer(asyncio.Protocol):
             peer.transport.write(_server_frame(json.dumps(message, separators=(",", ":")).encode()))
 
 
-async def main() -> None:
-    server = await asyncio.get_running_loop().create_server(FloorPeer, "127.0.0.1", 0)
+async def main(host: str, port: int) -> None:
+    server = await asyncio.get_running_loop().create_server(FloorPeer, host, port)
     port = server.sockets[0].getsockname()[1]
-    print(f"floor relay listening on ws://127.0.0.1:{port}/ws", flush=True)
+    print(f"floor relay listening on ws://{host}:{port}/ws", flush=True)
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--data-dir", help="ignored: it keeps nothing")
+    args = p.parse_args()
+    asyncio.run(main(args.host, args.port))

@@ -1,21 +1,16 @@
-"""The parent's side: the server subprocess, the agent pool, /proc readings and percentiles.
+"""The parent's side: the server under test, the agent pool, /proc readings and percentiles.
 
 Everything here exists so that each scenario can say "a fresh server with
 these flags, these agents" and always get both stopped again, also when a
 scenario fails half-way (the machine is shared; a leaked server or agent
-would skew everyone's numbers).
+would skew everyone's numbers). The server is started by the launcher the
+tests use (tests/support/server.py).
 """
 
 import contextlib
 import multiprocessing
 import multiprocessing.connection
-import os
-import re
-import select
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from array import array
 from collections.abc import Iterator, Sequence
@@ -25,90 +20,31 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from vxbench_agent import Collect, Collected, Command, Join, Joined, Pace, Paced, Stop, Usage, agent_main
+from vxbench_machine import CLOCK_TICKS, machine_cpu
 
-HOST = "127.0.0.1"
-REPO = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+from tests.support.server import HOST, PYTHON_SERVER, ServerProcess, child_server
+
 T = TypeVar("T")
 Result = dict[str, Any]
 
 
-FLOOR = [sys.executable, str(Path(__file__).resolve().parent / "vxbench_floor.py")]
+FLOOR = (sys.executable, str(Path(__file__).resolve().parent / "vxbench_floor.py"))
 """The stand-in relay (see vxbench_floor), started in place of the server."""
 
 
 class Server:
-    """``python -m signaling_server`` on a free port with a throw-away ``--data-dir``.
+    """The server (or the floor relay) a scenario runs, with /proc readings of it."""
 
-    ``command`` replaces the server (the floor relay); it must print the same
-    ``listening on ws://HOST:PORT/`` line.
-    """
+    def __init__(self, process: ServerProcess) -> None:
+        self.process = process
 
-    def __init__(self, flags: Sequence[str], command: Sequence[str] | None = None) -> None:
-        self.flags = list(flags)
-        self.command = list(command) if command else None
-        self._tmp = tempfile.TemporaryDirectory(prefix="vxbench-")
-        self.log_path = Path(self._tmp.name) / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
-
-    def __enter__(self) -> "Server":
-        cmd = [sys.executable, "-m", "signaling_server", "--host", HOST, "--port", "0"]
-        cmd += ["--data-dir", str(Path(self._tmp.name) / "data"), *self.flags]
-        if self.command:
-            cmd = self.command
-        with open(self.log_path, "wb") as log:  # a pipe nobody reads would block the server's logging
-            self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=log)
-        try:
-            self.port = self._wait_listening(15.0)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    @property
+    def port(self) -> int:
+        return self.process.port
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def _wait_listening(self, timeout: float) -> int:
-        """Read the one line the server prints, ``... listening on ws://HOST:PORT/ws``."""
-        assert self.proc is not None
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
-            if ready:
-                line = self.proc.stdout.readline().decode()
-                match = re.search(r"listening on wss?://[^:]+:(\d+)/", line)
-                if match:
-                    return int(match.group(1))
-            if self.proc.poll() is not None:
-                break
-        raise RuntimeError(f"server did not start; its log:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """SIGTERM (it closes connections and flushes its store), SIGKILL if it hangs."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self._tmp.cleanup()
-
-    def log_tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        return self.process.pid
 
     def cpu(self) -> tuple[float, float]:
         """CPU seconds of the whole server and of its main (event-loop) thread, from /proc."""
@@ -129,34 +65,6 @@ def _stat_cpu(path: str) -> float:
     """utime + stime; split after the ``)`` since the command name may hold spaces."""
     fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def machine_cpu() -> tuple[float, float]:
-    """Busy and steal CPU seconds of the whole machine (all cores), from /proc/stat.
-
-    Others run tests on this machine: busy time that is neither the server's
-    nor the generator's shows when a figure was squeezed by outside load.
-    """
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq) / CLOCK_TICKS, steal / CLOCK_TICKS
-
-
-def wait_quiet(max_wait_s: float, threshold_pct: float = 30.0, window_s: float = 0.5) -> Result:
-    """Wait (at most ``max_wait_s``) until the machine's busy time drops under ``threshold_pct`` of a core.
-
-    Called while none of our processes run, so the busy time is outside load
-    (other people's tests on this shared box); it would halve the server's
-    share of the two cores and the figures with it.
-    """
-    started = time.perf_counter()
-    while True:
-        before = machine_cpu()[0]
-        time.sleep(window_s)
-        busy_pct = 100 * (machine_cpu()[0] - before) / window_s
-        waited = time.perf_counter() - started
-        if busy_pct < threshold_pct or waited >= max_wait_s:
-            return {"waited_s": round(waited, 1), "outside_busy_pct": round(busy_pct)}
 
 
 def _status_kib(pid: int, key: str) -> int:
@@ -307,8 +215,8 @@ def split(items: Sequence[T], n: int) -> list[list[T]]:
 
 @contextlib.contextmanager
 def running(
-    flags: Sequence[str], agents: int, command: Sequence[str] | None = None
+    flags: Sequence[str], agents: int, command: Sequence[str] = PYTHON_SERVER
 ) -> Iterator[tuple[Server, Agents]]:
     """A fresh server and ``agents`` generator processes, both always stopped."""
-    with Server(flags, command) as server, Agents(agents, server.port) as pool:
-        yield server, pool
+    with child_server(*flags, command=command) as process, Agents(agents, process.port) as pool:
+        yield Server(process), pool
