@@ -80,7 +80,8 @@ class CallMesh:
         self._loop = asyncio.get_running_loop()
         self._ice: list[RTCIceServer] = []
         self._links: dict[LinkId, _Link] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_at: float | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
     # --- what the room tells us ---------------------------------------------------
@@ -162,16 +163,15 @@ class CallMesh:
     def _arm(self) -> None:
         """One timer, at the rules' next deadline (aioquic's ``get_timer`` pattern)."""
         at = self._rules.get_timer()
+        if at == self._timer_at:
+            return
         if self._timer is not None:
-            if at is not None and self._timer.when() == at:
-                return
             self._timer.cancel()
-            self._timer = None
-        if at is not None:
-            self._timer = self._loop.call_at(at, self._fire)
+        self._timer_at = at  # qasync's handles have no when(): keep the deadline ourselves
+        self._timer = None if at is None else self._loop.call_at(at, self._fire)
 
     def _fire(self) -> None:
-        self._timer = None
+        self._timer, self._timer_at = None, None
         self._run(self._rules.handle_timer(self._loop.time()))
 
     # --- one link's work ------------------------------------------------------------

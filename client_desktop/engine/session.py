@@ -210,6 +210,7 @@ class Session:
         self._attempt = 0
         self._state = _State(voice=join.voice)
         self._server_state: _State | None = None
+        self._state_unsure = False  # a state frame went out and its echo has not come back
         self._outbox: dict[str, str] = {}  # nonce -> text, in the order typed
         self._resume: str | None = None
         self._last_chat_id: int | None = None
@@ -297,6 +298,7 @@ class Session:
         )
         if self.phase is not Phase.JOINED:
             return []
+        self._state_unsure = True
         return self._push(self._state_frame(), True, now)
 
     def leave(self, now: float) -> list[SessionAction]:
@@ -448,6 +450,7 @@ class Session:
             )
         else:
             self._server_state = _State(voice=self._state.voice)
+            self._state_unsure = False
         for chat in joined.history:
             if chat.nonce is not None and chat.from_ in self._my_ids:
                 self._outbox.pop(chat.nonce, None)
@@ -470,7 +473,8 @@ class Session:
         actions: list[SessionAction] = [Emit(event)]
         for chat in joined.history:
             actions += self._chat(chat, from_history=True)
-        if self._state != self._server_state:
+        if self._state != self._server_state or self._state_unsure:
+            self._state_unsure = True
             self._frames.append((self._state_frame(), True))
         for nonce, text in self._outbox.items():
             self._frames.append((encode(SendChat(text=text, nonce=nonce)), True))
@@ -491,6 +495,7 @@ class Session:
     def _peer_state(self, message: PeerStateChanged) -> list[SessionAction]:
         if message.id == self._self_id:
             self._server_state = _State(message.muted, message.deafened, message.voice)
+            self._state_unsure = self._server_state != self._state
             peer = Peer(message.id, self._username, message.muted, message.deafened, message.voice)
         elif (known := self._peers.get(message.id)) is not None:
             peer = Peer(message.id, known.username, message.muted, message.deafened, message.voice)

@@ -100,7 +100,8 @@ class SignalingClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._connecting: asyncio.Task[None] | None = None
         self._closers: set[asyncio.Task[None]] = set()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_at: float | None = None
         self._started: asyncio.Future[RoomJoined] | None = None
         self._done = asyncio.Event()
 
@@ -216,16 +217,15 @@ class SignalingClient:
 
     def _arm(self) -> None:
         at = self._session.get_timer()
+        if at == self._timer_at:
+            return
         if self._timer is not None:
-            if at is not None and self._timer.when() == at:
-                return
             self._timer.cancel()
-            self._timer = None
-        if at is not None:
-            self._timer = self._loop.call_at(at, self._fire)
+        self._timer_at = at  # qasync's handles have no when(): keep the deadline ourselves
+        self._timer = None if at is None else self._loop.call_at(at, self._fire)
 
     def _fire(self) -> None:
-        self._timer = None
+        self._timer, self._timer_at = None, None
         self._run(self._session.handle_timer(self._loop.time()))
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> "asyncio.Task[None]":

@@ -644,12 +644,6 @@ def test_a_fresh_place_gets_our_whole_state_again() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="session.py only learns the server's state from peer-state echoes: a state frame "
-    "sent just before the connection dropped (echo lost) is not counted, so a later offline "
-    "change back to the old value is never sent and the server keeps the dropped one",
-)
 def test_state_sent_but_never_echoed_is_resent_when_it_changed_back_offline() -> None:
     session = in_room()
     assert session.set_state(T0, muted=True) == [state_frame(muted=True)]  # the server applies it
