@@ -29,22 +29,27 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import queue
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # a script in bench/: the packages live one level up
+
+import msgspec  # noqa: E402
+from vxbench_machine import Machine, machine  # noqa: E402
+
+from tests.support.server import child_server  # noqa: E402
+
 PREFIX = "VOXROOM "
 HISTORY = 50
 TARGET_LAUNCH_S = 1.0
@@ -109,49 +114,54 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return int(match.group(1)) / 1024
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server_process() -> Iterator[str]:
-    """The signaling server as a child (chat rate raised, so the history goes in quickly)."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="vx-app-bench-") as tmp:
-        cmd = [sys.executable, "-m", "signaling_server", "--host", "127.0.0.1", "--port", str(port)]
-        cmd += ["--data-dir", tmp, "--chat-rate", "1000"]
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("the signaling server did not come up") from None
-                    time.sleep(0.05)
-            yield f"ws://127.0.0.1:{port}/ws"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-
-
 def bot(url: str, room: str, name: str, *extra: str) -> "subprocess.Popen[bytes]":
     cmd = [sys.executable, "-m", "client_desktop.bot", "--server", url, "--room", room, "--username", name]
     return subprocess.Popen([*cmd, *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def loadavg() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
 # --- scenarios -------------------------------------------------------------------
 
 
-def launch(runs: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LaunchResult:
+    launch_s: tuple[float, ...]
+    median_s: float
+    python_bare_median_s: float
+    rss_at_ready_mb: float
+    imports_ms: dict[str, float]
+    """Own import time by top-level package (the ten largest), and ``total``."""
+
+
+@dataclass(frozen=True)
+class RoomResult:
+    after_joined_ms: tuple[float, ...]
+    median_ms: float
+    max_ms: float
+    launch_to_room_median_s: float
+    lines: tuple[int, ...]
+    """History lines shown at the first paint, per run."""
+
+
+@dataclass(frozen=True)
+class CallRssResult:
+    users: tuple[str, ...]
+    heard: tuple[str, ...]
+    rss_mb: float
+    hwm_mb: float
+    bot_rss_mb: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class AppReport:
+    machine: Machine
+    loadavg_end: float
+    took_s: float
+    launch: LaunchResult | None
+    room: RoomResult | None
+    rss: CallRssResult | None
+
+
+def launch(runs: int) -> LaunchResult:
     times_s: list[float] = []
     rss: list[float] = []
     for _ in range(runs):
@@ -168,13 +178,13 @@ def launch(runs: int) -> dict[str, Any]:
         t0 = time.time()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare.append(time.time() - t0)
-    return {
-        "launch_s": times_s,
-        "median_s": statistics.median(times_s),
-        "python_bare_median_s": statistics.median(bare),
-        "rss_at_ready_mb": statistics.median(rss),
-        "imports_ms": import_times(),
-    }
+    return LaunchResult(
+        launch_s=tuple(times_s),
+        median_s=statistics.median(times_s),
+        python_bare_median_s=statistics.median(bare),
+        rss_at_ready_mb=statistics.median(rss),
+        imports_ms=import_times(),
+    )
 
 
 def import_times(top: int = 10) -> dict[str, float]:
@@ -196,18 +206,19 @@ def import_times(top: int = 10) -> dict[str, float]:
     return {"total": round(sum(by_package.values()), 1)} | {k: round(v, 1) for k, v in ranked[:top]}
 
 
-def room(runs: int) -> dict[str, Any]:
+def room(runs: int) -> RoomResult:
     after_ms: list[float] = []
     launch_to_room_s: list[float] = []
     lines: list[int] = []
-    with server_process() as url:
+    with child_server("--chat-rate", "1000") as server:  # the history goes in quickly
         texts = [f"message {i}: the quick brown fox, https://example.org/{i}" for i in range(HISTORY)]
-        seeder = bot(url, "bench", "seeder", "--no-voice", "--duration", "3", *(f"--say={t}" for t in texts))
+        say = [f"--say={t}" for t in texts]
+        seeder = bot(server.url, "bench", "seeder", "--no-voice", "--duration", "3", *say)
         seeder.wait(timeout=30)
         for run in range(runs):
             with tempfile.TemporaryDirectory(prefix="vx-app-bench-") as config:
                 app = App(
-                    *("--server", url, "--room", "bench", "--username", f"alice{run}", "--join"),
+                    *("--server", server.url, "--room", "bench", "--username", f"alice{run}", "--join"),
                     config=Path(config),
                 )
                 try:
@@ -217,19 +228,19 @@ def room(runs: int) -> dict[str, Any]:
                     lines.append(int(shown["lines"]))
                 finally:
                     app.quit()
-    return {
-        "after_joined_ms": after_ms,
-        "median_ms": statistics.median(after_ms),
-        "max_ms": max(after_ms),
-        "launch_to_room_median_s": statistics.median(launch_to_room_s),
-        "lines": lines,
-    }
+    return RoomResult(
+        after_joined_ms=tuple(after_ms),
+        median_ms=statistics.median(after_ms),
+        max_ms=max(after_ms),
+        launch_to_room_median_s=statistics.median(launch_to_room_s),
+        lines=tuple(lines),
+    )
 
 
-def call_rss() -> dict[str, Any]:
-    with server_process() as url, tempfile.TemporaryDirectory(prefix="vx-app-bench-") as config:
+def call_rss() -> CallRssResult:
+    with child_server() as server, tempfile.TemporaryDirectory(prefix="vx-app-bench-") as config:
         bots = [
-            bot(url, "call", f"bot{i}", "--tone", str(hz), "--duration", "60")
+            bot(server.url, "call", f"bot{i}", "--tone", str(hz), "--duration", "60")
             for i, hz in enumerate((330, 440, 550), 1)
         ]
         app: App | None = None
@@ -238,7 +249,8 @@ def call_rss() -> dict[str, Any]:
                 assert b.stdout is not None
                 b.stdout.readline()
             app = App(
-                *("--server", url, "--room", "call", "--username", "alice", "--join"), config=Path(config)
+                *("--server", server.url, "--room", "call", "--username", "alice", "--join"),
+                config=Path(config),
             )
             joined = app.wait("joined")
             joined_at = time.monotonic()
@@ -246,13 +258,13 @@ def call_rss() -> dict[str, Any]:
             while len(heard) < len(bots):  # the call is up: each bot's tone is heard
                 heard.add(app.wait("speaking", on=True)["name"])
             time.sleep(max(0.0, CALL_SETTLE_S - (time.monotonic() - joined_at)))
-            return {
-                "users": joined["users"],
-                "heard": sorted(heard),
-                "rss_mb": rss_mb(app.proc.pid),
-                "hwm_mb": rss_mb(app.proc.pid, "VmHWM"),
-                "bot_rss_mb": [round(rss_mb(b.pid), 1) for b in bots],
-            }
+            return CallRssResult(
+                users=tuple(joined["users"]),
+                heard=tuple(sorted(heard)),
+                rss_mb=rss_mb(app.proc.pid),
+                hwm_mb=rss_mb(app.proc.pid, "VmHWM"),
+                bot_rss_mb=tuple(round(rss_mb(b.pid), 1) for b in bots),
+            )
         finally:
             if app is not None:
                 app.quit()
@@ -268,51 +280,45 @@ def verdict(met: bool) -> str:
     return "met" if met else "**not met**"
 
 
-def report(results: dict[str, Any]) -> str:
+def report(r: AppReport) -> str:
     rows = ["| measure | result | target | verdict |", "|---|---|---|---|"]
-    if "launch" in results:
-        r = results["launch"]
-        runs = ", ".join(f"{s:.2f}" for s in r["launch_s"])
-        rows.append(
-            f"| launch → login window usable, median | {r['median_s']:.2f} s (runs: {runs} s) "
-            f"| ≤ {TARGET_LAUNCH_S:.1f} s | {verdict(r['median_s'] <= TARGET_LAUNCH_S)} |"
-        )
-    if "room" in results:
-        r = results["room"]
-        runs = ", ".join(f"{ms:.0f}" for ms in r["after_joined_ms"])
-        rows.append(
-            f"| server's `joined` → room with {HISTORY} history lines painted, median | "
-            f"{r['median_ms']:.0f} ms (max {r['max_ms']:.0f}; runs: {runs} ms) "
-            f"| ≤ {TARGET_ROOM_MS:.0f} ms | {verdict(r['median_ms'] <= TARGET_ROOM_MS)} |"
-        )
-    if "rss" in results:
-        r = results["rss"]
-        rows.append(
-            f"| app RSS in a 4-person call, {CALL_SETTLE_S:.0f} s after joining | {r['rss_mb']:.0f} MB "
-            f"(peak {r['hwm_mb']:.0f} MB) | ≤ {TARGET_RSS_MB:.0f} MB "
-            f"| {verdict(r['rss_mb'] <= TARGET_RSS_MB)} |"
-        )
     notes = []
-    if "launch" in results:
-        r = results["launch"]
-        imports = ", ".join(f"{k} {v:.0f} ms" for k, v in r["imports_ms"].items() if k != "total")
+    if r.launch is not None:
+        la = r.launch
+        runs = ", ".join(f"{s:.2f}" for s in la.launch_s)
+        rows.append(
+            f"| launch → login window usable, median | {la.median_s:.2f} s (runs: {runs} s) "
+            f"| ≤ {TARGET_LAUNCH_S:.1f} s | {verdict(la.median_s <= TARGET_LAUNCH_S)} |"
+        )
+        imports = ", ".join(f"{k} {v:.0f} ms" for k, v in la.imports_ms.items() if k != "total")
         notes.append(
-            f"- Bare `python -c pass`: {r['python_bare_median_s'] * 1000:.0f} ms. RSS at the login window "
-            f"{r['rss_at_ready_mb']:.0f} MB. `-X importtime` of `client_desktop.app`: "
-            f"{r['imports_ms']['total']:.0f} ms in all (the tracing inflates it); "
+            f"- Bare `python -c pass`: {la.python_bare_median_s * 1000:.0f} ms. RSS at the login window "
+            f"{la.rss_at_ready_mb:.0f} MB. `-X importtime` of `client_desktop.app`: "
+            f"{la.imports_ms['total']:.0f} ms in all (the tracing inflates it); "
             f"own time by package: {imports}."
         )
-    if "room" in results:
-        r = results["room"]
-        notes.append(
-            f"- Lines shown at that paint: {sorted(set(r['lines']))}. Launch with `--join` → room "
-            f"painted, median {r['launch_to_room_median_s']:.2f} s."
+    if r.room is not None:
+        ro = r.room
+        runs = ", ".join(f"{ms:.0f}" for ms in ro.after_joined_ms)
+        rows.append(
+            f"| server's `joined` → room with {HISTORY} history lines painted, median | "
+            f"{ro.median_ms:.0f} ms (max {ro.max_ms:.0f}; runs: {runs} ms) "
+            f"| ≤ {TARGET_ROOM_MS:.0f} ms | {verdict(ro.median_ms <= TARGET_ROOM_MS)} |"
         )
-    if "rss" in results:
-        r = results["rss"]
         notes.append(
-            f"- In the room: {', '.join(r['users'])}; heard speaking: {', '.join(r['heard'])}. "
-            f"Each bot (same engine, no Qt): {', '.join(f'{mb:.0f}' for mb in r['bot_rss_mb'])} MB."
+            f"- Lines shown at that paint: {sorted(set(ro.lines))}. Launch with `--join` → room "
+            f"painted, median {ro.launch_to_room_median_s:.2f} s."
+        )
+    if r.rss is not None:
+        rs = r.rss
+        rows.append(
+            f"| app RSS in a 4-person call, {CALL_SETTLE_S:.0f} s after joining | {rs.rss_mb:.0f} MB "
+            f"(peak {rs.hwm_mb:.0f} MB) | ≤ {TARGET_RSS_MB:.0f} MB "
+            f"| {verdict(rs.rss_mb <= TARGET_RSS_MB)} |"
+        )
+        notes.append(
+            f"- In the room: {', '.join(rs.users)}; heard speaking: {', '.join(rs.heard)}. "
+            f"Each bot (same engine, no Qt): {', '.join(f'{mb:.0f}' for mb in rs.bot_rss_mb)} MB."
         )
     return "\n".join([*rows, "", *notes])
 
@@ -324,24 +330,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     wanted = set(args.only.split(","))
-    results: dict[str, Any] = {
-        "machine": f"nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}",
-        "loadavg_start": loadavg(),
-    }
+    facts = machine()
     started = time.monotonic()
-    if "launch" in wanted:
-        results["launch"] = launch(args.runs)
-    if "room" in wanted:
-        results["room"] = room(args.runs)
-    if "rss" in wanted:
-        results["rss"] = call_rss()
-    results["took_s"] = round(time.monotonic() - started, 1)
-    results["loadavg_end"] = loadavg()
+    results = AppReport(
+        machine=facts,
+        launch=launch(args.runs) if "launch" in wanted else None,
+        room=room(args.runs) if "room" in wanted else None,
+        rss=call_rss() if "rss" in wanted else None,
+        took_s=round(time.monotonic() - started, 1),
+        loadavg_end=round(os.getloadavg()[0], 2),
+    )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(results), indent=2))
     print(
-        f"{results['machine']}; load average {results['loadavg_start']} at start, "
-        f"{results['loadavg_end']} at end; took {results['took_s']} s\n"
+        f"nproc {facts.nproc}, {facts.cpu}, Python {facts.python}; load average {facts.loadavg[0]} at start, "
+        f"{results.loadavg_end} at end; took {results.took_s} s\n"
     )
     print(report(results))
     return 0
