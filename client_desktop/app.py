@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     qt.setQuitOnLastWindowClosed(False)  # the loop must outlive the window: we leave the room first
     style.apply(qt)
     qt.setWindowIcon(icons.app_icon())
-    import qasync  # only now: after PySide6, so it binds to PySide6 (FIELD-NOTES)
+    import qasync  # after PySide6: qasync 0.28.0 binds to the Qt already imported, else tries PyQt5 first
 
     loop = qasync.QEventLoop(qt)
     asyncio.set_event_loop(loop)
