@@ -8,8 +8,8 @@ unpacking reads the files from disk; it is reported too):
 - app: ``voxroom --selftest`` off-screen; its ``window_ms`` is the time from the process's start
   (``/proc``) to the main window shown with its first events processed. The same for the app
   run from the venv, for comparison.
-- server: from spawning ``voxroom-server`` to the first ``200`` from ``/health`` (polled every
-  5 ms), then SIGTERM.
+- server: from spawning ``voxroom-server`` (with the tests' launcher) to its ``listening on``
+  line and a ``200`` from ``/health``, then SIGTERM.
 
 Prints a Markdown table (docs/benchmarks.md, "Installers").
 """
@@ -17,19 +17,19 @@ Prints a Markdown table (docs/benchmarks.md, "Installers").
 import argparse
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # a script in bench/: the packages live one level up
+
+from tests.support.server import ServerProcess  # noqa: E402
 
 
 def _mb(n: int) -> str:
@@ -52,34 +52,16 @@ def _app_window_ms(command: list[str]) -> tuple[float, float]:
     return float(match.group(1)), wall_ms
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _server_health_ms(exe: Path) -> float:
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as data:
+    with tempfile.TemporaryDirectory() as workdir:
+        server = ServerProcess(Path(workdir), command=[str(exe)])
         began = time.perf_counter()
-        proc = subprocess.Popen(
-            [str(exe), "--host", "127.0.0.1", "--port", str(port), "--data-dir", data],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server.start()
         try:
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                        if r.status == 200:
-                            return (time.perf_counter() - began) * 1000
-                except OSError:
-                    if time.perf_counter() - began > 30:
-                        raise
-                    time.sleep(0.005)
+            server.health()
+            return (time.perf_counter() - began) * 1000
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=15)
+            server.close()
 
 
 def _median_after_warmup(runs: int, measure: Callable[[], float]) -> tuple[float, float]:
