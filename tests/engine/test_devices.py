@@ -8,7 +8,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from client_desktop.engine import events
-from client_desktop.engine.devices import DeviceAudio, list_devices
+from client_desktop.engine.devices import Block, DeviceAudio, Direction, StreamSettings, list_devices
 from client_desktop.engine.engine import Engine
 from client_desktop.engine.media import Tone
 from client_desktop.engine.pcm import Pcm
@@ -149,3 +149,35 @@ async def test_devices_are_listed_and_one_can_be_chosen_by_name(monkeypatch: pyt
         finally:
             await audio.stop()
         assert failures == []
+
+
+def test_stream_settings_refuse_what_portaudio_would() -> None:
+    with pytest.raises(ValueError, match="blocksize"):
+        StreamSettings(-1)
+    with pytest.raises(ValueError, match="latency"):
+        StreamSettings(480, 0.0)
+
+
+async def test_the_observer_sees_every_block_at_the_chosen_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    with Pulse(("mic", "speaker")) as daemon:
+        _route(monkeypatch, daemon, "mic.monitor", "speaker")
+        blocks: list[tuple[Direction, int, float]] = []
+
+        def seen(block: Block) -> None:  # the samples are PortAudio's buffer: note their size only
+            blocks.append((block.direction, len(block.samples), block.at_s))
+
+        failures: list[tuple[str, str]] = []
+        audio = DeviceAudio(
+            lambda m, f: failures.append((m, f)), streams=StreamSettings(960, "high"), on_block=seen
+        )
+        audio.start(lambda frame: None, lambda: np.zeros(960, dtype=np.int16))
+        try:
+            await until(lambda: {direction for direction, _, _ in blocks} == set(Direction), timeout=8.0)
+            assert audio.latency_s is not None
+        finally:
+            await audio.stop()
+        assert failures == []
+        assert {size for _, size, _ in blocks} == {960}
+        assert audio.latency_s is None
+        inputs = [at for direction, _, at in blocks if direction is Direction.INPUT]
+        assert inputs == sorted(inputs)  # stamped on one monotonic clock
