@@ -90,7 +90,7 @@ class CloseLink:
 
 
 @dataclass(frozen=True, slots=True)
-class SendSignal:
+class SignalPeer:
     """Relay this signal to the peer through the server."""
 
     peer_id: str
@@ -105,7 +105,7 @@ class ReportState:
     state: CallState
 
 
-CallAction = MakeOffer | AcceptOffer | ApplyAnswer | AddCandidate | CloseLink | SendSignal | ReportState
+CallAction = MakeOffer | AcceptOffer | ApplyAnswer | AddCandidate | CloseLink | SignalPeer | ReportState
 
 
 # --- state ---------------------------------------------------------------------------
@@ -196,7 +196,7 @@ class CallRules:
             self._expect_offer(peer_id, now)
         return actions
 
-    def peer_departed(self, peer_id: str, now: float) -> list[CallAction]:
+    def peer_departed(self, peer_id: str) -> list[CallAction]:
         self._peer_voice.pop(peer_id, None)
         actions: list[CallAction] = []
         self._drop(peer_id, actions)
@@ -226,7 +226,7 @@ class CallRules:
                     self._offer(peer_id, now, actions)
         else:
             for peer_id in list(self._links):
-                actions.append(SendSignal(peer_id, Bye()))
+                actions.append(SignalPeer(peer_id, Bye()))
                 self._drop(peer_id, actions)
             self._timers.clear()
         return actions
@@ -263,12 +263,12 @@ class CallRules:
 
     # --- what the peer connections say -------------------------------------------------
 
-    def described(self, link_id: LinkId, sdp: str, now: float) -> list[CallAction]:
+    def described(self, link_id: LinkId, sdp: str) -> list[CallAction]:
         """The link's local description (our offer, or our answer) is ready to send."""
         link = self._by_id.get(link_id)
         if link is None:
             return []
-        return [SendSignal(link.peer_id, Offer(sdp=sdp) if link.offerer else Answer(sdp=sdp))]
+        return [SignalPeer(link.peer_id, Offer(sdp=sdp) if link.offerer else Answer(sdp=sdp))]
 
     def link_state(self, link_id: LinkId, state: CallState, now: float) -> list[CallAction]:
         """The peer connection's state changed; ``failed`` drops it (and the smaller id retries)."""
@@ -322,7 +322,7 @@ class CallRules:
             return  # crossed offers: ours wins (its answer timer runs on); they drop theirs
         self._timers.pop(peer_id, None)  # the offer we were waiting for (see _expect_offer)
         if not self.voice:
-            actions.append(SendSignal(peer_id, Bye()))  # not in the call: say so rather than hang
+            actions.append(SignalPeer(peer_id, Bye()))  # not in the call: say so rather than hang
             return
         if old is not None:
             self._drop(peer_id, actions)

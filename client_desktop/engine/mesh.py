@@ -33,7 +33,7 @@ from .call_rules import (
     LinkId,
     MakeOffer,
     ReportState,
-    SendSignal,
+    SignalPeer,
 )
 from .events import CallState
 from .ice import allow_loopback_only_hosts
@@ -96,7 +96,7 @@ class CallMesh:
         self._run(self._rules.peer_arrived(peer_id, voice, self._loop.time()))
 
     def peer_departed(self, peer_id: str) -> None:
-        self._run(self._rules.peer_departed(peer_id, self._loop.time()))
+        self._run(self._rules.peer_departed(peer_id))
 
     def peer_voice(self, peer_id: str, voice: bool) -> None:
         self._run(self._rules.peer_voice(peer_id, voice, self._loop.time()))
@@ -152,7 +152,7 @@ class CallMesh:
                 case CloseLink(link=link_id):
                     if (link := self._links.pop(link_id, None)) is not None:
                         self._close(link)
-                case SendSignal(peer_id=peer_id, signal=signal):
+                case SignalPeer(peer_id=peer_id, signal=signal):
                     self._relay(peer_id, signal_payload(signal))
                 case ReportState(peer_id=peer_id, state=state):
                     self._on_state(peer_id, state)
@@ -215,13 +215,13 @@ class CallMesh:
     async def _offer(self, link: _Link) -> None:
         pc = self._connect(link)
         await pc.setLocalDescription(await pc.createOffer())
-        self._run(self._rules.described(link.id, pc.localDescription.sdp, self._loop.time()))
+        self._run(self._rules.described(link.id, pc.localDescription.sdp))
 
     async def _answer(self, link: _Link, sdp: str) -> None:
         pc = self._connect(link)
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
-        self._run(self._rules.described(link.id, pc.localDescription.sdp, self._loop.time()))
+        self._run(self._rules.described(link.id, pc.localDescription.sdp))
 
     async def _apply_answer(self, link: _Link, sdp: str) -> None:
         assert link.pc is not None  # the offer came first, on this link's queue

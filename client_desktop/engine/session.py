@@ -258,7 +258,7 @@ class Session:
 
     # --- the owner's requests --------------------------------------------------------
 
-    def start(self, now: float) -> list[SessionAction]:
+    def start(self) -> list[SessionAction]:
         if self.phase is not Phase.IDLE:
             raise RuntimeError("start() was called already, or after close()")
         self.phase = Phase.CONNECTING
@@ -307,9 +307,9 @@ class Session:
             actions = self._push(encode(Leave()), False, now)
             self.phase, self._deadline = Phase.LEAVING, now + self._timeout_s
             return actions
-        return self.close(now)
+        return self.close()
 
-    def close(self, now: float) -> list[SessionAction]:
+    def close(self) -> list[SessionAction]:
         """Stop without ``leave``: the place waits out the server's grace period."""
         if self.phase is Phase.CLOSED:
             return []
@@ -400,7 +400,7 @@ class Session:
                 return [Connect()]
             if self.phase is Phase.LEAVING:
                 log.info("the server did not close after leave; closing")
-                return self.close(now)
+                return self.close()
         if self._budget_at is not None and now >= self._budget_at:
             self._budget_at = None
             return self._flush(now)

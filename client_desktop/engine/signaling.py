@@ -146,7 +146,7 @@ class SignalingClient:
         ``leave()`` or ``close()``.
         """
         self._started = self._loop.create_future()
-        self._run(self._session.start(self._loop.time()))
+        self._run(self._session.start())
         try:
             return await self._started
         except asyncio.CancelledError:
@@ -161,7 +161,7 @@ class SignalingClient:
 
     async def close(self) -> None:
         """Stop without ``leave``: the place waits out the server's grace period."""
-        self._run(self._session.close(self._loop.time()))
+        self._run(self._session.close())
         await self._stop()
 
     async def _stop(self) -> None:

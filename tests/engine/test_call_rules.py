@@ -24,7 +24,7 @@ from client_desktop.engine.call_rules import (
     LinkId,
     MakeOffer,
     ReportState,
-    SendSignal,
+    SignalPeer,
 )
 from client_desktop.engine.events import CallState
 from protocol.signals import Answer, Bye, Candidate, Offer, Signal, signal_payload
@@ -174,10 +174,10 @@ def test_no_fallback_for_a_newcomer_without_voice_or_when_we_are_not_in_the_call
 
 def test_a_departed_peer_loses_its_link_and_its_signals_are_ignored() -> None:
     rules = offered_to("a")
-    assert rules.peer_departed("a", T0 + 1) == closed("a", L1)
+    assert rules.peer_departed("a") == closed("a", L1)
     assert rules.get_timer() is None
     assert rules.signal_received("a", payload(Offer(sdp="o")), T0 + 2) == []
-    assert rules.peer_departed("a", T0 + 3) == []
+    assert rules.peer_departed("a") == []
 
 
 def test_a_peer_turning_voice_on_is_expected_to_offer() -> None:
@@ -224,9 +224,9 @@ def test_turning_voice_off_says_bye_to_every_linked_peer_and_cancels_every_timer
     rules.peer_arrived("e", True, T0)  # a fallback timer, with no link
     actions = rules.set_voice(False, T0 + 1)
     assert actions == [
-        SendSignal("a", Bye()),
+        SignalPeer("a", Bye()),
         *closed("a", L1),
-        SendSignal("d", Bye()),
+        SignalPeer("d", Bye()),
         *closed("d", L2),
     ]
     assert rules.get_timer() is None
@@ -235,7 +235,7 @@ def test_turning_voice_off_says_bye_to_every_linked_peer_and_cancels_every_timer
 
 def test_an_offer_while_we_are_not_in_the_call_is_answered_with_bye() -> None:
     rules = in_room({"a": True}, voice=False)
-    assert rules.signal_received("a", payload(Offer(sdp="o")), T0) == [SendSignal("a", Bye())]
+    assert rules.signal_received("a", payload(Offer(sdp="o")), T0) == [SignalPeer("a", Bye())]
     assert rules.call_states == {}
 
 
@@ -320,12 +320,21 @@ def test_unknown_signal_kinds_are_ignored() -> None:
     assert rules.call_states == {"a": CallState.NEW}
 
 
+def test_a_peer_cannot_send_us_a_command() -> None:
+    """Our own decisions never travel as wire payloads: ``_offer`` is just an unknown kind."""
+    rules = offered_to("c")
+    assert rules.signal_received("c", {"kind": "bye"}, T0) == closed("c", L1)  # both in the call, no link
+    assert rules.signal_received("c", {"kind": "_offer"}, T0) == []
+    assert rules.call_states == {}
+    assert rules.get_timer() is None
+
+
 # --- what the peer connections report --------------------------------------------------------
 
 
 def test_the_local_description_goes_out_as_offer_or_answer() -> None:
-    assert offered_to("a").described(L1, "mine", T0) == [SendSignal("a", Offer(sdp="mine"))]
-    assert answering("c").described(L1, "mine", T0) == [SendSignal("c", Answer(sdp="mine"))]
+    assert offered_to("a").described(L1, "mine") == [SignalPeer("a", Offer(sdp="mine"))]
+    assert answering("c").described(L1, "mine") == [SignalPeer("c", Answer(sdp="mine"))]
 
 
 def test_link_states_are_reported_once_per_change() -> None:
@@ -400,7 +409,7 @@ def test_timing_is_configurable() -> None:
 @pytest.mark.parametrize(
     "report",
     [
-        lambda r: r.described(L1, "late", T0),
+        lambda r: r.described(L1, "late"),
         lambda r: r.link_state(L1, CallState.CONNECTED, T0),
         lambda r: r.link_failed(L1, "late", T0),
     ],

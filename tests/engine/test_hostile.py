@@ -19,6 +19,7 @@ GARBAGE = [
     {"kind": "candidate", "candidate": "candidate:garbage", "sdpMid": "0", "sdpMLineIndex": 0},
     {"kind": "candidate", "candidate": 17},
     {"kind": "dance"},
+    {"kind": "_offer"},  # once an internal command: a peer must not make us offer
     {"kind": "bye"},
 ]
 

@@ -137,7 +137,7 @@ def in_room(session: Session | None = None, message: bytes | None = None, now: f
     """A session joined, or re-joined at its reconnect deadline, with ``message`` (default ``joined()``)."""
     session = session or make_session()
     if session.phase is Phase.IDLE:
-        assert session.start(now) == [Connect()]
+        assert session.start() == [Connect()]
     else:
         assert session.handle_timer(now) == [Connect()]
     assert len(session.opened(now)) == 1
@@ -166,19 +166,19 @@ def test_backoff_needs_a_delay_and_none_negative(backoff: Sequence[float]) -> No
 
 def test_start_connects_once_only() -> None:
     session = make_session()
-    assert session.start(T0) == [Connect()]
+    assert session.start() == [Connect()]
     assert session.phase is Phase.CONNECTING
     with pytest.raises(RuntimeError):
-        session.start(T0)
+        session.start()
     closed = make_session()
-    closed.close(T0)
+    closed.close()
     with pytest.raises(RuntimeError):
-        closed.start(T0)
+        closed.start()
 
 
 def test_opened_sends_join_and_arms_the_join_timeout() -> None:
     session = make_session()
-    session.start(T0)
+    session.start()
     assert session.opened(T0) == [Transmit(encode(JOIN))]
     assert session.phase is Phase.JOINING
     assert session.get_timer() == T0 + TIMEOUT
@@ -188,7 +188,7 @@ def test_opened_sends_join_and_arms_the_join_timeout() -> None:
 def test_join_carries_the_voice_chosen_before_joining() -> None:
     session = make_session()
     assert session.set_state(T0, voice=False) == []
-    session.start(T0)
+    session.start()
     assert session.opened(T0) == [join_frame(voice=False)]
 
 
@@ -197,7 +197,7 @@ def test_join_carries_the_voice_chosen_before_joining() -> None:
 
 def test_joined_tells_the_room_and_history_and_takes_the_place() -> None:
     session = make_session()
-    session.start(T0)
+    session.start()
     session.opened(T0)
     history = [chat(3), chat(4, "p1", nonce="old")]
     actions = session.received(joined(history=history), T0 + 1)
@@ -215,7 +215,7 @@ def test_joined_tells_the_room_and_history_and_takes_the_place() -> None:
 
 def test_before_joined_other_messages_are_ignored() -> None:
     session = make_session()
-    session.start(T0)
+    session.start()
     assert session.received(encode(PeerJoined(peer=BOB)), T0) == []  # not before `opened` either
     session.opened(T0)
     assert session.received(encode(PeerJoined(peer=BOB)), T0) == []
@@ -226,7 +226,7 @@ def test_before_joined_other_messages_are_ignored() -> None:
 
 def test_unreadable_server_messages_are_ignored() -> None:
     session = make_session()
-    session.start(T0)
+    session.start()
     session.opened(T0)
     assert session.received(b'{"type": "newfangled"}', T0) == []
     assert session.received("not json", T0) == []
@@ -237,7 +237,7 @@ def test_unreadable_server_messages_are_ignored() -> None:
 @pytest.mark.parametrize("code", ["auth-failed", "name-taken", "room-full", "server-full", "bad-message"])
 def test_a_refused_first_join_is_refused_to_start(code: str) -> None:
     session = make_session()
-    session.start(T0)
+    session.start()
     session.opened(T0)
     actions = session.received(encode(ErrorReported(code=code, message="no")), T0)
     assert actions == [Disconnect(), Refused(FailureCode(code), "no")]
@@ -248,7 +248,7 @@ def test_a_refused_first_join_is_refused_to_start(code: str) -> None:
 @pytest.mark.parametrize("code", [FailureCode.UNREACHABLE, FailureCode.TLS])
 def test_a_first_connection_that_fails_is_refused_to_start(code: FailureCode) -> None:
     session = make_session()
-    session.start(T0)
+    session.start()
     assert session.connect_failed(code, "nope", T0) == [Refused(code, "nope")]
     assert session.phase is Phase.CLOSED
     assert session.connect_failed(code, "nope", T0) == []  # not connecting any more
@@ -281,14 +281,14 @@ def test_a_close_before_joined_says_why_by_close_code(
     received: tuple[int, str] | None, code: FailureCode, message: str
 ) -> None:
     session = make_session(where="wss://vox")
-    session.start(T0)
+    session.start()
     session.opened(T0)
     assert session.connection_closed(received, None, T0) == [Disconnect(), Refused(code, message)]
 
 
 def test_a_join_left_unanswered_times_out() -> None:
     session = make_session()
-    session.start(T0)
+    session.start()
     session.opened(T0)
     assert session.handle_timer(T0 + TIMEOUT - 0.01) == []
     assert session.handle_timer(T0 + TIMEOUT) == [
@@ -595,7 +595,7 @@ def test_after_a_fresh_rejoin_chats_from_our_old_id_are_still_ours() -> None:
 def test_chats_queued_before_the_first_join_go_out_after_it() -> None:
     session = make_session()
     session.send_chat("early", T0)
-    session.start(T0)
+    session.start()
     session.opened(T0)
     assert session.received(joined(), T0) == [room_joined(), chat_frame("n1", "early")]
 
@@ -693,12 +693,12 @@ def test_leave_when_not_in_the_room_just_closes(phase: Phase) -> None:
     assert session.phase is Phase.CLOSED
     assert session.get_timer() is None
     assert session.leave(T0 + 2) == []
-    assert session.close(T0 + 2) == []
+    assert session.close() == []
 
 
 def test_close_in_the_room_disconnects_without_leave() -> None:
     session = in_room()
-    assert session.close(T0) == [Disconnect()]
+    assert session.close() == [Disconnect()]
     assert session.phase is Phase.CLOSED
     assert session.received(encode(chat(1)), T0) == []
     assert session.opened(T0) == []
@@ -751,7 +751,7 @@ def test_a_long_outbox_is_paced_after_the_join() -> None:
     session = make_session()
     for _ in range(PACE_BURST + 1):
         session.send_chat("queued", T0)
-    session.start(T0)
+    session.start()
     session.opened(T0)
     actions = session.received(joined(), T0)
     assert actions == [room_joined(), *(chat_frame(f"n{i}", "queued") for i in range(1, PACE_BURST + 1))]
