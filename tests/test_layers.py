@@ -168,6 +168,19 @@ def test_the_rooms_core_knows_no_transport(name: str) -> None:
     assert set(transport) <= {"websockets.frames"}
 
 
+@pytest.mark.parametrize("name", ["session", "call_rules", "events", "errors"])
+def test_the_engine_cores_do_no_io(name: str) -> None:
+    """The call rules and the signaling session decide; only their shells touch aiortc, sockets or time."""
+    imported = import_graph()[f"client_desktop.engine.{name}"]
+    io = [
+        m for m in imported if within(m, ["asyncio", "socket", "threading", "time", "aiortc", "aioice", "av"])
+    ]
+    ours = [m for m in imported if within(m, ["client_desktop"])]
+    assert io == []
+    assert {m for m in imported if within(m, ["websockets"])} <= {"websockets.frames"}
+    assert set(ours) <= {"client_desktop.engine.events"}
+
+
 def test_no_import_cycles_among_our_modules() -> None:
     graph = import_graph()
     ours = {module: [target for target in imported if target in graph] for module, imported in graph.items()}
