@@ -43,7 +43,7 @@ from .tasks import cancel_and_wait
 log = logging.getLogger("voxroom.engine.signaling")
 
 MAX_INCOMING_BYTES: Final = 16 * 1024 * 1024
-"""A ``joined`` with 1,000 history messages can reach ~8 MiB."""
+"""Room for the largest ``joined`` (history by ``since``; docs/protocol.md)."""
 CLOSE_TIMEOUT_S: Final = 1.0
 """How long to wait for the server's side of a closing handshake (also after a ping timeout)."""
 
