@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from . import logs
 from .app import start
 from .config import ServerConfig, parse_args
 
@@ -33,11 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run()
     config = parse_args(argv)
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(config.log_level, config.log_format)
     # websockets logs every HTTP request at INFO and frame contents (chat text) at DEBUG.
     logging.getLogger("websockets").setLevel(logging.WARNING)
     try:

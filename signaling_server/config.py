@@ -1,20 +1,30 @@
-"""Command-line flags, each also read from a ``VOXROOM_*`` environment variable.
+"""Settings from the command line, ``VOXROOM_*`` environment variables and a TOML file.
 
-A flag given on the command line wins over the environment, which wins
-over the default.
+Each setting is taken from the first of: the command line, the environment
+(``--max-room-size`` is ``VOXROOM_MAX_ROOM_SIZE``), the ``--config`` file
+(whose keys are the long flag names: ``max-room-size = 32``), the default.
+A secret can come from a file instead (``--password-file``: its first line),
+so that none has to be on a command line or in the environment.
 """
 
 import argparse
+import difflib
+import enum
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
 from protocol import IceServer, limits
 
 from .hub import HubConfig
+from .logs import LogFormat
+
+CONFIG_VAR = "VOXROOM_CONFIG"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +35,21 @@ class ServerConfig(HubConfig):
     port: int = limits.DEFAULT_PORT
     data_dir: Path = Path(platformdirs.user_data_dir("voxroom-server"))
     log_level: str = "info"
+    log_format: LogFormat = LogFormat.TEXT
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    metrics_token: str | None = field(default=None, repr=False)
     max_message_bytes: int = limits.DEFAULT_MAX_MESSAGE_BYTES
     ping_interval_s: float = limits.PING_INTERVAL_S  # fixed by the spec; a field so tests can shorten it
     ping_timeout_s: float = limits.PING_TIMEOUT_S
+
+
+class Source(enum.IntEnum):
+    """Where a setting came from; a higher one wins."""
+
+    FILE = 1
+    ENVIRONMENT = 2
+    COMMAND_LINE = 3
 
 
 def _positive_int(text: str) -> int:
@@ -46,100 +66,262 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> ServerConfig:
-    env = dict(os.environ if environ is None else environ)
-    d = ServerConfig()
+def _text_or_none(text: str) -> str | None:
+    """An empty value (``VOXROOM_PASSWORD=``) means none, so a higher source can unset a lower one."""
+    return text or None
+
+
+def _ice_server(url: str) -> IceServer:
+    return IceServer(urls=[url])
+
+
+@dataclass(frozen=True, slots=True)
+class _Flag:
+    """One setting's spelling in the three sources, and the ``ServerConfig`` field it sets.
+
+    Two flags may set one field (``--password``, ``--password-file``): the
+    higher source wins, and both from one source is an error.
+    """
+
+    name: str  # the long flag without "--"; also the key in the config file
+    field: str
+    help: str
+    parse: Callable[[str], object] = str
+    choices: tuple[str, ...] = ()
+    repeatable: bool = False  # a list in the file, space-separated in the environment
+    secret_file: bool = False  # the value is a file whose first line is the field's value
+
+    @property
+    def var(self) -> str:
+        return "VOXROOM_" + self.name.replace("-", "_").upper()
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+
+_D = ServerConfig()
+FLAGS = (
+    _Flag("host", "host", f"address to listen on (default {_D.host})"),
+    _Flag("port", "port", f"port for WebSocket and HTTP (default {_D.port})", int),
+    _Flag(
+        "data-dir", "data_dir", "directory of the SQLite database (default: the user data directory)", Path
+    ),
+    _Flag(
+        "log-level",
+        "log_level",
+        "debug, info, warning or error",
+        choices=("debug", "info", "warning", "error"),
+    ),
+    _Flag(
+        "log-format", "log_format", "text (default) or json: one object per line", LogFormat, ("text", "json")
+    ),
+    _Flag("password", "password", "password every join must give (default: none)", _text_or_none),
+    _Flag("password-file", "password", "file whose first line is the password", Path, secret_file=True),
+    _Flag("tls-cert", "tls_cert", "PEM certificate chain: serve wss:// and https://", Path),
+    _Flag("tls-key", "tls_key", "PEM private key for --tls-cert", Path),
+    _Flag("metrics-token", "metrics_token", "bearer token /metrics asks for (default: open)", _text_or_none),
+    _Flag(
+        "metrics-token-file",
+        "metrics_token",
+        "file whose first line is the metrics token",
+        Path,
+        secret_file=True,
+    ),
+    _Flag(
+        "ice-server",
+        "ice_servers",
+        "STUN/TURN URL handed to clients (repeatable; space-separated in the variable)",
+        _ice_server,
+        repeatable=True,
+    ),
+    _Flag("max-room-size", "max_room_size", f"peers per room (default {_D.max_room_size})", _positive_int),
+    _Flag(
+        "max-connections",
+        "max_connections",
+        f"open connections (default {_D.max_connections})",
+        _positive_int,
+    ),
+    _Flag(
+        "max-message-bytes",
+        "max_message_bytes",
+        f"largest message (default {_D.max_message_bytes})",
+        _positive_int,
+    ),
+    _Flag(
+        "chat-rate",
+        "chat_rate_per_s",
+        f"chat+state messages/s per connection, burst {limits.CHAT_BURST_PER_RATE}x"
+        f" (default {_D.chat_rate_per_s:g})",
+        _positive_float,
+    ),
+    _Flag(
+        "signal-rate",
+        "signal_rate_per_s",
+        f"signal messages/s per connection, burst {limits.SIGNAL_BURST_PER_RATE}x"
+        f" (default {_D.signal_rate_per_s:g})",
+        _positive_float,
+    ),
+    _Flag(
+        "grace",
+        "grace_s",
+        f"seconds a dropped peer keeps its place (default {_D.grace_s:g})",
+        _positive_float,
+    ),
+)
+"""Every setting; a new one needs a line here and a ``ServerConfig`` field, nothing else."""
+_BY_NAME = {flag.name: flag for flag in FLAGS}
+
+
+def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ServerConfig:
+    """The settings from ``argv``, ``environ`` and the config file; exit 2 with a message if one is wrong."""
+    env = os.environ if environ is None else environ
+    p = _parser()
+    given = vars(p.parse_args(argv))
+    config_path: Path | None = given.pop("config", None) or (
+        Path(env[CONFIG_VAR]) if env.get(CONFIG_VAR) else None
+    )
+    in_file = {} if config_path is None else _read_config_file(p, config_path)
+
+    chosen: dict[str, tuple[_Flag, Source, object]] = {}  # by field
+    for flag in FLAGS:
+        found = _lookup(p, flag, given, env, in_file, config_path)
+        if found is None:
+            continue
+        source, value = found
+        held = chosen.get(flag.field)
+        if held is not None and held[1] is source:
+            p.error(
+                f"{_where(held[0], source, config_path)} and {_where(flag, source, config_path)}: give one"
+            )
+        if held is None or source > held[1]:
+            chosen[flag.field] = (flag, source, value)
+
+    changes: dict[str, Any] = {}  # each value is of its field's type: the flag's parser made it
+    for name, (flag, source, value) in chosen.items():
+        if flag.secret_file:
+            assert isinstance(value, Path)
+            try:
+                value = read_secret(value)
+            except ValueError as exc:
+                p.error(f"{_where(flag, source, config_path)}: {exc}")
+        changes[name] = value
+    config = replace(ServerConfig(), **changes)
+    if (config.tls_cert is None) != (config.tls_key is None):
+        p.error("--tls-cert and --tls-key go together")
+    return config
+
+
+def _lookup(
+    p: argparse.ArgumentParser,
+    flag: _Flag,
+    given: Mapping[str, object],
+    env: Mapping[str, str],
+    in_file: Mapping[str, object],
+    config_path: Path | None,
+) -> tuple[Source, object] | None:
+    """Where ``flag`` is set, highest source first, and its parsed value; None if nowhere."""
+    if flag.dest in given:
+        value = given[flag.dest]
+        return Source.COMMAND_LINE, tuple(value) if isinstance(value, list) else value
+    if flag.var in env:
+        texts = env[flag.var].split() if flag.repeatable else [env[flag.var]]
+        return Source.ENVIRONMENT, _parse(p, flag, texts, flag.var)
+    if flag.name in in_file:
+        where = f"{config_path}: {flag.name}"
+        return Source.FILE, _parse(p, flag, _file_texts(p, flag, in_file[flag.name], where), where)
+    return None
+
+
+def read_secret(path: Path) -> str:
+    """The first line of ``path``, without its line ending.
+
+    Raises:
+        ValueError: the file cannot be read, or its first line is empty.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text") from exc
+    secret = text.split("\n", 1)[0].removesuffix("\r")
+    if not secret:
+        raise ValueError(f"{path} is empty (its first line is the secret)")
+    return secret
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Flags only: a flag absent from ``argv`` is absent from the result (``SUPPRESS``)."""
     p = argparse.ArgumentParser(
         prog="voxroom-server",
         description="Voxroom signaling server: rooms, chat history and WebRTC signaling relay.",
-        epilog="Every flag can also be set as VOXROOM_<FLAG> (e.g. VOXROOM_PORT=9000).",
+        epilog="Every flag can also be set as VOXROOM_<FLAG> (VOXROOM_PORT=9000) or in the --config file"
+        " (port = 9000). The command line wins over the environment, which wins over the file.",
+        argument_default=argparse.SUPPRESS,
     )
-
-    def opt(flag: str, help_text: str, default: object, **kw: object) -> None:
-        var = _env_name(flag)
-        # argparse applies ``type`` to a string default, so the environment is validated too.
-        kw["default"] = None if kw.get("action") == "append" else env.get(var, default)
-        p.add_argument(flag, help=f"{help_text} [{var}]", **kw)  # type: ignore[arg-type]
-
-    opt("--host", f"address to listen on (default {d.host})", d.host)
-    opt("--port", f"port for WebSocket and HTTP (default {d.port})", d.port, type=int)
-    opt(
-        "--data-dir",
-        "directory of the SQLite database (default: the user data directory)",
-        d.data_dir,
+    p.add_argument(
+        "--config",
         type=Path,
+        metavar="FILE",
+        help=f"TOML file of settings, keyed by long flag name (max-room-size = 32) [{CONFIG_VAR}]",
     )
-    opt(
-        "--log-level",
-        "debug, info, warning or error",
-        d.log_level,
-        choices=["debug", "info", "warning", "error"],
-    )
-    opt("--password", "password every join must give (default: none)", None)
-    opt("--tls-cert", "PEM certificate chain: serve wss:// and https://", None, type=Path)
-    opt("--tls-key", "PEM private key for --tls-cert", None, type=Path)
-    opt(
-        "--ice-server",
-        "STUN/TURN URL handed to clients (repeatable; space-separated in the variable)",
-        None,
-        action="append",
-    )
-    opt("--max-room-size", f"peers per room (default {d.max_room_size})", d.max_room_size, type=_positive_int)
-    opt(
-        "--max-connections",
-        f"open connections (default {d.max_connections})",
-        d.max_connections,
-        type=_positive_int,
-    )
-    opt(
-        "--max-message-bytes",
-        f"largest message (default {d.max_message_bytes})",
-        d.max_message_bytes,
-        type=_positive_int,
-    )
-    opt(
-        "--chat-rate",
-        f"chat+state messages/s per connection, burst {limits.CHAT_BURST_PER_RATE}x"
-        f" (default {d.chat_rate_per_s:g})",
-        d.chat_rate_per_s,
-        type=_positive_float,
-    )
-    opt(
-        "--signal-rate",
-        f"signal messages/s per connection, burst {limits.SIGNAL_BURST_PER_RATE}x"
-        f" (default {d.signal_rate_per_s:g})",
-        d.signal_rate_per_s,
-        type=_positive_float,
-    )
-    opt(
-        "--grace",
-        f"seconds a dropped peer keeps its place (default {d.grace_s:g})",
-        d.grace_s,
-        type=_positive_float,
-    )
-    p.add_argument("--version", action="version", version=f"voxroom-server {d.version}")
-    a = p.parse_args(argv)
-    if (a.tls_cert is None) != (a.tls_key is None):
-        p.error("--tls-cert and --tls-key go together")
-    return ServerConfig(
-        host=a.host,
-        port=int(a.port),
-        data_dir=Path(a.data_dir),
-        log_level=a.log_level,
-        password=a.password or None,
-        tls_cert=a.tls_cert and Path(a.tls_cert),
-        tls_key=a.tls_key and Path(a.tls_key),
-        ice_servers=tuple(
-            IceServer(urls=[url]) for url in a.ice_server or env.get(_env_name("--ice-server"), "").split()
-        ),
-        max_room_size=int(a.max_room_size),
-        max_connections=int(a.max_connections),
-        max_message_bytes=int(a.max_message_bytes),
-        chat_rate_per_s=float(a.chat_rate),
-        signal_rate_per_s=float(a.signal_rate),
-        grace_s=float(a.grace),
-    )
+    for flag in FLAGS:
+        p.add_argument(
+            f"--{flag.name}",
+            type=flag.parse,
+            choices=flag.choices or None,
+            action="append" if flag.repeatable else "store",
+            metavar="FILE" if flag.secret_file else None,
+            help=f"{flag.help} [{flag.var}]",
+        )
+    p.add_argument("--version", action="version", version=f"voxroom-server {_D.version}")
+    return p
 
 
-def _env_name(flag: str) -> str:
-    return "VOXROOM_" + flag.lstrip("-").replace("-", "_").upper()
+def _read_config_file(p: argparse.ArgumentParser, path: Path) -> dict[str, object]:
+    try:
+        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        p.error(f"cannot read the config file {path}: {exc.strerror}")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        p.error(f"config file {path}: {exc}")
+    for key in settings:
+        if key not in _BY_NAME:
+            near = difflib.get_close_matches(key.replace("_", "-"), _BY_NAME, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else " (the keys are the long flag names)"
+            p.error(f"config file {path}: unknown setting {key!r}{hint}")
+    return settings
+
+
+def _file_texts(p: argparse.ArgumentParser, flag: _Flag, value: object, where: str) -> list[str]:
+    """A TOML value as the text a flag would be given, so one parser checks every source."""
+    if flag.repeatable and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value).split() if flag.repeatable else [str(value)]
+    p.error(f"{where}: must be a string or a number{' or a list of strings' if flag.repeatable else ''}")
+
+
+def _parse(p: argparse.ArgumentParser, flag: _Flag, texts: list[str], where: str) -> object:
+    values = []
+    for text in texts:
+        if flag.choices and text not in flag.choices:
+            p.error(f"{where}: {text!r} is not one of {', '.join(flag.choices)}")
+        try:
+            values.append(flag.parse(text))
+        except argparse.ArgumentTypeError as exc:
+            p.error(f"{where}: {text!r} {exc}")
+        except ValueError:
+            p.error(f"{where}: invalid value {text!r}")
+    return tuple(values) if flag.repeatable else values[0]
+
+
+def _where(flag: _Flag, source: Source, config_path: Path | None) -> str:
+    match source:
+        case Source.COMMAND_LINE:
+            return f"--{flag.name}"
+        case Source.ENVIRONMENT:
+            return flag.var
+        case Source.FILE:
+            return f"{config_path}: {flag.name}"

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from protocol import IceServer
-from signaling_server.config import ServerConfig, parse_args
+from signaling_server.config import FLAGS, ServerConfig, parse_args, read_secret
+from signaling_server.logs import LogFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,3 +89,158 @@ def test_version_is_the_one_in_pyproject(capsys: pytest.CaptureFixture[str]) -> 
         parse_args(["--version"], environ={})
     assert capsys.readouterr().out == f"voxroom-server {written}\n"
     assert ServerConfig().version == written
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
+    _write(tmp_path / "pw", "from-file\n")
+    _write(tmp_path / "token", "t0ken\n")
+    toml = _write(
+        tmp_path / "voxroom.toml",
+        f"""
+        host = "127.0.0.2"
+        port = 9000
+        data-dir = "/srv/voxroom"
+        log-level = "debug"
+        log-format = "json"
+        password-file = "{tmp_path / "pw"}"
+        tls-cert = "c.pem"
+        tls-key = "k.pem"
+        metrics-token-file = "{tmp_path / "token"}"
+        ice-server = ["stun:a:3478", "turn:b"]
+        max-room-size = 8
+        max-connections = 50
+        max-message-bytes = 4096
+        chat-rate = 5
+        signal-rate = 50.5
+        grace = 3
+        """,
+    )
+    config = parse_args(["--config", str(toml)], environ={})
+    assert config == ServerConfig(
+        host="127.0.0.2",
+        port=9000,
+        data_dir=Path("/srv/voxroom"),
+        log_level="debug",
+        log_format=LogFormat.JSON,
+        password="from-file",
+        tls_cert=Path("c.pem"),
+        tls_key=Path("k.pem"),
+        metrics_token="t0ken",
+        ice_servers=(IceServer(urls=["stun:a:3478"]), IceServer(urls=["turn:b"])),
+        max_room_size=8,
+        max_connections=50,
+        max_message_bytes=4096,
+        chat_rate_per_s=5.0,
+        signal_rate_per_s=50.5,
+        grace_s=3.0,
+    )
+    assert "t0ken" not in repr(config)
+    keys = {line.split("=")[0].strip() for line in toml.read_text().splitlines() if "=" in line}
+    assert keys == {flag.name for flag in FLAGS} - {"password", "metrics-token"}  # the pairs' other halves
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "port"),
+    [
+        ([], {}, 8765),
+        (["--config", "{toml}"], {}, 1111),
+        (["--config", "{toml}"], {"VOXROOM_PORT": "2222"}, 2222),
+        (["--config", "{toml}", "--port", "3333"], {"VOXROOM_PORT": "2222"}, 3333),
+        ([], {"VOXROOM_CONFIG": "{toml}"}, 1111),
+        (["--port", "3333"], {"VOXROOM_CONFIG": "{toml}"}, 3333),
+    ],
+)
+def test_flag_beats_environment_beats_file_beats_default(
+    tmp_path: Path, argv: list[str], env: dict[str, str], port: int
+) -> None:
+    toml = _write(tmp_path / "voxroom.toml", "port = 1111\nmax-room-size = 4\n")
+    config = parse_args(
+        [a.format(toml=toml) for a in argv], environ={k: v.format(toml=toml) for k, v in env.items()}
+    )
+    assert config.port == port
+    assert config.max_room_size == (4 if "{toml}" in [*argv, *env.values()] else 16)  # the rest stays
+
+
+def test_a_secret_file_gives_its_first_line(tmp_path: Path) -> None:
+    assert read_secret(_write(tmp_path / "a", "s3cret\nsecond line\n")) == "s3cret"
+    assert read_secret(_write(tmp_path / "b", "s3cret\r\n")) == "s3cret"
+    assert read_secret(_write(tmp_path / "c", " spaced out ")) == " spaced out "  # only the line end goes
+    assert parse_args(["--password-file", str(tmp_path / "a")], environ={}).password == "s3cret"
+    env = {"VOXROOM_PASSWORD_FILE": str(tmp_path / "a"), "VOXROOM_METRICS_TOKEN_FILE": str(tmp_path / "b")}
+    assert (parse_args([], environ=env).password, parse_args([], environ=env).metrics_token) == (
+        "s3cret",
+    ) * 2
+
+
+def test_a_password_and_its_file_are_one_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pw = _write(tmp_path / "pw", "from-file\n")
+    toml = _write(tmp_path / "voxroom.toml", f'password-file = "{pw}"\n')
+    assert parse_args(["--config", str(toml), "--password", "typed"], environ={}).password == "typed"
+    assert parse_args(["--config", str(toml)], environ={"VOXROOM_PASSWORD": ""}).password is None
+    assert (
+        parse_args(["--password-file", str(pw)], environ={"VOXROOM_PASSWORD": "env"}).password == "from-file"
+    )
+    with pytest.raises(SystemExit):
+        parse_args(["--password", "typed", "--password-file", str(pw)], environ={})
+    assert "--password and --password-file: give one" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("toml", "argv", "env", "message"),
+    [
+        ("max_room_size = 4", [], {}, "unknown setting 'max_room_size' (did you mean 'max-room-size'?)"),
+        ("colour = 'blue'", [], {}, "unknown setting 'colour' (the keys are the long flag names)"),
+        ("config = 'other.toml'", [], {}, "unknown setting 'config'"),
+        ("port = 'http'", [], {}, "voxroom.toml: port: invalid value 'http'"),
+        ("port = 80.5", [], {}, "voxroom.toml: port: invalid value '80.5'"),
+        ("max-room-size = 0", [], {}, "voxroom.toml: max-room-size: '0' must be at least 1"),
+        ("log-format = 'xml'", [], {}, "voxroom.toml: log-format: 'xml' is not one of text, json"),
+        ("[port]\nnumber = 1", [], {}, "voxroom.toml: port: must be a string or a number"),
+        ("grace = true", [], {}, "voxroom.toml: grace: must be a string or a number"),
+        ("ice-server = [1]", [], {}, "ice-server: must be a string or a number or a list of strings"),
+        ("port = 1\nport = 2", [], {}, "config file {dir}/voxroom.toml: Cannot overwrite a value"),
+        (
+            "",
+            ["--config", "{dir}/absent.toml"],
+            {},
+            "cannot read the config file {dir}/absent.toml: No such file",
+        ),
+        ("", [], {"VOXROOM_LOG_LEVEL": "loud"}, "VOXROOM_LOG_LEVEL: 'loud' is not one of debug, info,"),
+        (
+            "",
+            ["--password-file", "{dir}/absent"],
+            {},
+            "--password-file: cannot read {dir}/absent: No such file",
+        ),
+        ("", ["--password-file", "{dir}/empty"], {}, "--password-file: {dir}/empty is empty"),
+        ("", ["--password-file", "{dir}"], {}, "--password-file: cannot read {dir}: Is a directory"),
+        (
+            "metrics-token-file = '{dir}/empty'",
+            [],
+            {},
+            "voxroom.toml: metrics-token-file: {dir}/empty is empty",
+        ),
+        ("", [], {"VOXROOM_METRICS_TOKEN_FILE": "{dir}/empty"}, "VOXROOM_METRICS_TOKEN_FILE: {dir}/empty is"),
+        ("tls-cert = 'c.pem'", [], {}, "--tls-cert and --tls-key go together"),
+    ],
+)
+def test_a_wrong_file_or_setting_is_refused_naming_it(
+    tmp_path: Path,
+    toml: str,
+    argv: list[str],
+    env: dict[str, str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _write(tmp_path / "voxroom.toml", toml.format(dir=tmp_path))
+    _write(tmp_path / "empty", "\n")
+    argv = [a.format(dir=tmp_path) for a in argv] or ["--config", str(tmp_path / "voxroom.toml")]
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv, environ={k: v.format(dir=tmp_path) for k, v in env.items()})
+    assert exit_info.value.code == 2
+    assert message.format(dir=tmp_path) in capsys.readouterr().err
