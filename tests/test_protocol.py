@@ -41,6 +41,7 @@ from protocol import (
     limits,
     name_key,
 )
+from protocol.text import INVISIBLE
 
 CLIENT_TYPES = (Join, SendChat, SendSignal, SetState, Leave)
 CLIENT_TYPE_NAMES = ["join", "chat", "signal", "state", "leave"]
@@ -271,12 +272,106 @@ def test_username_wrong_type_refused(username: Any) -> None:
     assert bad(join(username=username)).ref == "join"
 
 
-def test_name_key_is_casefold() -> None:
+def test_name_key_folds_case() -> None:
     assert name_key("Alice") == name_key("ALICE") == name_key("alice") == "alice"
     assert name_key("Straße") == name_key("STRASSE") == "strasse"  # casefold, not lower
     assert "Straße".lower() != "STRASSE".lower()  # the premise that makes this a real test
     assert name_key("ΣΊΣΥΦΟΣ") == name_key("σίσυφος")
-    assert name_key("alice") != name_key("alicia")
+    mark, mark_upper, mark_lower = (
+        "\u041c\u0430\u0440\u043a",
+        "\u041c\u0410\u0420\u041a",
+        "\u043c\u0430\u0440\u043a",
+    )
+    assert name_key(mark) == name_key(mark_upper) == name_key(mark_lower)  # folded before the skeleton
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "\u0430lice",  # Cyrillic a
+        "\uff41\uff4c\uff49\uff43\uff45",  # fullwidth: NFKC
+        "al\u0456ce",  # Cyrillic i
+        "\u0410LICE",  # Cyrillic capital A, folded then mapped
+        "\u0251lice",  # Latin alpha
+        "a1ice",  # digit one
+        "alIce",  # capital I
+        "alice\u3164",  # Hangul filler (Default_Ignorable): dropped
+        "ali\u034fce",  # combining grapheme joiner (Default_Ignorable): dropped
+        "alice\u2800",  # braille blank: dropped
+        "\U0001d41a\U0001d425\U0001d422\U0001d41c\U0001d41e",  # mathematical bold: NFKC
+    ],
+)
+def test_name_key_look_alikes_collide(look_alike: str) -> None:
+    assert look_alike != "alice"
+    assert name_key(look_alike) == name_key("alice") == "alice"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("e\u0301", "\u00e9"),  # NFD and NFC
+        ("olive", "0live"),  # a prototype that is a capital (0 -> O) is folded again
+        ("modern", "rnodern"),  # TS #39 maps m to rn
+        ("paypal", "\u0440\u0430yp\u0430l"),
+    ],
+)
+def test_name_key_equal_pairs(one: str, other: str) -> None:
+    assert name_key(one) == name_key(other)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("alice", "alicia"), ("alice", "al ice"), ("ana", "anna"), ("李小龍", "李小龙"), ("bob", "bób")],
+)
+def test_name_key_keeps_different_names_apart(one: str, other: str) -> None:
+    assert name_key(one) != name_key(other)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u3164",  # HANGUL FILLER, a letter (Lo) that draws nothing
+        "\u3164\u3164\u3164",
+        "\u115f",  # HANGUL CHOSEONG FILLER
+        "\u1160",  # HANGUL JUNGSEONG FILLER
+        "\uffa0",  # HALFWIDTH HANGUL FILLER
+        "\u2800\u2800",  # BRAILLE PATTERN BLANK (So)
+        "\u3164 \u2800",  # blanks around an inner space
+        "\u0301",  # combining marks only: Mn
+        "\u0301\u0302\u0303",
+        "\u20dd",  # Me
+        "\u0903",  # Mc
+        "\ufe0f",  # a variation selector (Mn, Default_Ignorable)
+        "\u034f",  # COMBINING GRAPHEME JOINER
+        "\u17b4",  # KHMER VOWEL INHERENT AQ
+    ],
+)
+def test_username_without_a_visible_character_refused(raw: str) -> None:
+    assert bad(join(username=raw)).ref == "join"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "e\u0301",  # a mark on a base character
+        "\u2764\ufe0f",  # an emoji with its variation selector
+        "\u0915\u094d\u0937",  # Devanagari conjunct (a virama, Mn, inside)
+        "a\u2800b",  # blanks beside a visible character: accepted, dropped from the key
+        "\u3164bob",
+        "_",
+        ".",
+    ],
+)
+def test_username_with_a_visible_character_accepted(raw: str) -> None:
+    msg = decode_client(join(username=raw))
+    assert isinstance(msg, Join)
+    assert msg.username == raw
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029"])
+def test_username_line_and_paragraph_separators_refused(char: str) -> None:
+    assert unicodedata.category(char) in {"Zl", "Zp"}
+    assert bad(join(username=f"ali{char}ce")).ref == "join"
 
 
 # --- join: other fields ----------------------------------------------------------------------
@@ -392,6 +487,20 @@ def test_nonce_up_to_64_code_points(nonce: str) -> None:
 @pytest.mark.parametrize("nonce", ["x" * 65, "é" * 65, "😀" * 65, 5, ["n"], True])
 def test_nonce_refused(nonce: Any) -> None:
     assert bad(chat("hi", nonce=nonce)).ref == "chat"
+
+
+@pytest.mark.parametrize(
+    "char", ["\x00", "\x1b", "\n", "\t", "\x7f", "\u0085", "\u202e", "\u200b", "\u2066", "\ufeff", "\u00ad"]
+)
+def test_nonce_control_and_format_refused(char: str) -> None:
+    assert unicodedata.category(char) in {"Cc", "Cf"}
+    assert bad(chat("hi", nonce=f"n{char}1")).ref == "chat"
+    assert bad(chat("hi", nonce=char)).ref == "chat"
+
+
+@pytest.mark.parametrize("nonce", [" n-1 ", "\u3000n", "c-17", "\ue000", "a b"])
+def test_nonce_is_opaque_and_kept_as_sent(nonce: str) -> None:
+    assert decode_client(chat("hi", nonce=nonce)) == SendChat(text="hi", nonce=nonce)
 
 
 def test_nonce_null_means_absent() -> None:
@@ -827,13 +936,17 @@ def _check_outcome(data: str | bytes) -> ClientMessage | ProtocolError:
     if isinstance(msg, Join):
         assert 1 <= len(msg.username) <= limits.MAX_USERNAME_CHARS
         assert msg.username == msg.username.strip()
-        assert not any(unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co", "Cn"} for c in msg.username)
+        assert not any(
+            unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"} for c in msg.username
+        )
+        assert any(c not in INVISIBLE and unicodedata.category(c)[0] not in "ZCM" for c in msg.username)
         assert 1 <= len(msg.room) <= limits.MAX_ROOM_CHARS
         assert msg.since is None or msg.since >= 0
     elif isinstance(msg, SendChat):
         assert 1 <= len(msg.text) <= limits.MAX_CHAT_CHARS
         assert msg.text == msg.text.strip()
         assert msg.nonce is None or len(msg.nonce) <= limits.MAX_NONCE_CHARS
+        assert msg.nonce is None or not any(unicodedata.category(c) in {"Cc", "Cf", "Cs"} for c in msg.nonce)
     elif isinstance(msg, SendSignal):
         assert compact_utf8_len(msg.payload) <= limits.MAX_SIGNAL_PAYLOAD_BYTES
     return msg
@@ -874,6 +987,12 @@ def test_fuzz_nearly_valid_messages(value: dict[str, Any]) -> None:
     assert _check_outcome(data.encode()) == outcome or isinstance(outcome, ProtocolError)
     if isinstance(outcome, ProtocolError):
         assert outcome.ref == value["type"]
+
+
+@FUZZ
+@given(st.text(max_size=32))
+def test_fuzz_name_key_ignores_case(name: str) -> None:
+    assert name_key(name.upper()) == name_key(name) == name_key(name.lower())
 
 
 @FUZZ
