@@ -6,6 +6,7 @@
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import ssl
@@ -74,7 +75,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     places = store.load_places()
     hub = Hub(config)
     hub.restore(places, time.time())
-    metrics = Metrics()
+    metrics = Metrics(config.version)
     relay = Relay(hub, StoreThread(store), metrics)
     started = time.monotonic()
     metrics.watch("voxroom_connections", "Open WebSocket connections", lambda: relay.open_connections)
@@ -98,6 +99,10 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         if path == "/health":
             return _response(connection, HTTPStatus.OK, json.dumps(health()), "application/json")
         if path == "/metrics":
+            if not _bearer_matches(request, config.metrics_token):
+                response = _response(connection, HTTPStatus.UNAUTHORIZED, "/metrics needs its bearer token\n")
+                response.headers["WWW-Authenticate"] = 'Bearer realm="voxroom-metrics"'
+                return response
             return _response(
                 connection, HTTPStatus.OK, metrics.render().decode(), "text/plain; version=0.0.4"
             )
@@ -131,6 +136,14 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
 def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     """Echo ``voxroom.v1`` when offered; serve v1 without one otherwise."""
     return Subprotocol(limits.SUBPROTOCOL) if limits.SUBPROTOCOL in offered else None
+
+
+def _bearer_matches(request: Request, token: str | None) -> bool:
+    """No token is asked for, or ``Authorization: Bearer TOKEN`` gives it (compared in constant time)."""
+    if token is None:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def _response(

@@ -4,6 +4,7 @@ Each server has its own registry so that several can run in one process
 (the desktop app hosting a room, the tests).
 """
 
+import platform
 from collections.abc import Callable
 
 from prometheus_client import (
@@ -19,10 +20,14 @@ disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created serie
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, version: str) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         ProcessCollector(registry=r)
+        build = Gauge(
+            "voxroom_build_info", "Always 1; what runs, in its labels", ["version", "python"], registry=r
+        )
+        build.labels(version, platform.python_version()).set(1)
         self.received = Counter("voxroom_messages_received", "WebSocket messages received", registry=r)
         self.delivered = Counter("voxroom_messages_delivered", "Messages written to clients", registry=r)
         self.chats = Counter("voxroom_chats_persisted", "Chat messages committed and broadcast", registry=r)

@@ -1,24 +1,32 @@
-"""Plain HTTP on the WebSocket port: /health, /metrics, and a clear 404."""
+"""Plain HTTP on the WebSocket port: /health, /metrics (with its optional token), and a clear 404."""
 
 import asyncio
 import json
+import platform
 import urllib.error
 import urllib.request
+from email.message import Message
 
 import pytest
 
 from signaling_server import __version__
 from signaling_server.app import RunningServer
 
-from .conftest import ClientFactory
+from .conftest import ClientFactory, ServerFactory
 
 
-def _get(server: RunningServer, path: str) -> tuple[int, str, str]:
+def _get(server: RunningServer, path: str, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
+    status, response_headers, body = _request(server, path, headers or {})
+    return status, response_headers["Content-Type"], body
+
+
+def _request(server: RunningServer, path: str, headers: dict[str, str]) -> tuple[int, Message, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", headers=headers)
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=5) as response:
-            return response.status, response.headers["Content-Type"], response.read().decode()
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers["Content-Type"], exc.read().decode()
+        return exc.code, exc.headers, exc.read().decode()
 
 
 async def test_health_counts_clients_peers_and_rooms(server: RunningServer, connect: ClientFactory) -> None:
@@ -49,6 +57,34 @@ async def test_metrics_are_prometheus_text(server: RunningServer, connect: Clien
     assert 'voxroom_errors_sent_total{code="bad-message"} 1.0' in lines
     assert "voxroom_connections 1.0" in lines
     assert any(line.startswith("process_resident_memory_bytes") for line in lines)
+    assert f'voxroom_build_info{{python="{platform.python_version()}",version="{__version__}"}} 1.0' in lines
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("Bearer wrong", 401),
+        ("Bearer s3cret-but-longer", 401),
+        ("Basic s3cret", 401),
+        ("s3cret", 401),
+        ("Bearer s3cret", 200),
+        ("bearer s3cret", 200),  # the scheme is case-insensitive (RFC 9110 11.1)
+    ],
+)
+async def test_a_metrics_token_is_asked_for(
+    make_server: ServerFactory, authorization: str | None, status: int
+) -> None:
+    server = await make_server(metrics_token="s3cret")
+    headers = {"Authorization": authorization} if authorization else {}
+    answer, response_headers, body = await asyncio.to_thread(_request, server, "/metrics", headers)
+    assert answer == status
+    if status == 401:
+        assert response_headers["WWW-Authenticate"] == 'Bearer realm="voxroom-metrics"'
+        assert "voxroom_" not in body
+    else:
+        assert "voxroom_build_info" in body
+    assert (await asyncio.to_thread(_get, server, "/health"))[0] == 200  # health stays open
 
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/ws/x"])
