@@ -5,7 +5,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from PyInstaller.utils.hooks import copy_metadata
+from PyInstaller.utils.hooks import collect_data_files, copy_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,13 @@ def dist_metadata() -> list[tuple[str, str]]:
     # A source found through a relative sys.path entry (the repository's own voxroom.egg-info, via
     # "" or ".") is relative to the working directory; PyInstaller would resolve it against the spec's.
     return [(str(Path(src).resolve()), dest) for src, dest in copy_metadata(DIST_NAME)]
+
+
+def runtime_datas() -> list[tuple[str, str]]:
+    """What both programs read at run time besides code: our version, and the Unicode confusables
+    table that ``protocol.text.name_key`` loads (``homoglyph`` reads it through importlib.resources,
+    which PyInstaller's analysis does not see)."""
+    return [*dist_metadata(), *collect_data_files("homoglyph", excludes=["**/py.typed"])]
 
 
 # Never imported by either program, but reachable through optional imports.

@@ -56,7 +56,10 @@ def username_problem(name: str) -> str | None:
     try:
         clean_username(name, limits.MAX_USERNAME_CHARS)
     except ValueError:
-        return f"Names are 1-{limits.MAX_USERNAME_CHARS} characters, without control characters."
+        return (
+            f"Names are 1-{limits.MAX_USERNAME_CHARS} characters with at least one visible one, "
+            "without control characters."
+        )
     return None
 
 

@@ -87,7 +87,7 @@ class UsersPanel(QListWidget):
         current = self.currentItem()
         keep = current.data(PEER_ROLE) if current is not None else None
         peers = sorted(
-            self._peers.values(), key=lambda p: (p.id != self.self_id, not p.voice, name_key(p.username))
+            self._peers.values(), key=lambda p: (p.id != self.self_id, not p.voice, p.username.casefold())
         )
         self.clear()
         for peer in peers:
@@ -219,5 +219,5 @@ class _Delegate(QStyledItemDelegate):
 
 def _avatar_colour(name: str) -> QColor:
     """A stable colour per name, so people are recognisable at a glance."""
-    hue = sum(ord(ch) * 31 for ch in name_key(name)) % 360
+    hue = sum(ord(ch) * 31 for ch in name_key(name)) % 360  # look-alike names get the same colour
     return QColor.fromHsl(hue, 110, 110)
