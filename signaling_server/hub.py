@@ -8,6 +8,7 @@ grace deadlines are persisted and must mean the same after a restart.
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -43,11 +44,15 @@ from protocol import (
 from . import __version__
 from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SavePlace, Send, SendJoined
 from .model import ChatDraft, ConnId, PeerId, Place
-from .ratelimit import TokenBucket
+from .ratelimit import AuthBackoff, TokenBucket
 
 log = logging.getLogger("voxroom.server")
 
 RATE_LIMITED_EVERY_S = 1.0
+JOIN_DEADLINE_S = 10.0
+"""A connection not joined this long after it opened is closed; messages before ``join`` do not extend it."""
+MAX_UNJOINED_PER_ADDRESS = 8
+"""Connections from one address that may wait to join at once (see docs/protocol.md for why 8)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +79,15 @@ class HubConfig:
 
 @dataclass(slots=True)
 class _Session:
-    """One open connection: its budgets and, once joined, its place."""
+    """One open connection: its client's address, its budgets and, once joined, its place."""
 
+    address: str
     chat_budget: TokenBucket
     signal_budget: TokenBucket
     place: Place | None = None
     rate_limited_at: float = float("-inf")
+    ending: bool = False
+    """The core has closed it: nothing more from it is read or answered."""
 
 
 @dataclass(slots=True)
@@ -107,6 +115,9 @@ class Hub:
         self._sessions: dict[ConnId, _Session] = {}
         self._rooms: dict[str, _Room] = {}
         self._by_token: dict[str, Place] = {}
+        self._unjoined: dict[ConnId, float] = {}  # opened at, in opening order
+        self._unjoined_per_address: dict[str, int] = {}
+        self._auth = AuthBackoff()
 
     # --- introspection (health, metrics) -----------------------------------
 
@@ -133,38 +144,43 @@ class Hub:
             self._seat(place)
         log.info("restored %d places in %d rooms", len(places), len(self._rooms))
 
-    def open(self, conn: ConnId, now: float) -> list[Effect]:
-        """A connection was accepted; refuse it when the server is full."""
+    def open(self, conn: ConnId, now: float, address: str) -> list[Effect]:
+        """A connection from ``address`` was accepted; refuse it when the server, or its address, is full.
+
+        It must join within ``JOIN_DEADLINE_S``; ``tick`` closes it otherwise.
+        """
         if len(self._sessions) >= self.config.max_connections:
-            return [
-                Send(None, (conn,), _error(ErrorCode.SERVER_FULL, "the server is full, try again later")),
-                Close(None, conn, CloseCode.TRY_AGAIN_LATER, "server full"),
-            ]
-        cfg = self.config
-        self._sessions[conn] = _Session(
-            TokenBucket(cfg.chat_rate_per_s, cfg.chat_burst),
-            TokenBucket(cfg.signal_rate_per_s, cfg.signal_burst),
-        )
-        return []
+            message = "the server is full, try again later"
+        elif self._unjoined_per_address.get(address, 0) >= MAX_UNJOINED_PER_ADDRESS:
+            message = "too many connections from your address are waiting to join"
+        else:
+            cfg = self.config
+            self._sessions[conn] = _Session(
+                address,
+                TokenBucket(cfg.chat_rate_per_s, cfg.chat_burst),
+                TokenBucket(cfg.signal_rate_per_s, cfg.signal_burst),
+            )
+            self._unjoined[conn] = now
+            self._unjoined_per_address[address] = self._unjoined_per_address.get(address, 0) + 1
+            return []
+        error = _error(ErrorCode.SERVER_FULL, message)
+        _log_error(error, None, address, conn)
+        return [
+            Send(None, (conn,), error),
+            Close(None, conn, CloseCode.TRY_AGAIN_LATER, "server full"),
+        ]
 
     def receive(self, conn: ConnId, data: str | bytes, now: float) -> list[Effect]:
         """One WebSocket message from ``conn``: text holds JSON, binary is refused."""
         session = self._sessions.get(conn)
-        if session is None:
+        if session is None or session.ending:
             return []
         place = session.place
         effects = self._dispatch(conn, session, data, now)
         for effect in effects:
             error = effect.message if isinstance(effect, Send) else None
             if isinstance(error, ErrorReported):
-                log.info(
-                    "error code=%s ref=%s room=%s peer=%s conn=%s",
-                    error.code,
-                    error.ref,
-                    place.room if place else None,
-                    place.peer_id if place else None,
-                    conn,
-                )
+                _log_error(error, place, session.address, conn)
         return effects
 
     def _dispatch(self, conn: ConnId, session: _Session, data: str | bytes, now: float) -> list[Effect]:
@@ -177,8 +193,8 @@ class Hub:
             if not session.chat_budget.take(now):
                 return self._over_budget(conn, session, session.chat_budget, exc.ref, now)
             return [Send(room, (conn,), _error(exc.code, exc.message, exc.ref))]
-        budget = session.signal_budget if isinstance(message, SendSignal) else session.chat_budget
-        if not isinstance(message, Leave) and not budget.take(now):
+        budget = _budget_for(session, message)
+        if budget is not None and not budget.take(now):
             return self._over_budget(conn, session, budget, _type_of(message), now)
         if isinstance(message, Join):
             return self._join(conn, session, message, now)
@@ -200,7 +216,10 @@ class Hub:
     def closed(self, conn: ConnId, now: float) -> list[Effect]:
         """``conn`` is gone without ``leave``: its place waits out the grace period."""
         session = self._sessions.pop(conn, None)
-        if session is None or session.place is None:
+        if session is None:
+            return []
+        self._joined_or_ended(conn, session)
+        if session.place is None:
             return []
         place = session.place
         place.conn = None
@@ -209,8 +228,17 @@ class Hub:
         return [SavePlace(place.room, replace(place))]
 
     def tick(self, now: float) -> list[Effect]:
-        """Give up the places whose grace period is over."""
-        return [effect for room in list(self._rooms) for effect in self._expire(room, now)]
+        """Close the connections late to join, and give up the places whose grace period is over."""
+        effects: list[Effect] = []
+        while self._unjoined:
+            conn, opened = next(iter(self._unjoined.items()))
+            if now - opened < JOIN_DEADLINE_S:
+                break
+            session = self._sessions[conn]
+            log.info("join timeout addr=%s conn=%s", session.address, conn)
+            effects.append(self._end(conn, session, CloseCode.POLICY_VIOLATION, "join timeout"))
+        self._auth.forget(now)
+        return effects + [effect for room in list(self._rooms) for effect in self._expire(room, now)]
 
     # --- handlers --------------------------------------------------------------
 
@@ -220,9 +248,22 @@ class Hub:
                 Send(session.place.room, (conn,), _error(ErrorCode.ALREADY_JOINED, "already joined", "join"))
             ]
         password = self.config.password
-        if password is not None and not hmac.compare_digest((msg.password or "").encode(), password.encode()):
-            log.info("auth failed room=%s", msg.room)
-            return _refuse(conn, ErrorCode.AUTH_FAILED, "wrong password")
+        if password is not None:
+            address = session.address
+            wait_s = self._auth.wait_s(address, now)
+            if wait_s > 0:
+                log.info("auth throttled room=%s addr=%s wait=%.1fs", msg.room, address, wait_s)
+                return self._refuse(
+                    conn,
+                    session,
+                    ErrorCode.AUTH_FAILED,
+                    f"too many wrong passwords, try again in {math.ceil(wait_s)} s",
+                )
+            if not hmac.compare_digest((msg.password or "").encode(), password.encode()):
+                self._auth.failed(address, now)
+                log.info("auth failed room=%s addr=%s", msg.room, address)
+                return self._refuse(conn, session, ErrorCode.AUTH_FAILED, "wrong password")
+            self._auth.succeeded(address)
         # Expire first, so a stale place neither resumes nor holds its name between ticks.
         effects = self._expire(msg.room, now)
         place = self._by_token.get(hash_token(msg.resume)) if msg.resume else None
@@ -232,9 +273,10 @@ class Hub:
         else:
             room = self._rooms.get(msg.room)
             if room is not None and len(room.places) >= self.config.max_room_size:
-                return _refuse(conn, ErrorCode.ROOM_FULL, f"room {msg.room} is full")
+                return self._refuse(conn, session, ErrorCode.ROOM_FULL, f"room {msg.room} is full")
             if room is not None and name_key(msg.username) in room.by_name:
-                return _refuse(conn, ErrorCode.NAME_TAKEN, f"the name {msg.username} is taken in this room")
+                message = f"the name {msg.username} is taken in this room"
+                return self._refuse(conn, session, ErrorCode.NAME_TAKEN, message)
             place = Place(self._make_peer_id(), msg.room, msg.username, "", voice=msg.voice)
             others = self._live_conns(msg.room)
             self._seat(place)
@@ -246,6 +288,7 @@ class Hub:
         self._by_token[place.token_hash] = place
         place.conn, place.grace_until = conn, None
         session.place = place
+        self._joined_or_ended(conn, session)
         log.info("%s room=%s peer=%s", "resumed" if resumed else "joined", place.room, place.peer_id)
         joined = Joined(
             room=place.room,
@@ -264,10 +307,9 @@ class Hub:
         """A valid resume token: the new connection inherits the place."""
         effects: list[Effect] = []
         if place.conn is not None:
-            old = self._sessions.get(place.conn)
-            if old is not None:
-                old.place = None
-            effects.append(Close(place.room, place.conn, AppCloseCode.SUPERSEDED, "superseded"))
+            old = self._sessions[place.conn]  # a place's conn is open: ``closed`` clears it
+            old.place = None
+            effects.append(self._end(place.conn, old, AppCloseCode.SUPERSEDED, "superseded", place.room))
         if place.voice != msg.voice:
             place.voice = msg.voice
             effects.append(Send(place.room, self._live_conns(place.room, but=place), _state_of(place)))
@@ -300,15 +342,15 @@ class Hub:
     def _leave(self, conn: ConnId, session: _Session, place: Place) -> list[Effect]:
         session.place = None
         log.info("left room=%s peer=%s", place.room, place.peer_id)
-        return [*self._unseat(place), Close(place.room, conn, CloseCode.NORMAL_CLOSURE, "left")]
+        return [*self._unseat(place), self._end(conn, session, CloseCode.NORMAL_CLOSURE, "left", place.room)]
 
     def _over_budget(
         self, conn: ConnId, session: _Session, budget: TokenBucket, ref: str | None, now: float
     ) -> list[Effect]:
         room = session.place.room if session.place else None
         if budget.flooding(now):
-            log.info("flood disconnect room=%s conn=%s", room, conn)
-            return [Close(room, conn, CloseCode.POLICY_VIOLATION, "flooding")]
+            log.info("flood disconnect room=%s addr=%s conn=%s", room, session.address, conn)
+            return [self._end(conn, session, CloseCode.POLICY_VIOLATION, "flooding", room)]
         effects: list[Effect] = []
         if now - session.rate_limited_at >= RATE_LIMITED_EVERY_S:
             session.rate_limited_at = now
@@ -318,6 +360,38 @@ class Hub:
         if pause > 0:
             effects.append(PauseReading(room, conn, pause))
         return effects
+
+    def _refuse(self, conn: ConnId, session: _Session, code: ErrorCode, message: str) -> list[Effect]:
+        """Answer a refused ``join`` and close with 1008 (policy)."""
+        return [
+            Send(None, (conn,), _error(code, message, "join")),
+            self._end(conn, session, CloseCode.POLICY_VIOLATION, code.value),
+        ]
+
+    # --- connection bookkeeping ------------------------------------------------
+
+    def _end(
+        self,
+        conn: ConnId,
+        session: _Session,
+        code: CloseCode | AppCloseCode,
+        reason: str,
+        room: str | None = None,
+    ) -> Close:
+        """Close ``conn``; from now on its messages are neither read nor answered."""
+        session.ending = True
+        self._joined_or_ended(conn, session)
+        return Close(room, conn, code, reason)
+
+    def _joined_or_ended(self, conn: ConnId, session: _Session) -> None:
+        """``conn`` no longer waits to join: it stops counting toward its address's cap and deadline."""
+        if self._unjoined.pop(conn, None) is None:
+            return
+        left = self._unjoined_per_address[session.address] - 1
+        if left:
+            self._unjoined_per_address[session.address] = left
+        else:
+            del self._unjoined_per_address[session.address]
 
     # --- room bookkeeping ------------------------------------------------------
 
@@ -362,12 +436,31 @@ def _error(code: ErrorCode, message: str, ref: str | None = None) -> ErrorReport
     return ErrorReported(code=code.value, message=message, ref=ref)
 
 
-def _refuse(conn: ConnId, code: ErrorCode, message: str) -> list[Effect]:
-    """Answer a refused ``join`` and close with 1008 (policy)."""
-    return [
-        Send(None, (conn,), _error(code, message, "join")),
-        Close(None, conn, CloseCode.POLICY_VIOLATION, code.value),
-    ]
+def _log_error(error: ErrorReported, place: Place | None, address: str, conn: ConnId) -> None:
+    """One line per error sent, with the client's address: what fail2ban and operators read."""
+    log.info(
+        "error code=%s ref=%s room=%s peer=%s addr=%s conn=%s",
+        error.code,
+        error.ref,
+        place.room if place else None,
+        place.peer_id if place else None,
+        address,
+        conn,
+    )
+
+
+def _budget_for(session: _Session, message: msgspec.Struct) -> TokenBucket | None:
+    """The bucket a well-formed message spends from, or None for the free ones.
+
+    Before ``join`` everything but the join itself is chat; the first ``join`` is
+    free (it seats the connection or ends it), so a fresh peer keeps its whole
+    chat burst; ``leave`` after joining ends the connection, so it is free too.
+    """
+    if session.place is None:
+        return None if isinstance(message, Join) else session.chat_budget
+    if isinstance(message, Leave):
+        return None
+    return session.signal_budget if isinstance(message, SendSignal) else session.chat_budget
 
 
 def _peer(place: Place) -> Peer:

@@ -1,4 +1,4 @@
-"""Token buckets with flood detection; the clock is passed in.
+"""Token buckets with flood detection, and the back-off of wrong passwords; the clock is passed in.
 
 A message over budget is dropped. A sender that keeps going at over ten
 times the budget for ten seconds is a flood, and the server disconnects it.
@@ -61,3 +61,57 @@ class TokenBucket:
             self._window_start = now
             self._window_count = 0
         self._window_count += 1
+
+
+AUTH_FREE_FAILURES = 3
+"""Wrong passwords an address may send in a row before it must wait: typos cost nothing."""
+AUTH_BACKOFF_FIRST_S = 1.0
+AUTH_BACKOFF_MAX_S = 60.0
+"""The wait doubles with each further failure up to this: a guesser settles at one try a minute."""
+AUTH_FORGET_S = 600.0
+"""An address with no failure for this long starts afresh (and costs no memory)."""
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int
+    last: float
+    until: float
+
+
+@dataclass(slots=True)
+class AuthBackoff:
+    """Exponential back-off of failed passwords, per client address; the clock is passed in.
+
+    Each address has its own count, so a guesser only ever slows itself (and
+    whoever shares its address). During the wait every attempt is refused
+    unchecked: checking would tell the guesser whether it was right.
+    """
+
+    _by_address: dict[str, _Failures] = field(default_factory=dict)
+    """Ordered by last failure, oldest first, so forgetting stops at the first recent one."""
+
+    def wait_s(self, address: str, now: float) -> float:
+        """Seconds before ``address`` may try a password again (0: now)."""
+        failures = self._by_address.get(address)
+        return 0.0 if failures is None else max(0.0, failures.until - now)
+
+    def failed(self, address: str, now: float) -> None:
+        failures = self._by_address.pop(address, None) or _Failures(0, now, now)
+        failures.count += 1
+        failures.last = now
+        over = failures.count - AUTH_FREE_FAILURES
+        if over > 0:
+            failures.until = now + min(AUTH_BACKOFF_MAX_S, AUTH_BACKOFF_FIRST_S * 2 ** min(over - 1, 32))
+        self._by_address[address] = failures
+
+    def succeeded(self, address: str) -> None:
+        self._by_address.pop(address, None)
+
+    def forget(self, now: float) -> None:
+        """Drop the addresses whose last failure is ``AUTH_FORGET_S`` old."""
+        while self._by_address:
+            address, failures = next(iter(self._by_address.items()))
+            if now - failures.last < AUTH_FORGET_S:
+                return
+            del self._by_address[address]

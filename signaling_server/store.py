@@ -9,6 +9,7 @@ survives the death of the process (``kill -9``), which is the promise.
 """
 
 import asyncio
+import contextlib
 import functools
 import logging
 import queue
@@ -17,6 +18,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import msgspec
 
 from protocol import ChatPosted, limits
 
@@ -85,8 +88,13 @@ class Store:
             nonce=draft.nonce,
         )
 
-    def history(self, room: str, since: int | None) -> tuple[list[ChatPosted], bool]:
-        """The last 50 messages, or those after ``since`` (at most 1,000, newest kept)."""
+    def history(self, room: str, since: int | None, max_bytes: int) -> tuple[list[ChatPosted], bool]:
+        """The last 50 messages, or those after ``since`` (at most 1,000), newest kept.
+
+        At most ``max_bytes`` of them as JSON: rows are read newest first and
+        the reading stops there, so a history nobody can take is never built.
+        The flag says that older messages were left out.
+        """
         if since is None:
             sql, args = (
                 "SELECT * FROM chat WHERE room = ? ORDER BY id DESC LIMIT ?",
@@ -95,13 +103,18 @@ class Store:
         else:
             sql = "SELECT * FROM chat WHERE room = ? AND id > ? ORDER BY id DESC LIMIT ?"
             args = (room, since, limits.MAX_HISTORY_SINCE + 1)  # type: ignore[assignment]
-        rows = self._db.execute(sql, args).fetchall()
-        truncated = since is not None and len(rows) > limits.MAX_HISTORY_SINCE
-        rows = rows[: limits.MAX_HISTORY_SINCE]
-        rows.reverse()
-        return [
-            ChatPosted(id=r[1], from_=r[2], username=r[3], text=r[4], ts=r[5], nonce=r[6]) for r in rows
-        ], truncated
+        history: list[ChatPosted] = []
+        left, truncated = max_bytes, False
+        with contextlib.closing(self._db.execute(sql, args)) as rows:
+            for r in rows:
+                posted = ChatPosted(id=r[1], from_=r[2], username=r[3], text=r[4], ts=r[5], nonce=r[6])
+                left -= len(msgspec.json.encode(posted)) + 1  # and its comma
+                if left < 0 or len(history) == limits.MAX_HISTORY_SINCE:
+                    truncated = True
+                    break
+                history.append(posted)
+        history.reverse()
+        return history, truncated
 
     def save_place(self, p: Place) -> None:
         self._db.execute(

@@ -36,6 +36,10 @@ log = logging.getLogger("voxroom.server")
 
 MAX_BACKLOG_BYTES = 8 * 1024 * 1024
 """A client whose unsent backlog passes this is dropped (it may resume)."""
+MAX_BACKLOG_TOTAL_BYTES = 64 * 1024 * 1024
+"""Past this much unsent to all clients together, a ``joined`` carries no history."""
+JOINED_HISTORY_BYTES = 512 * 1024
+"""The most history one ``joined`` carries, as JSON: the default 50 messages always fit."""
 FLOODER_READ_BYTES = 4096
 
 _Action = Callable[["asyncio.Future[Any] | None"], None]
@@ -54,7 +58,12 @@ class Relay:
         self._tasks: set[asyncio.Task[None]] = set()
         self._corked: dict[ServerConnection, list[bytes]] = {}
         self._pauses: dict[ConnId, float] = {}
+        self._ending: set[ConnId] = set()
         self._flush_pending = False
+        self._backlog_bytes = 0
+        """Unsent bytes of all connections: summed on each tick, plus what was queued since."""
+        self._history_reserved_bytes = 0
+        """History budgets granted to reads still in the store."""
 
     @property
     def open_connections(self) -> int:
@@ -66,8 +75,12 @@ class Relay:
         self._conns[conn] = ws
         _forget_handshake(ws)
         try:
-            self.run(self.hub.open(conn, time.time()))
-            async for data in ws:
+            self.run(self.hub.open(conn, time.time(), _client_address(ws)))
+            # Once the core closes it (refused, flooding, left) nothing more is consumed:
+            # websockets' flow control then stops reading the socket, so frames pipelined
+            # behind the last one are never parsed, let alone answered.
+            while conn not in self._ending:
+                data = await ws.recv()
                 self.metrics.received.inc()
                 self.run(self.hub.receive(conn, data, time.time()))
                 pause = self._pauses.pop(conn, 0.0)
@@ -75,16 +88,19 @@ class Relay:
                     # Stop consuming: websockets' own flow control then stops reading the
                     # socket, and the flooder's kernel buffers fill up instead of our CPU.
                     await asyncio.sleep(pause)
+            await ws.wait_closed()
         except ConnectionClosed:
             pass
         finally:
             del self._conns[conn]
             self._pauses.pop(conn, None)
+            self._ending.discard(conn)
             self.run(self.hub.closed(conn, time.time()))
 
     async def tick_forever(self, every_s: float = 0.25) -> None:
         while True:
             await asyncio.sleep(every_s)
+            self._backlog_bytes = sum(ws.transport.get_write_buffer_size() for ws in self._conns.values())
             self.run(self.hub.tick(time.time()))
 
     async def keep_alive_forever(self, interval_s: float, timeout_s: float) -> None:
@@ -125,8 +141,9 @@ class Relay:
                     posted = self.store.submit(Store.append_chat, effect.draft)
                     self._enqueue(effect.room, posted, self._chat_poster(effect))
                 case SendJoined():
-                    history = self.store.submit(Store.history, effect.room, effect.since)
-                    self._enqueue(effect.room, history, self._joined_sender(effect))
+                    budget = self._history_budget(effect.conn)
+                    history = self.store.submit(Store.history, effect.room, effect.since, budget)
+                    self._enqueue(effect.room, history, self._joined_sender(effect, budget))
                 case SavePlace():
                     self.store.submit(Store.save_place, effect.place).add_done_callback(_log_failure)
                 case DropPlace():
@@ -134,6 +151,7 @@ class Relay:
                 case PauseReading():
                     self._pause_reading(effect.conn, effect.seconds)
                 case Close():
+                    self._ending.add(effect.conn)
                     self._enqueue(effect.room, None, self._closer(effect))
                 case _:
                     assert_never(effect)
@@ -189,14 +207,30 @@ class Relay:
 
         return post
 
-    def _joined_sender(self, effect: SendJoined) -> _Action:
+    def _history_budget(self, conn: ConnId) -> int:
+        """How many bytes of history ``conn``'s ``joined`` may carry, reserved until it is queued.
+
+        Decided before the history is read, so a client that does not read (or
+        many of them) can never make the server build more than it can hold.
+        """
+        ws = self._conns.get(conn)
+        own = ws.transport.get_write_buffer_size() if ws is not None else 0
+        everyone = self._backlog_bytes + self._history_reserved_bytes
+        budget = max(
+            0, min(JOINED_HISTORY_BYTES, MAX_BACKLOG_BYTES - own, MAX_BACKLOG_TOTAL_BYTES - everyone)
+        )
+        self._history_reserved_bytes += budget
+        return budget
+
+    def _joined_sender(self, effect: SendJoined, budget: int) -> _Action:
         def send(future: "asyncio.Future[Any] | None") -> None:
             assert future is not None
+            self._history_reserved_bytes -= budget
             if future.exception() is None:
                 effect.message.history, effect.message.history_truncated = future.result()
             else:
                 self.metrics.store_failures.inc()
-            self._deliver((effect.conn,), effect.message)
+            self._backlog_bytes += self._deliver((effect.conn,), effect.message)
 
         return send
 
@@ -209,13 +243,13 @@ class Relay:
 
         return close
 
-    def _deliver(self, conns: tuple[ConnId, ...], message: msgspec.Struct) -> None:
+    def _deliver(self, conns: tuple[ConnId, ...], message: msgspec.Struct) -> int:
         """Queue one message for ``conns``: framed once, written at the end of this loop turn.
 
         Server frames are unmasked and we use no extension, so one frame's
         bytes serve every recipient. Everything queued for a connection in
         one turn of the loop (a group commit's chats, say) leaves in a
-        single write, instead of one ``send()`` per message.
+        single write, instead of one ``send()`` per message. Returns the bytes queued.
         """
         frame = Frame(Opcode.TEXT, encode(message)).serialize(mask=False)
         delivered = 0
@@ -240,6 +274,7 @@ class Relay:
         self.metrics.delivered.inc(delivered)
         if isinstance(message, ErrorReported):
             self.metrics.errors.labels(message.code).inc()
+        return delivered * len(frame)
 
     def flush(self, only: ServerConnection | None = None) -> None:
         """Write what was queued: for every connection, or for ``only`` (before it closes)."""
@@ -271,6 +306,12 @@ class Relay:
 
 
 _NO_HEADERS = Headers()
+
+
+def _client_address(ws: ServerConnection) -> str:
+    """The peer's IP address, as the core keys its per-address rules and the logs name it."""
+    address = ws.remote_address
+    return str(address[0]) if address else "unknown"
 
 
 def _forget_handshake(ws: ServerConnection) -> None:

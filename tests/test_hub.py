@@ -6,6 +6,7 @@ values come out, and the tests check them (their codes, ids and order).
 
 import itertools
 import json
+import logging
 from typing import Any
 
 import msgspec
@@ -36,14 +37,22 @@ from signaling_server.effects import (
     Send,
     SendJoined,
 )
-from signaling_server.hub import Hub, HubConfig, hash_token, new_peer_id
+from signaling_server.hub import (
+    JOIN_DEADLINE_S,
+    MAX_UNJOINED_PER_ADDRESS,
+    Hub,
+    HubConfig,
+    hash_token,
+    new_peer_id,
+)
 from signaling_server.model import ChatDraft, ConnId, PeerId, Place
-from signaling_server.ratelimit import TokenBucket
+from signaling_server.ratelimit import AUTH_FORGET_S, AuthBackoff, TokenBucket
 
 T0 = 1_700_000_000.0  # wall-clock seconds, as the transport passes them
 GRACE = limits.DEFAULT_GRACE_S
 
 A, B, C, D, E = (ConnId(n) for n in range(1, 6))
+ADDR = "192.0.2.1"  # TEST-NET-1: every connection comes from here unless a test says otherwise
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -62,7 +71,7 @@ def send(hub: Hub, conn: ConnId, message: dict[str, Any], now: float = T0) -> li
 def join_effects(
     hub: Hub, conn: ConnId, username: str, room: str = "lobby", now: float = T0, **extra: Any
 ) -> list[Effect]:
-    assert hub.open(conn, now) == []
+    assert hub.open(conn, now, ADDR) == []
     return send(hub, conn, {"type": "join", "room": room, "username": username, **extra}, now)
 
 
@@ -194,7 +203,7 @@ def test_rooms_are_separate_and_case_sensitive() -> None:
 
 def test_message_before_join_is_not_joined() -> None:
     hub = make_hub()
-    hub.open(A, T0)
+    hub.open(A, T0, ADDR)
     expected: dict[str, dict[str, Any]] = {
         "chat": {"type": "chat", "text": "hi"},
         "state": {"type": "state", "muted": True},
@@ -208,7 +217,7 @@ def test_message_before_join_is_not_joined() -> None:
 
 def test_malformed_before_join_is_bad_message_not_not_joined() -> None:
     hub = make_hub()
-    hub.open(A, T0)
+    hub.open(A, T0, ADDR)
     assert only_error(send(hub, A, {"type": "chat", "text": ""}), A).code == "bad-message"
     err = only_error(hub.receive(A, "not json", T0), A)
     assert (err.code, err.ref) == ("bad-message", None)
@@ -354,9 +363,9 @@ def test_password_checked_on_resume_too() -> None:
 
 def test_server_full_beyond_max_connections() -> None:
     hub = make_hub(max_connections=2)
-    assert hub.open(A, T0) == []
-    assert hub.open(B, T0) == []
-    effects = hub.open(C, T0)
+    assert hub.open(A, T0, ADDR) == []
+    assert hub.open(B, T0, ADDR) == []
+    effects = hub.open(C, T0, ADDR)
     assert effects == [
         Send(None, (C,), error("server-full", "the server is full, try again later")),
         Close(None, C, CloseCode.TRY_AGAIN_LATER, "server full"),
@@ -367,12 +376,12 @@ def test_server_full_beyond_max_connections() -> None:
     assert hub.closed(C, T0) == []
     # A closed connection frees its slot.
     hub.closed(A, T0)
-    assert hub.open(D, T0) == []
+    assert hub.open(D, T0, ADDR) == []
 
 
 def test_closed_before_join_has_no_effects() -> None:
     hub = make_hub()
-    hub.open(A, T0)
+    hub.open(A, T0, ADDR)
     assert hub.closed(A, T0) == []
     assert hub.connections == 0
 
@@ -681,10 +690,8 @@ def test_resume_while_the_old_connection_still_hangs() -> None:
     assert effects[0] == Close("lobby", B, AppCloseCode.SUPERSEDED, "superseded")
     joined = joined_of(effects)
     assert (joined.self_.id, joined.resumed, joined.peers) == ("p2", True, [peer("p1", "alice")])
-    # The superseded connection no longer holds the place.
-    assert send(hub, B, {"type": "chat", "text": "ghost"}, T0 + 2) == [
-        Send(None, (B,), error("not-joined", "send `join` first", "chat"))
-    ]
+    # The superseded connection no longer holds the place, and is no longer answered: it is closing.
+    assert send(hub, B, {"type": "chat", "text": "ghost"}, T0 + 2) == []
     # Its close starts no grace period and announces nothing.
     assert hub.closed(B, T0 + 2) == []
     assert hub.tick(T0 + 1000) == []
@@ -792,7 +799,7 @@ def test_restore_then_no_one_returns() -> None:
 
 def test_chat_burst_40_then_rate_limited_at_most_once_per_second() -> None:
     hub = make_hub()
-    join(hub, A, "alice", now=T0 - 100)  # the join spent a token long ago; the bucket is full again
+    join(hub, A, "alice", now=T0 - 100)
     for _ in range(40):
         assert kinds(chat(hub, A)) == ["PostChat"]
     assert chat(hub, A) == [
@@ -906,7 +913,7 @@ def test_flood_over_ten_times_the_budget_for_10s_closes_1008() -> None:
 
 def test_flood_before_join_closes_too() -> None:
     hub = make_hub()
-    hub.open(A, T0 - 100)
+    hub.open(A, T0 - 100, ADDR)
     first_close: tuple[float, Effect] | None = None
     for n in range(12 * 250):
         now = T0 + n // 250 + (n % 250) / 250
@@ -932,6 +939,185 @@ def test_a_pause_resets_flood_detection() -> None:
     assert _chat_at_rate(hub, 250, 9) == []
     # 2 s of silence, then another 9 s of flooding: never 10 s in a row.
     assert _chat_at_rate(hub, 250, 9, start=T0 + 11) == []
+
+
+# --- abuse ---------------------------------------------------------------------------------
+
+OTHER_ADDR = "198.51.100.7"  # TEST-NET-2
+
+
+def test_join_costs_no_chat_token_so_a_fresh_peer_has_its_whole_burst() -> None:
+    hub = make_hub()
+    join(hub, A, "alice")
+    assert [kinds(chat(hub, A)) for _ in range(41)] == [["PostChat"]] * 40 + [["Send:error"]]
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ({"type": "leave"}, "not-joined"),
+        ({"type": "signal", "target": "p1", "payload": {}}, "not-joined"),
+        ({"type": "chat", "text": "hi"}, "not-joined"),
+        ({"type": "state", "muted": True}, "not-joined"),
+        ("garbage", "bad-message"),
+    ],
+)
+def test_before_join_every_message_spends_the_chat_budget(message: dict[str, Any] | str, code: str) -> None:
+    hub = make_hub()
+    hub.open(A, T0, ADDR)
+    data = message if isinstance(message, str) else json.dumps(message)
+    assert [only_error(hub.receive(A, data, T0), A).code for _ in range(40)] == [code] * 40
+    assert only_error(hub.receive(A, data, T0), A).code == "rate-limited"
+    assert hub.receive(A, data, T0) == []  # dropped, unanswered
+    assert kinds(send(hub, A, {"type": "join", "room": "lobby", "username": "alice"})) == [
+        "Send:peer-joined",
+        "SavePlace",
+        "SendJoined",
+    ]  # the join itself is free
+
+
+def test_a_leave_flood_before_join_is_closed_and_then_ignored(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "voxroom.server")
+    hub = make_hub()
+    hub.open(A, T0, ADDR)
+    leave = json.dumps({"type": "leave"})
+    effects: list[Effect] = []
+    n = 0
+    while not any(isinstance(e, Close) for e in effects):
+        effects = hub.receive(A, leave, T0 + n / 250)  # 250/s: 12.5x the chat budget
+        n += 1
+        assert n <= 11 * 250
+    assert effects == [Close(None, A, CloseCode.POLICY_VIOLATION, "flooding")]
+    assert T0 + 10.0 <= T0 + (n - 1) / 250 < T0 + 10.1
+    # The verdict is given once: what the flooder sent after it is neither read nor answered.
+    assert [hub.receive(A, leave, T0 + 11 + i) for i in range(3)] == [[], [], []]
+    floods = [r.getMessage() for r in caplog.records if r.getMessage().startswith("flood")]
+    assert floods == [f"flood disconnect room=None addr={ADDR} conn={A}"]
+
+
+def _refused(conn: ConnId, code: str, message: str) -> list[Effect]:
+    return [
+        Send(None, (conn,), error(code, message, "join")),
+        Close(None, conn, CloseCode.POLICY_VIOLATION, code),
+    ]
+
+
+@pytest.mark.parametrize("refusal", ["auth-failed", "name-taken", "room-full"])
+def test_after_a_refusal_nothing_more_is_answered(refusal: str) -> None:
+    hub = make_hub(password="pw", max_room_size=2)
+    join(hub, A, "alice", room="full", password="pw")
+    join(hub, C, "carol", room="full", password="pw")
+    join(hub, D, "alice", room="named", password="pw")
+    hub.open(B, T0, ADDR)
+    refused = {
+        "auth-failed": ({"room": "lobby", "username": "bob", "password": "guess"}, "wrong password"),
+        "name-taken": (
+            {"room": "named", "username": "ALICE", "password": "pw"},
+            "the name ALICE is taken in this room",
+        ),
+        "room-full": ({"room": "full", "username": "bob", "password": "pw"}, "room full is full"),
+    }
+    fields, message = refused[refusal]
+    assert send(hub, B, {"type": "join", **fields}) == _refused(B, refusal, message)
+    # Pipelined behind it: a join that would be seated, and more.
+    good = {"type": "join", "room": "lobby", "username": "bob", "password": "pw"}
+    assert [send(hub, B, m) for m in (good, {"type": "chat", "text": "x"}, {"type": "leave"})] == [[], [], []]
+    assert hub.peers == 3
+
+
+def test_wrong_passwords_back_off_per_address() -> None:
+    hub = make_hub(password="pw")
+    conns = (ConnId(n) for n in itertools.count(10))
+
+    def attempt(password: str, now: float, address: str = ADDR) -> list[Effect]:
+        conn = next(conns)
+        assert hub.open(conn, now, address) == []
+        join = {"type": "join", "room": "r", "username": f"u{conn}", "password": password}
+        return [e for e in send(hub, conn, join, now) if not isinstance(e, SavePlace)]
+
+    for _ in range(4):  # three free failures; the fourth starts a 1 s wait
+        assert kinds(attempt("guess", T0)) == ["Send:error", "Close"]
+    # During the wait even the right password is refused, unchecked.
+    assert attempt("pw", T0 + 0.5) == _refused(
+        ConnId(14), "auth-failed", "too many wrong passwords, try again in 1 s"
+    )
+    # Another address is not held back.
+    assert kinds(attempt("pw", T0 + 0.5, OTHER_ADDR)) == ["Send:peer-joined", "SendJoined"]
+    # Once the wait is over the right password works, and starts the count afresh.
+    assert kinds(attempt("pw", T0 + 1)) == ["Send:peer-joined", "SendJoined"]
+    assert [kinds(attempt("guess", T0 + 1)) for _ in range(4)] == [["Send:error", "Close"]] * 4
+    assert attempt("guess", T0 + 1.5)[0] == Send(
+        None, (ConnId(21),), error("auth-failed", "too many wrong passwords, try again in 1 s", "join")
+    )
+
+
+def test_auth_backoff_doubles_up_to_a_minute_and_is_forgotten() -> None:
+    backoff = AuthBackoff()
+    waits = []
+    for n in range(11):
+        backoff.failed(ADDR, T0 + n)
+        waits.append(backoff.wait_s(ADDR, T0 + n))
+    assert waits == [0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff.wait_s(OTHER_ADDR, T0 + 10) == 0
+    backoff.forget(T0 + 10 + AUTH_FORGET_S - 1)
+    assert backoff.wait_s(ADDR, T0 + 10) == 60  # still remembered
+    backoff.forget(T0 + 10 + AUTH_FORGET_S)
+    backoff.failed(ADDR, T0 + 10 + AUTH_FORGET_S)
+    assert backoff.wait_s(ADDR, T0 + 10 + AUTH_FORGET_S) == 0  # forgotten: a fresh count
+
+
+def test_a_connection_that_does_not_join_within_10s_is_closed() -> None:
+    hub = make_hub()
+    hub.open(A, T0, ADDR)
+    join(hub, B, "bob")
+    # Messages before join do not extend the deadline.
+    assert only_error(chat(hub, A, now=T0 + 9), A).code == "not-joined"
+    assert hub.tick(T0 + JOIN_DEADLINE_S - 0.01) == []
+    assert hub.tick(T0 + JOIN_DEADLINE_S) == [Close(None, A, CloseCode.POLICY_VIOLATION, "join timeout")]
+    assert hub.tick(T0 + JOIN_DEADLINE_S + 1) == []  # once; the joined one stays
+    assert send(hub, A, {"type": "join", "room": "lobby", "username": "alice"}, T0 + 11) == []
+    assert hub.closed(A, T0 + 11) == []
+    assert hub.connections == 1
+
+
+def test_connections_waiting_to_join_are_capped_per_address() -> None:
+    hub = make_hub()
+    waiting = [ConnId(n) for n in range(10, 10 + MAX_UNJOINED_PER_ADDRESS)]
+    assert [hub.open(conn, T0, ADDR) for conn in waiting] == [[]] * MAX_UNJOINED_PER_ADDRESS
+    refused = [
+        Send(None, (A,), error("server-full", "too many connections from your address are waiting to join")),
+        Close(None, A, CloseCode.TRY_AGAIN_LATER, "server full"),
+    ]
+    assert hub.open(A, T0, ADDR) == refused
+    assert hub.open(B, T0, OTHER_ADDR) == []  # other addresses are not held back
+    # A join, a close or the deadline frees a slot.
+    send(hub, waiting[0], {"type": "join", "room": "lobby", "username": "alice"})
+    assert hub.open(C, T0, ADDR) == []
+    hub.closed(waiting[1], T0)
+    assert hub.open(D, T0, ADDR) == []
+    assert kinds(hub.open(E, T0, ADDR)) == ["Send:error", "Close"]
+    closed = hub.tick(T0 + JOIN_DEADLINE_S)
+    assert {e.conn for e in closed if isinstance(e, Close)} == {*waiting[2:], B, C, D}
+    assert hub.open(ConnId(99), T0 + JOIN_DEADLINE_S, ADDR) == []
+
+
+def test_refusals_and_auth_failures_log_the_address(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "voxroom.server")
+    hub = make_hub(password="pw", max_connections=1)
+    hub.open(A, T0, ADDR)
+    send(hub, A, {"type": "join", "room": "lobby", "username": "alice", "password": "guess"})
+    hub.open(B, T0, OTHER_ADDR)
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(" ")[:2] for line in lines] == [
+        ["auth", "failed"],
+        ["error", "code=auth-failed"],
+        ["error", "code=server-full"],
+    ]
+    assert [
+        ("addr=" + ADDR) in lines[0],
+        ("addr=" + ADDR) in lines[1],
+        ("addr=" + OTHER_ADDR) in lines[2],
+    ] == [True] * 3
 
 
 # --- TokenBucket -------------------------------------------------------------------------------
@@ -981,7 +1167,7 @@ def test_token_bucket_ten_times_exactly_is_not_flooding() -> None:
 
 def test_reading_pauses_for_the_rest_of_a_window_already_over_ten_times_the_budget() -> None:
     hub = make_hub(chat_rate_per_s=2.0)  # so a burst of 4
-    hub.open(A, T0)
+    hub.open(A, T0, ADDR)
     pauses = []
     for i in range(25):  # 20 is ten times the budget of a one-second window
         effects = hub.receive(A, "junk", T0 + i * 0.01)
