@@ -244,3 +244,11 @@ def test_a_wrong_file_or_setting_is_refused_naming_it(
         parse_args(argv, environ={k: v.format(dir=tmp_path) for k, v in env.items()})
     assert exit_info.value.code == 2
     assert message.format(dir=tmp_path) in capsys.readouterr().err
+
+
+def test_the_example_in_docs_operations_is_a_valid_config_file(tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    example = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert example.startswith("# /etc/voxroom/voxroom-server.toml\n")  # where the service unit reads it
+    config = parse_args(["--config", str(_write(tmp_path / "voxroom.toml", example))], environ={})
+    assert (config.log_format, config.max_connections, len(config.ice_servers)) == (LogFormat.JSON, 2000, 2)
