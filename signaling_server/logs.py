@@ -5,7 +5,8 @@ A JSON line reads ``{"ts": "2026-12-02T20:21:58.123Z", "level": "warning",
 the fields given as ``extra=`` (``log.warning("auth failed room=%s", room,
 extra={"addr": addr})``) follow the four fixed keys, and a traceback comes as
 ``exc``. The text format appends the same fields as `` addr=203.0.113.7``, so
-a structured field is never lost in either format.
+a structured field is never lost in either format. Only plain values (text,
+numbers, booleans, None) are fields; other objects given as ``extra=`` are left out.
 """
 
 import enum
@@ -32,8 +33,16 @@ class LogFormat(enum.StrEnum):
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, object]:
-    """The fields a log call passed as ``extra=``, in the order given."""
-    return {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES}
+    """The plain values (text, numbers, booleans) a log call passed as ``extra=``, in order.
+
+    Objects are left out: websockets adds its connection to every record of its own
+    (``extra={"websocket": ...}``), a handle and not something to log.
+    """
+    return {
+        k: v
+        for k, v in vars(record).items()
+        if k not in _RECORD_ATTRIBUTES and (v is None or isinstance(v, str | int | float))
+    }
 
 
 class TextFormatter(logging.Formatter):
@@ -58,7 +67,7 @@ class JsonFormatter(logging.Formatter):
             line.setdefault(key, value)  # an extra cannot overwrite the four keys a parser relies on
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)  # objects (websockets' connection extra) as their str
+        return json.dumps(line)
 
 
 def configure(level: str, log_format: LogFormat, stream: TextIO = sys.stderr) -> None:

@@ -38,9 +38,23 @@ def test_json_lines_carry_the_extra_fields_as_keys() -> None:
     assert "\n" not in line
 
 
-def test_an_extra_cannot_overwrite_a_fixed_key_and_objects_become_text() -> None:
-    fields = json.loads(JsonFormatter().format(_record(level="spoofed", where=Path("/x"))))
-    assert (fields["level"], fields["where"]) == ("warning", "/x")
+def test_an_extra_cannot_overwrite_a_fixed_key_and_objects_are_left_out() -> None:
+    """websockets puts its connection on its records as ``extra={"websocket": ...}``."""
+    record = _record(level="spoofed", websocket=object(), ok=True, none=None)
+    fields = json.loads(JsonFormatter().format(record))
+    del fields["ts"]
+    assert fields == {
+        "level": "warning",
+        "logger": "voxroom.hub",
+        "msg": "auth failed room=a",
+        "ok": True,
+        "none": None,
+    }
+    assert (
+        TextFormatter(TEXT_FORMAT)
+        .format(record)
+        .endswith("auth failed room=a level=spoofed ok=True none=None")
+    )
 
 
 def test_a_traceback_stays_on_its_json_line() -> None:
