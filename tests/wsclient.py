@@ -6,10 +6,12 @@ itself rather than our codec agreeing with itself.
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.typing import Subprotocol
 
 TIMEOUT_S = 5.0
@@ -29,6 +31,18 @@ class Client:
 
     async def send(self, message: dict[str, Any] | str | bytes) -> None:
         await self.ws.send(json.dumps(message) if isinstance(message, dict) else message)
+
+    def pipeline(self, messages: Sequence[dict[str, Any] | str]) -> None:
+        """Write ``messages`` as text frames in ONE write, as an attacker would.
+
+        The frames go past websockets straight into the socket, so the server
+        finds them all in one read, behind one another.
+        """
+        frames = (
+            Frame(Opcode.TEXT, (json.dumps(m) if isinstance(m, dict) else m).encode()).serialize(mask=True)
+            for m in messages
+        )
+        self.ws.transport.write(b"".join(frames))
 
     async def recv(self, timeout: float = TIMEOUT_S) -> dict[str, Any]:
         data = await asyncio.wait_for(self.ws.recv(), timeout)
@@ -58,6 +72,16 @@ class Client:
     async def join(self, room: str = "lobby", username: str = "alice", **fields: Any) -> dict[str, Any]:
         await self.send({"type": "join", "room": room, "username": username, **fields})
         return await self.expect("joined")
+
+    async def until_closed(self, timeout: float = TIMEOUT_S) -> list[dict[str, Any]]:
+        """Every message until the server closes (within ``timeout``); then see ``closed``."""
+        received = []
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    received.append(json.loads(await self.ws.recv()))
+        except ConnectionClosed:
+            return received
 
     async def closed(self, timeout: float = TIMEOUT_S) -> tuple[int | None, str | None]:
         """Wait until the server closes; return (code, reason)."""
