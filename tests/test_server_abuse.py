@@ -7,11 +7,9 @@ that an ordinary client carried on meanwhile.
 
 import asyncio
 import logging
-import socket
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -203,19 +201,6 @@ async def fill_history(server: RunningServer, messages: int) -> None:
     assert await writer.closed() == (1000, "left")
 
 
-async def not_reading(url: str, **join: Any) -> Client:
-    """A client whose socket takes a few KiB and then reads nothing, joined with ``join``."""
-    host, port = urlsplit(url).hostname, urlsplit(url).port
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, (host, port))
-    client = await Client.open(url, sock=sock)
-    client.ws.transport.pause_reading()
-    await client.send({"type": "join", **join})
-    return client
-
-
 async def test_history_is_bounded_per_joined_and_for_all_connections_together(
     make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -232,7 +217,7 @@ async def test_history_is_bounded_per_joined_and_for_all_connections_together(
     assert first["history_truncated"] is True
     # A client that reads nothing while the room talks on holds more than the budget of all
     # connections together (beyond what the kernel's buffers took): the next joined has no history.
-    stuck = await not_reading(server.url, room="full", username="stuck", since=0)
+    stuck = await Client.not_reading(server.url, room="full", username="stuck", since=0)
     await fill_history(server, 600)
     await asyncio.sleep(0.5)  # a tick or two: the server has summed its backlog
     late = await Client.open(server.url)
@@ -272,7 +257,9 @@ async def test_rss_stays_bounded_with_15_joiners_that_never_read(tmp_path: Path)
         bystander = await Client.open(proc.url)
         await bystander.join(room="full", username="bystander", since=0)  # the code paths are warm
         base = vm_rss_bytes(proc.pid)
-        silent = [await not_reading(proc.url, room="full", username=f"s{n}", since=0) for n in range(15)]
+        silent = [
+            await Client.not_reading(proc.url, room="full", username=f"s{n}", since=0) for n in range(15)
+        ]
         peak = base
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:

@@ -6,8 +6,10 @@ itself rather than our codec agreeing with itself.
 
 import asyncio
 import json
+import socket
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -28,6 +30,23 @@ class Client:
             url, subprotocols=offered or None, max_size=None, max_queue=None, open_timeout=TIMEOUT_S, **kw
         )
         return cls(ws)
+
+    @classmethod
+    async def not_reading(cls, url: str, **join: Any) -> "Client":
+        """A client that sends ``join`` with these fields and then reads nothing, ever.
+
+        Its socket's receive window is a few KiB, so what the server sends it
+        stays with the server, as with an attacker's socket.
+        """
+        target = urlsplit(url)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (target.hostname, target.port))
+        client = await cls.open(url, sock=sock)
+        client.ws.transport.pause_reading()
+        await client.send({"type": "join", **join})
+        return client
 
     async def send(self, message: dict[str, Any] | str | bytes) -> None:
         await self.ws.send(json.dumps(message) if isinstance(message, dict) else message)
