@@ -235,7 +235,7 @@ class Hub:
             if now - opened < JOIN_DEADLINE_S:
                 break
             session = self._sessions[conn]
-            log.info("join timeout conn=%s", conn, extra={"addr": session.address})
+            log.info("join timeout addr=%s conn=%s", session.address, conn)
             effects.append(self._end(conn, session, CloseCode.POLICY_VIOLATION, "join timeout"))
         self._auth.forget(now)
         return effects + [effect for room in list(self._rooms) for effect in self._expire(room, now)]
@@ -252,7 +252,7 @@ class Hub:
             address = session.address
             wait_s = self._auth.wait_s(address, now)
             if wait_s > 0:
-                log.info("auth throttled room=%s wait=%.1fs", msg.room, wait_s, extra={"addr": address})
+                log.info("auth throttled room=%s addr=%s wait=%.1fs", msg.room, address, wait_s)
                 return self._refuse(
                     conn,
                     session,
@@ -261,7 +261,7 @@ class Hub:
                 )
             if not hmac.compare_digest((msg.password or "").encode(), password.encode()):
                 self._auth.failed(address, now)
-                log.info("auth failed room=%s", msg.room, extra={"addr": address})
+                log.info("auth failed room=%s addr=%s", msg.room, address)
                 return self._refuse(conn, session, ErrorCode.AUTH_FAILED, "wrong password")
             self._auth.succeeded(address)
         # Expire first, so a stale place neither resumes nor holds its name between ticks.
@@ -349,7 +349,7 @@ class Hub:
     ) -> list[Effect]:
         room = session.place.room if session.place else None
         if budget.flooding(now):
-            log.info("flood disconnect room=%s conn=%s", room, conn, extra={"addr": session.address})
+            log.info("flood disconnect room=%s addr=%s conn=%s", room, session.address, conn)
             return [self._end(conn, session, CloseCode.POLICY_VIOLATION, "flooding", room)]
         effects: list[Effect] = []
         if now - session.rate_limited_at >= RATE_LIMITED_EVERY_S:
@@ -437,15 +437,15 @@ def _error(code: ErrorCode, message: str, ref: str | None = None) -> ErrorReport
 
 
 def _log_error(error: ErrorReported, place: Place | None, address: str, conn: ConnId) -> None:
-    """One line per error sent, with the client's address as a field: what fail2ban and operators read."""
+    """One line per error sent, with the client's address: what fail2ban and operators read."""
     log.info(
-        "error code=%s ref=%s room=%s peer=%s conn=%s",
+        "error code=%s ref=%s room=%s peer=%s addr=%s conn=%s",
         error.code,
         error.ref,
         place.room if place else None,
         place.peer_id if place else None,
+        address,
         conn,
-        extra={"addr": address},
     )
 
 
