@@ -174,10 +174,11 @@ class App:
         await self.host.close()
 
 
-NO_DISPLAY = """voxroom: no display found (DISPLAY and WAYLAND_DISPLAY are unset).
+_EXAMPLE_URL = f"ws://HOST:{limits.DEFAULT_PORT}{limits.WS_PATH}"
+NO_DISPLAY = f"""voxroom: no display found (DISPLAY and WAYLAND_DISPLAY are unset).
 On a machine without a screen:
   - host rooms with the server:   ./dev server      (or: voxroom-server)
-  - join from the command line:   voxroom-bot --server ws://HOST:8765/ws --room R --username U
+  - join from the command line:   voxroom-bot --server {_EXAMPLE_URL} --room R --username U
   - or run the app off-screen:    QT_QPA_PLATFORM=offscreen voxroom"""
 
 

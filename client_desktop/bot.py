@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import assert_never
 
+from protocol import limits
+
 from .engine import events
 from .engine.devices import DeviceAudio
 from .engine.engine import AudioIO, AudioOptions, Engine
@@ -37,7 +39,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         epilog="Exit codes: 0 done, 2 usage, 3 join refused (password, name, room full), "
         "4 server unreachable (or its certificate not trusted), 5 connection lost for good.",
     )
-    p.add_argument("--server", required=True, help="ws:// or wss:// URL of the server's /ws endpoint")
+    p.add_argument(
+        "--server", required=True, help=f"ws:// or wss:// URL of the server's {limits.WS_PATH} endpoint"
+    )
     p.add_argument("--room", required=True)
     p.add_argument("--username", required=True)
     p.add_argument("--password", default=None)

@@ -312,7 +312,8 @@ class SignalingClient:
         except InvalidStatus as exc:
             status = exc.response.status_code
             raise ServerUnreachable(
-                f"{where} answered HTTP {status}, not a voice room; check the address (it ends in /ws)"
+                f"{where} answered HTTP {status}, not a voice room; "
+                f"check the address (it ends in {limits.WS_PATH})"
             ) from exc
         except InvalidHandshake as exc:
             raise ServerUnreachable(f"{where} does not speak the Voxroom protocol ({exc})") from exc
