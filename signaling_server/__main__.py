@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from . import logs
 from .app import start
 from .config import ServerConfig, parse_args
+from .store import StoreError
 
 
 async def serve_until_signalled(config: ServerConfig) -> None:
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         asyncio.run(serve_until_signalled(config))
-    except OSError as exc:
+    except (OSError, StoreError) as exc:
         logging.getLogger("voxroom.server").error("cannot start: %s", exc)
         return 1
     return 0

@@ -25,7 +25,7 @@ from protocol import limits
 from .config import ServerConfig
 from .hub import Hub
 from .metrics import Metrics
-from .store import Store, StoreThread
+from .store import Retention, Store, StoreThread
 from .transport import Relay
 
 log = logging.getLogger("voxroom.server")
@@ -69,9 +69,13 @@ class RunningServer:
 
 
 async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> RunningServer:
-    """Open the database, restore the places, and listen."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(config.data_dir / DB_NAME, max_db_pages)
+    """Open the database, restore the places, and listen.
+
+    Raises:
+        StoreError: the database cannot be used (see its message).
+    """
+    retention = Retention(config.history_days, config.history_max_per_room)
+    store = Store(config.data_dir / DB_NAME, retention, max_db_pages)
     places = store.load_places()
     hub = Hub(config)
     hub.restore(places, time.time())

@@ -34,6 +34,8 @@ class ServerConfig(HubConfig):
     host: str = "0.0.0.0"  # noqa: S104 - a server for the LAN listens on every interface
     port: int = limits.DEFAULT_PORT
     data_dir: Path = Path(platformdirs.user_data_dir("voxroom-server"))
+    history_days: int = 0  # 0: kept forever
+    history_max_per_room: int = 10_000  # 10x the most a v1 `since` can return (docs/operations.md)
     log_level: str = "info"
     log_format: LogFormat = LogFormat.TEXT
     tls_cert: Path | None = None
@@ -56,6 +58,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
     return value
 
 
@@ -106,6 +115,18 @@ FLAGS = (
     _Flag("port", "port", f"port for WebSocket and HTTP (default {_D.port})", int),
     _Flag(
         "data-dir", "data_dir", "directory of the SQLite database (default: the user data directory)", Path
+    ),
+    _Flag(
+        "history-days",
+        "history_days",
+        "delete chat messages older than this many days (default 0: keep them)",
+        _non_negative_int,
+    ),
+    _Flag(
+        "history-max-per-room",
+        "history_max_per_room",
+        f"keep the newest this many chat messages per room (default {_D.history_max_per_room}; 0: all)",
+        _non_negative_int,
     ),
     _Flag(
         "log-level",

@@ -24,6 +24,8 @@ class Place:
     conn: ConnId | None = None
     grace_until: float | None = None
     """Wall-clock second at which an unattended place is given up."""
+    address: str | None = None
+    """The client address it was last joined from: places in grace are capped per address."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,17 +21,21 @@ def test_defaults_follow_the_spec() -> None:
     assert config.port == 8765
     assert config.ice_servers == ()
     assert config.password is None
+    assert (config.history_days, config.history_max_per_room) == (0, 10_000)  # no age limit
 
 
 def test_flags() -> None:
     argv = "--host 127.0.0.2 --port 9000 --data-dir /tmp/x --log-level debug --password pw --tls-cert c.pem"
     argv += " --tls-key k.pem --ice-server stun:a:3478 --ice-server turn:b --max-room-size 8"
     argv += " --max-connections 50 --max-message-bytes 4096 --chat-rate 5 --signal-rate 50 --grace 3"
+    argv += " --history-days 30 --history-max-per-room 0"
     config = parse_args(argv.split(), environ={})
     assert config == ServerConfig(
         host="127.0.0.2",
         port=9000,
         data_dir=Path("/tmp/x"),
+        history_days=30,
+        history_max_per_room=0,
         log_level="debug",
         password="pw",
         tls_cert=Path("c.pem"),
@@ -68,6 +72,8 @@ def test_environment_variables_and_flags_win() -> None:
     [
         (["--port", "http"], {}),
         (["--max-room-size", "0"], {}),
+        (["--history-days", "-1"], {}),
+        ([], {"VOXROOM_HISTORY_MAX_PER_ROOM": "many"}),
         ([], {"VOXROOM_CHAT_RATE": "-1"}),
         (["--tls-cert", "only.pem"], {}),
         (["--log-level", "loud"], {}),
@@ -105,6 +111,8 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         host = "127.0.0.2"
         port = 9000
         data-dir = "/srv/voxroom"
+        history-days = 90
+        history-max-per-room = 500
         log-level = "debug"
         log-format = "json"
         password-file = "{tmp_path / "pw"}"
@@ -125,6 +133,8 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         host="127.0.0.2",
         port=9000,
         data_dir=Path("/srv/voxroom"),
+        history_days=90,
+        history_max_per_room=500,
         log_level="debug",
         log_format=LogFormat.JSON,
         password="from-file",

@@ -1,0 +1,120 @@
+"""The schema's versions: a 0.1.0 database is migrated and served; a newer one is refused."""
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from signaling_server.app import DB_NAME
+from signaling_server.store import SCHEMA_VERSION, Store, StoreError
+
+from .conftest import ServerFactory, ServerProcess
+from .data.make_0_1_0_db import OUT as DB_0_1_0
+from .data.make_0_1_0_db import ROOM, TOKEN
+from .wsclient import Client
+
+
+async def _until_pruned(db: Path, timeout_s: float = 5.0) -> None:
+    """Wait until the running server's store has deleted every chat message of ``db``."""
+    for _ in range(int(timeout_s / 0.05)):
+        with contextlib.closing(sqlite3.connect(db)) as reader:
+            if reader.execute("SELECT COUNT(*) FROM chat").fetchone()[0] == 0:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{db} still has chat messages after {timeout_s} s")
+
+
+def _user_version(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+async def test_a_0_1_0_database_is_migrated_and_its_history_and_places_served(
+    make_server: ServerFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    db = tmp_path / "data" / DB_NAME
+    shutil.copy(DB_0_1_0, db)
+    assert _user_version(db) == 0  # 0.1.0 wrote none
+    server = await make_server()
+    alice, bob = await Client.open(server.url), await Client.open(server.url)
+    a = await alice.join(room=ROOM, username="alice", resume=TOKEN, since=0)
+    assert (a["resumed"], a["self"]["id"]) == (True, "a1b2c3d4e5f60718")  # the place 0.1.0 left in grace
+    assert [(m["id"], m["text"], m["nonce"]) for m in a["history"]] == [
+        (1, "hello from 0.1.0", "n0"),
+        (2, "second", "n2"),
+        (3, "third", "n3"),
+    ]
+    assert a.get("history_truncated") is None
+    await alice.send({"type": "chat", "text": "after the upgrade"})
+    assert (await alice.expect("chat"))["id"] == 4  # the room's ids go on
+    b = await bob.join(room="lobby", username="bob", since=0)
+    assert [m["text"] for m in b["history"]] == ["elsewhere"]
+    await bob.send({"type": "chat", "text": "lobby too"})
+    assert (await bob.expect("chat"))["id"] == 2
+    for client in (alice, bob):
+        await client.close()
+    assert _user_version(db) == SCHEMA_VERSION
+
+
+async def test_history_days_prunes_a_migrated_room_to_empty_and_its_ids_go_on(
+    make_server: ServerFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    db = tmp_path / "data" / DB_NAME
+    shutil.copy(DB_0_1_0, db)  # its messages are from November 2025
+    server = await make_server(history_days=30)
+    await _until_pruned(db)  # start-up pruning runs on the store thread, beside the serving
+    alice = await Client.open(server.url)
+    a = await alice.join(room=ROOM, username="alice", resume=TOKEN, since=0)
+    assert (a["resumed"], a["history"], a["history_truncated"]) == (True, [], True)
+    await alice.send({"type": "chat", "text": "new"})
+    assert (await alice.expect("chat"))["id"] == 4
+    await alice.close()
+
+
+def test_reopening_a_current_database_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "data" / DB_NAME
+    Store(path).close()
+    assert _user_version(path) == SCHEMA_VERSION
+    Store(path).close()
+    assert _user_version(path) == SCHEMA_VERSION
+
+
+def test_a_database_from_a_newer_server_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    Store(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, written by a newer"):
+        Store(path)
+    assert _user_version(path) == SCHEMA_VERSION + 1  # left as it was
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    path.write_bytes(b"not a database, but 100 bytes long " * 3)
+    with pytest.raises(StoreError, match=r"cannot open the database .*: file is not a database"):
+        Store(path)
+
+
+def test_the_server_stops_with_a_message_on_a_newer_database(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    proc = server_process()
+    proc.data_dir.mkdir()
+    with contextlib.closing(sqlite3.connect(proc.data_dir / DB_NAME)) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="did not start"):
+        proc.start()
+    assert proc.proc is not None
+    assert proc.proc.returncode == 1
+    err = proc.kill(signal.SIGTERM).decode()
+    assert f"cannot start: {proc.data_dir / DB_NAME} has schema version {SCHEMA_VERSION + 1}" in err
+    assert "Traceback" not in err
