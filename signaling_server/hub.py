@@ -53,6 +53,8 @@ JOIN_DEADLINE_S = 10.0
 """A connection not joined this long after it opened is closed; messages before ``join`` do not extend it."""
 MAX_UNJOINED_PER_ADDRESS = 8
 """Connections from one address that may wait to join at once (see docs/protocol.md for why 8)."""
+MAX_GRACE_PER_ADDRESS = 8
+"""Places in grace one client address may hold; past it, its oldest is given up (docs/protocol.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,8 @@ class Hub:
         self._by_token: dict[str, Place] = {}
         self._unjoined: dict[ConnId, float] = {}  # opened at, in opening order
         self._unjoined_per_address: dict[str, int] = {}
+        self._grace: dict[PeerId, Place] = {}  # places in grace, in the order they entered it
+        self._grace_per_address: dict[str, dict[PeerId, Place]] = {}  # the same, by address
         self._auth = AuthBackoff()
 
     # --- introspection (health, metrics) -----------------------------------
@@ -136,12 +140,18 @@ class Hub:
     # --- inputs ----------------------------------------------------------------
 
     def restore(self, places: list[Place], now: float) -> None:
-        """Seat the places persisted by a previous run, all in their grace period."""
+        """Seat the places persisted by a previous run, all in their grace period.
+
+        They are not held to the caps on places in grace: they met them when
+        they were saved, and all of them are gone within one grace period.
+        """
         for place in places:
             place.conn = None
             deadline = now + self.config.grace_s
             place.grace_until = deadline if place.grace_until is None else min(place.grace_until, deadline)
             self._seat(place)
+        for place in sorted(places, key=lambda p: p.grace_until or now):
+            self._track_grace(place)
         log.info("restored %d places in %d rooms", len(places), len(self._rooms))
 
     def open(self, conn: ConnId, now: float, address: str) -> list[Effect]:
@@ -225,7 +235,7 @@ class Hub:
         place.conn = None
         place.grace_until = now + self.config.grace_s
         log.info("disconnected room=%s peer=%s grace=%.0fs", place.room, place.peer_id, self.config.grace_s)
-        return [SavePlace(place.room, replace(place))]
+        return [SavePlace(place.room, replace(place)), *self._enter_grace(place)]
 
     def tick(self, now: float) -> list[Effect]:
         """Close the connections late to join, and give up the places whose grace period is over."""
@@ -286,7 +296,8 @@ class Hub:
         self._by_token.pop(place.token_hash, None)
         place.token_hash = hash_token(token)
         self._by_token[place.token_hash] = place
-        place.conn, place.grace_until = conn, None
+        self._leave_grace(place)
+        place.conn, place.grace_until, place.address = conn, None, session.address
         session.place = place
         self._joined_or_ended(conn, session)
         log.info("%s room=%s peer=%s", "resumed" if resumed else "joined", place.room, place.peer_id)
@@ -406,6 +417,41 @@ class Hub:
             effects += self._unseat(place)
         return effects
 
+    def _enter_grace(self, place: Place) -> list[Effect]:
+        """``place`` is now in grace: past a cap, the oldest in grace go, as when their grace ends.
+
+        One address may hold ``MAX_GRACE_PER_ADDRESS`` places in grace, the
+        server ``max_connections``: what a restart or a network cut leaves
+        when every connection had a place. More can only be churn.
+        """
+        self._track_grace(place)
+        effects: list[Effect] = []
+        if place.address is not None:
+            mine = self._grace_per_address[place.address]
+            while len(mine) > MAX_GRACE_PER_ADDRESS:
+                effects += self._give_up(next(iter(mine.values())), "address")
+        while len(self._grace) > self.config.max_connections:
+            effects += self._give_up(next(iter(self._grace.values())), "server")
+        return effects
+
+    def _give_up(self, place: Place, cap: str) -> list[Effect]:
+        log.info("grace cap=%s room=%s peer=%s addr=%s", cap, place.room, place.peer_id, place.address)
+        return self._unseat(place)
+
+    def _track_grace(self, place: Place) -> None:
+        self._grace[place.peer_id] = place
+        if place.address is not None:
+            self._grace_per_address.setdefault(place.address, {})[place.peer_id] = place
+
+    def _leave_grace(self, place: Place) -> None:
+        """``place`` is taken up again or given up: it no longer counts toward the caps."""
+        if self._grace.pop(place.peer_id, None) is None or place.address is None:
+            return
+        mine = self._grace_per_address[place.address]
+        del mine[place.peer_id]
+        if not mine:
+            del self._grace_per_address[place.address]
+
     def _seat(self, place: Place) -> None:
         room = self._rooms.setdefault(place.room, _Room())
         room.places[place.peer_id] = place
@@ -418,6 +464,7 @@ class Hub:
         del room.places[place.peer_id]
         del room.by_name[name_key(place.username)]
         self._by_token.pop(place.token_hash, None)
+        self._leave_grace(place)
         if not room.places:
             del self._rooms[place.room]
         return [

@@ -39,6 +39,7 @@ from signaling_server.effects import (
 )
 from signaling_server.hub import (
     JOIN_DEADLINE_S,
+    MAX_GRACE_PER_ADDRESS,
     MAX_UNJOINED_PER_ADDRESS,
     Hub,
     HubConfig,
@@ -148,7 +149,14 @@ def test_first_join_effects_and_joined_message() -> None:
     # The persisted place holds a hash of the token, never the token itself.
     assert save.room == "lobby"
     assert save.place == Place(
-        PeerId("p1"), "lobby", "alice", hash_token(joined.resume), voice=True, conn=A, grace_until=None
+        PeerId("p1"),
+        "lobby",
+        "alice",
+        hash_token(joined.resume),
+        voice=True,
+        conn=A,
+        grace_until=None,
+        address=ADDR,
     )
     assert save.place.token_hash != joined.resume
     assert (hub.connections, hub.rooms, hub.peers) == (1, 1, 1)
@@ -601,6 +609,72 @@ def test_grace_period_from_config() -> None:
     assert hub.tick(T0 + 2.4) == []
     assert kinds(hub.tick(T0 + 2.5)) == ["Send:peer-left", "DropPlace"]
     assert hub.rooms == 0
+
+
+def join_from(hub: Hub, conn: ConnId, address: str, username: str, now: float = T0, **extra: Any) -> Joined:
+    assert hub.open(conn, now, address) == []
+    return joined_of(send(hub, conn, {"type": "join", "room": "lobby", "username": username, **extra}, now))
+
+
+def test_an_address_holds_8_places_in_grace_and_its_oldest_goes_first() -> None:
+    hub = make_hub()
+    join_from(hub, A, "198.51.100.7", "watcher")
+    join_from(hub, B, "198.51.100.8", "other")
+    tokens = [join(hub, ConnId(10 + i), f"user{i}").resume for i in range(MAX_GRACE_PER_ADDRESS + 1)]
+    hub.closed(B, T0)  # another address's place in grace is not counted with them
+    for i in range(MAX_GRACE_PER_ADDRESS):
+        assert kinds(hub.closed(ConnId(10 + i), T0 + i)) == ["SavePlace"]
+    # A 9th place in grace from the address: its oldest is given up, as when grace ends.
+    effects = hub.closed(ConnId(10 + MAX_GRACE_PER_ADDRESS), T0 + 9)
+    assert kinds(effects) == ["SavePlace", "Send:peer-left", "DropPlace"]
+    save, left, drop = effects
+    assert isinstance(save, SavePlace)
+    assert (save.place.peer_id, save.place.address) == ("p11", ADDR)
+    assert left == Send("lobby", (A,), PeerLeft(id="p3"))
+    assert isinstance(drop, DropPlace)
+    assert (drop.room, drop.place.peer_id) == ("lobby", "p3")
+    assert (hub.rooms, hub.peers) == (1, 10)
+    # Its token died with it; a resumed place no longer counts, so the next one fits.
+    assert join(hub, C, "user0", now=T0 + 10, resume=tokens[0]).resumed is False
+    assert join(hub, D, "user1", now=T0 + 10, resume=tokens[1]).resumed is True
+    assert kinds(hub.closed(C, T0 + 11)) == ["SavePlace"]
+
+
+def test_the_server_holds_max_connections_places_in_grace_and_its_oldest_go_first() -> None:
+    hub = make_hub(max_connections=3)
+    join_from(hub, A, "198.51.100.1", "a")
+    join_from(hub, B, "198.51.100.2", "b")
+    join_from(hub, C, "198.51.100.3", "c")
+    assert kinds(hub.closed(A, T0 + 1)) == ["SavePlace"]
+    assert kinds(hub.closed(B, T0 + 2)) == ["SavePlace"]
+    join_from(hub, D, "198.51.100.4", "d")
+    join_from(hub, E, "198.51.100.5", "e")
+    assert kinds(hub.closed(C, T0 + 3)) == ["SavePlace"]
+    effects = hub.closed(D, T0 + 4)  # a 4th in grace: the first to enter grace (a's) goes
+    assert kinds(effects) == ["SavePlace", "Send:peer-left", "DropPlace"]
+    assert effects[1] == Send("lobby", (E,), PeerLeft(id="p1"))
+    assert [p.id for p in join_from(hub, A, "198.51.100.1", "f", now=T0 + 5).peers] == [
+        "p2",
+        "p3",
+        "p4",
+        "p5",
+    ]
+
+
+def test_restored_places_count_toward_the_cap_of_their_address() -> None:
+    hub = make_hub()
+    restored = [
+        Place(
+            PeerId(f"old{i}"), "lobby", f"old{i}", hash_token(f"t{i}"), grace_until=T0 + 10 - i, address=ADDR
+        )
+        for i in range(MAX_GRACE_PER_ADDRESS)
+    ]
+    hub.restore(restored, T0)
+    join(hub, A, "alice")
+    effects = hub.closed(A, T0 + 1)
+    # old7 has the earliest deadline: it is the oldest in grace.
+    assert kinds(effects) == ["SavePlace", "Send:peer-left", "DropPlace"]
+    assert effects[1] == Send("lobby", (), PeerLeft(id="old7"))
 
 
 # --- resume --------------------------------------------------------------------------------
