@@ -26,7 +26,7 @@ from .config import ServerConfig
 from .hub import Hub
 from .metrics import Metrics
 from .store import Retention, Store, StoreThread
-from .transport import Relay
+from .transport import Relay, StrangerConnection
 
 log = logging.getLogger("voxroom.server")
 
@@ -80,7 +80,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     hub = Hub(config)
     hub.restore(places, time.time())
     metrics = Metrics(config.version)
-    relay = Relay(hub, StoreThread(store), metrics)
+    relay = Relay(hub, StoreThread(store), metrics, config.trust_proxy)
     started = time.monotonic()
     metrics.watch("voxroom_connections", "Open WebSocket connections", lambda: relay.open_connections)
     metrics.watch("voxroom_peers", "Peers seated in rooms, including those in grace", lambda: hub.peers)
@@ -127,6 +127,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         close_timeout=CLOSE_TIMEOUT_S,
         ssl=_tls_context(config),
         server_header=f"voxroom-server/{config.version}",
+        create_connection=StrangerConnection,
     )
     chores = [
         asyncio.create_task(relay.tick_forever()),

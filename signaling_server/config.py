@@ -21,6 +21,7 @@ import platformdirs
 
 from protocol import IceServer, limits
 
+from .addresses import Network, network
 from .hub import HubConfig
 from .logs import LogFormat
 
@@ -40,6 +41,7 @@ class ServerConfig(HubConfig):
     log_format: LogFormat = LogFormat.TEXT
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    trust_proxy: tuple[Network, ...] = ()
     metrics_token: str | None = field(default=None, repr=False)
     max_message_bytes: int = limits.DEFAULT_MAX_MESSAGE_BYTES
     ping_interval_s: float = limits.PING_INTERVAL_S  # fixed by the spec; a field so tests can shorten it
@@ -141,6 +143,13 @@ FLAGS = (
     _Flag("password-file", "password", "file whose first line is the password", Path, secret_file=True),
     _Flag("tls-cert", "tls_cert", "PEM certificate chain: serve wss:// and https://", Path),
     _Flag("tls-key", "tls_key", "PEM private key for --tls-cert", Path),
+    _Flag(
+        "trust-proxy",
+        "trust_proxy",
+        "IP or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)",
+        network,
+        repeatable=True,
+    ),
     _Flag("metrics-token", "metrics_token", "bearer token /metrics asks for (default: open)", _text_or_none),
     _Flag(
         "metrics-token-file",

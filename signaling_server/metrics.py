@@ -11,12 +11,16 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
 
 disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only add noise to a scrape
+
+LATENCY_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+"""From a tenth of a millisecond (a join or fan-out on a quiet server) to a second (a stalled disk)."""
 
 
 class Metrics:
@@ -35,6 +39,24 @@ class Metrics:
         self.store_failures = Counter("voxroom_store_failures", "Database operations that failed", registry=r)
         self.slow_consumers = Counter(
             "voxroom_slow_consumers_dropped", "Clients dropped for an unsent backlog", registry=r
+        )
+        self.join_seconds = Histogram(
+            "voxroom_join_seconds",
+            "From a join read to its joined written",
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.chat_commit_seconds = Histogram(
+            "voxroom_chat_commit_seconds",
+            "From a chat read to its commit in the database",
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.fanout_seconds = Histogram(
+            "voxroom_fanout_seconds",
+            "From a chat's commit to its write to every member",
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
         )
         self._gauges: list[Gauge] = []
 

@@ -13,10 +13,11 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, assert_never
 
 import msgspec
+from prometheus_client import Histogram
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -26,6 +27,7 @@ from websockets.protocol import State
 
 from protocol import ChatPosted, ErrorCode, ErrorReported, encode
 
+from .addresses import Network, client_address
 from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SavePlace, Send, SendJoined
 from .hub import Hub
 from .metrics import Metrics
@@ -40,7 +42,14 @@ MAX_BACKLOG_TOTAL_BYTES = 64 * 1024 * 1024
 """Past this much unsent to all clients together, a ``joined`` carries no history."""
 JOINED_HISTORY_BYTES = 512 * 1024
 """The most history one ``joined`` carries, as JSON: the default 50 messages always fit."""
-FLOODER_READ_BYTES = 4096
+STRANGER_READ_BYTES = 4096
+"""What is read of a socket at once until its client has joined (and again once it floods).
+
+Every byte read is parsed into frames before any of our rules can drop them:
+asyncio reads 256 KiB at once, ~12,000 tiny frames and ~50 ms of CPU per read.
+"""
+JOINED_READ_BYTES = 256 * 1024
+"""asyncio's own read size, for a client that has joined (a burst of chats is welcome)."""
 
 _Action = Callable[["asyncio.Future[Any] | None"], None]
 
@@ -48,10 +57,13 @@ _Action = Callable[["asyncio.Future[Any] | None"], None]
 class Relay:
     """Connects the core to websockets connections and the store thread."""
 
-    def __init__(self, hub: Hub, store: StoreThread, metrics: Metrics) -> None:
+    def __init__(
+        self, hub: Hub, store: StoreThread, metrics: Metrics, trusted_proxies: Sequence[Network] = ()
+    ) -> None:
         self.hub = hub
         self.store = store
         self.metrics = metrics
+        self.trusted_proxies = tuple(trusted_proxies)
         self._conns: dict[ConnId, ServerConnection] = {}
         self._lanes: dict[str | None, deque[tuple[asyncio.Future[Any] | None, _Action]]] = {}
         self._ids = itertools.count(1)
@@ -64,6 +76,8 @@ class Relay:
         """Unsent bytes of all connections: summed on each tick, plus what was queued since."""
         self._history_reserved_bytes = 0
         """History budgets granted to reads still in the store."""
+        self._timed: list[tuple[Histogram, float]] = []
+        """Latencies that end when what was queued meanwhile is written: the clock and its start."""
 
     @property
     def open_connections(self) -> int:
@@ -73,16 +87,18 @@ class Relay:
         """The life of one connection: open, every message, close."""
         conn = ConnId(next(self._ids))
         self._conns[conn] = ws
+        address = self._client_address(ws)
         _forget_handshake(ws)
         try:
-            self.run(self.hub.open(conn, time.time(), _client_address(ws)))
+            self.run(self.hub.open(conn, time.time(), address), time.perf_counter())
             # Once the core closes it (refused, flooding, left) nothing more is consumed:
             # websockets' flow control then stops reading the socket, so frames pipelined
             # behind the last one are never parsed, let alone answered.
             while conn not in self._ending:
                 data = await ws.recv()
+                received = time.perf_counter()
                 self.metrics.received.inc()
-                self.run(self.hub.receive(conn, data, time.time()))
+                self.run(self.hub.receive(conn, data, time.time()), received)
                 pause = self._pauses.pop(conn, 0.0)
                 if pause:
                     # Stop consuming: websockets' own flow control then stops reading the
@@ -95,13 +111,13 @@ class Relay:
             del self._conns[conn]
             self._pauses.pop(conn, None)
             self._ending.discard(conn)
-            self.run(self.hub.closed(conn, time.time()))
+            self.run(self.hub.closed(conn, time.time()), time.perf_counter())
 
     async def tick_forever(self, every_s: float = 0.25) -> None:
         while True:
             await asyncio.sleep(every_s)
             self._backlog_bytes = sum(ws.transport.get_write_buffer_size() for ws in self._conns.values())
-            self.run(self.hub.tick(time.time()))
+            self.run(self.hub.tick(time.time()), time.perf_counter())
 
     async def keep_alive_forever(self, interval_s: float, timeout_s: float) -> None:
         """Ping every connection each ``interval_s``; one silent for ``timeout_s`` is dropped.
@@ -132,18 +148,22 @@ class Relay:
         await asyncio.sleep(0)  # let the lanes' done-callbacks send
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def run(self, effects: Iterable[Effect]) -> None:
+    def run(self, effects: Iterable[Effect], received: float) -> None:
+        """Execute ``effects``, caused by what was read at ``received`` (``perf_counter()``).
+
+        ``received`` starts the join and chat-commit clocks.
+        """
         for effect in effects:
             match effect:
                 case Send():
                     self._enqueue(effect.room, None, self._sender(effect.conns, effect.message))
                 case PostChat():
                     posted = self.store.submit(Store.append_chat, effect.draft)
-                    self._enqueue(effect.room, posted, self._chat_poster(effect))
+                    self._enqueue(effect.room, posted, self._chat_poster(effect, received))
                 case SendJoined():
                     budget = self._history_budget(effect.conn)
                     history = self.store.submit(Store.history, effect.room, effect.since, budget)
-                    self._enqueue(effect.room, history, self._joined_sender(effect, budget))
+                    self._enqueue(effect.room, history, self._joined_sender(effect, budget, received))
                 case SavePlace():
                     self.store.submit(Store.save_place, effect.place).add_done_callback(_log_failure)
                 case DropPlace():
@@ -187,9 +207,11 @@ class Relay:
 
         return send
 
-    def _chat_poster(self, effect: PostChat) -> _Action:
+    def _chat_poster(self, effect: PostChat, received: float) -> _Action:
         def post(future: "asyncio.Future[Any] | None") -> None:
             assert future is not None
+            committed = time.perf_counter()
+            self.metrics.chat_commit_seconds.observe(committed - received)
             if future.exception() is not None:
                 self.metrics.store_failures.inc()
                 draft = effect.draft
@@ -203,7 +225,8 @@ class Relay:
                 return
             posted: ChatPosted = future.result()
             self.metrics.chats.inc()
-            self._deliver(effect.conns, posted)
+            if self._deliver(effect.conns, posted):
+                self._timed.append((self.metrics.fanout_seconds, committed))
 
         return post
 
@@ -222,7 +245,7 @@ class Relay:
         self._history_reserved_bytes += budget
         return budget
 
-    def _joined_sender(self, effect: SendJoined, budget: int) -> _Action:
+    def _joined_sender(self, effect: SendJoined, budget: int, received: float) -> _Action:
         def send(future: "asyncio.Future[Any] | None") -> None:
             assert future is not None
             self._history_reserved_bytes -= budget
@@ -230,7 +253,11 @@ class Relay:
                 effect.message.history, effect.message.history_truncated = future.result()
             else:
                 self.metrics.store_failures.inc()
-            self._backlog_bytes += self._deliver((effect.conn,), effect.message)
+            queued = self._deliver((effect.conn,), effect.message)
+            if queued:
+                self._backlog_bytes += queued
+                self._timed.append((self.metrics.join_seconds, received))
+                _set_read_size(self._conns[effect.conn], JOINED_READ_BYTES)
 
         return send
 
@@ -288,30 +315,52 @@ class Relay:
         for ws, frames in corked.items():
             if ws.protocol.state is State.OPEN:
                 ws.transport.writelines(frames)
+        if self._timed:
+            written = time.perf_counter()
+            for histogram, started in self._timed:
+                histogram.observe(written - started)
+            self._timed.clear()
 
     def _pause_reading(self, conn: ConnId, seconds: float) -> None:
         ws = self._conns.get(conn)
         if ws is None:
             return
         self._pauses[conn] = seconds
-        # A flooder's socket is read in small bites from now on: every byte read is parsed
-        # into frames before anyone can drop them, and 256 KiB of tiny frames is ~50 ms of CPU.
-        with contextlib.suppress(AttributeError):  # a loop whose transports have no max_size
-            ws.transport.max_size = FLOODER_READ_BYTES  # type: ignore[attr-defined]
+        _set_read_size(ws, STRANGER_READ_BYTES)  # a flooder is read in small bites from now on
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _client_address(self, ws: ServerConnection) -> str:
+        """The client's IP address, as the core keys its per-address rules and the logs name it."""
+        peer = ws.remote_address
+        if not peer:
+            return "unknown"
+        forwarded = ws.request.headers.get_all("X-Forwarded-For") if ws.request is not None else []
+        return client_address(str(peer[0]), forwarded, self.trusted_proxies)
+
+
+class StrangerConnection(ServerConnection):
+    """A connection read in small bites until its client has joined (see ``STRANGER_READ_BYTES``).
+
+    Without it a pre-join flood's first read, 256 KiB of tiny frames, stalls
+    everyone else for hundreds of milliseconds before the first frame is refused.
+    """
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        _set_read_size(self, STRANGER_READ_BYTES)
+
+
+def _set_read_size(ws: ServerConnection, size: int) -> None:
+    """How many bytes asyncio reads of ``ws``'s socket at once, where its transport lets us say."""
+    with contextlib.suppress(AttributeError):  # a loop whose transports have no max_size (uvloop)
+        ws.transport.max_size = size  # type: ignore[attr-defined]
+
 
 _NO_HEADERS = Headers()
-
-
-def _client_address(ws: ServerConnection) -> str:
-    """The peer's IP address, as the core keys its per-address rules and the logs name it."""
-    address = ws.remote_address
-    return str(address[0]) if address else "unknown"
 
 
 def _forget_handshake(ws: ServerConnection) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from protocol import IceServer
+from signaling_server.addresses import network
 from signaling_server.config import FLAGS, ServerConfig, parse_args, read_secret
 from signaling_server.logs import LogFormat
 
@@ -118,6 +119,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         password-file = "{tmp_path / "pw"}"
         tls-cert = "c.pem"
         tls-key = "k.pem"
+        trust-proxy = ["10.0.0.0/8", "::1"]
         metrics-token-file = "{tmp_path / "token"}"
         ice-server = ["stun:a:3478", "turn:b"]
         max-room-size = 8
@@ -140,6 +142,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         password="from-file",
         tls_cert=Path("c.pem"),
         tls_key=Path("k.pem"),
+        trust_proxy=(network("10.0.0.0/8"), network("::1")),
         metrics_token="t0ken",
         ice_servers=(IceServer(urls=["stun:a:3478"]), IceServer(urls=["turn:b"])),
         max_room_size=8,

@@ -42,7 +42,12 @@ async def test_health_counts_clients_peers_and_rooms(server: RunningServer, conn
     assert health["uptime_s"] >= 0
 
 
+LATENCIES = ("voxroom_join_seconds", "voxroom_chat_commit_seconds", "voxroom_fanout_seconds")
+
+
 async def test_metrics_are_prometheus_text(server: RunningServer, connect: ClientFactory) -> None:
+    before = set((await asyncio.to_thread(_get, server, "/metrics"))[2].splitlines())
+    assert {f"{name}_count 0.0" for name in LATENCIES} <= before
     client = await connect()
     await client.join()
     await client.send({"type": "chat", "text": "hi"})
@@ -58,6 +63,9 @@ async def test_metrics_are_prometheus_text(server: RunningServer, connect: Clien
     assert "voxroom_connections 1.0" in lines
     assert any(line.startswith("process_resident_memory_bytes") for line in lines)
     assert f'voxroom_build_info{{python="{platform.python_version()}",version="{__version__}"}} 1.0' in lines
+    # One join, one chat committed and fanned out: each timed once, within a second.
+    assert {f"{name}_count 1.0" for name in LATENCIES} <= lines
+    assert {f'{name}_bucket{{le="1.0"}} 1.0' for name in LATENCIES} <= lines
 
 
 @pytest.mark.parametrize(
