@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from vxbench_agent import Collect, Collected, Command, Join, Joined, Pace, Paced, Stop, Usage, agent_main
 from vxbench_machine import CLOCK_TICKS, machine_cpu
 
+from signaling_server.hub import MAX_UNJOINED_PER_ADDRESS
 from tests.support.server import HOST, PYTHON_SERVER, ServerProcess, child_server
 
 T = TypeVar("T")
@@ -127,7 +128,9 @@ class Agents:
         return values
 
     def join(self, members: Sequence[Sequence[tuple[str, str]]], timed: bool = False) -> list[Joined]:
-        return self.call_all([Join(list(m), timed=timed) for m in members], Joined)
+        # All agents connect from one address, which may have only so many connections waiting to join.
+        concurrency = max(1, MAX_UNJOINED_PER_ADDRESS // len(members))
+        return self.call_all([Join(list(m), concurrency, timed) for m in members], Joined)
 
     def pace(self, i: int, command: Pace) -> Paced:
         return self.call(i, command, Paced)
