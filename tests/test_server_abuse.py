@@ -91,6 +91,15 @@ async def test_a_connection_that_never_joins_is_closed_after_the_deadline(
     await user.close()
 
 
+async def test_a_connection_is_read_in_small_bites_until_it_joins(server: RunningServer) -> None:
+    client = await Client.open(server.url)
+    (ws,) = server.server.connections
+    assert ws.transport.max_size == transport.STRANGER_READ_BYTES  # type: ignore[attr-defined]
+    await client.join()
+    assert ws.transport.max_size == transport.JOINED_READ_BYTES  # type: ignore[attr-defined]
+    await client.close()
+
+
 async def test_connections_waiting_to_join_are_capped_per_address(server: RunningServer) -> None:
     waiting = [await Client.open(server.url) for _ in range(hub.MAX_UNJOINED_PER_ADDRESS)]
     one_more = await Client.open(server.url)
