@@ -38,6 +38,7 @@ from .call_rules import (
 from .events import CallState
 from .ice import allow_loopback_only_hosts
 from .rtp import OnPacket, PacketTrack, tap_receiver
+from .tasks import CoreTimer
 
 log = logging.getLogger("voxroom.mesh")
 allow_loopback_only_hosts()
@@ -80,8 +81,7 @@ class CallMesh:
         self._loop = asyncio.get_running_loop()
         self._ice: list[RTCIceServer] = []
         self._links: dict[LinkId, _Link] = {}
-        self._timer: asyncio.Handle | None = None
-        self._timer_at: float | None = None
+        self._timer = CoreTimer(self._loop, self._fire)
         self._closing: set[asyncio.Task[None]] = set()
 
     # --- what the room tells us ---------------------------------------------------
@@ -130,8 +130,7 @@ class CallMesh:
         return [link.track for link in self._links.values()]
 
     async def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
         for link in list(self._links.values()):
             self._close(link)
         await asyncio.gather(*self._closing)
@@ -158,20 +157,9 @@ class CallMesh:
                     self._on_state(peer_id, state)
                 case _:
                     assert_never(action)
-        self._arm()
-
-    def _arm(self) -> None:
-        """One timer, at the rules' next deadline (aioquic's ``get_timer`` pattern)."""
-        at = self._rules.get_timer()
-        if at == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_at = at  # qasync's handles have no when(): keep the deadline ourselves
-        self._timer = None if at is None else self._loop.call_at(at, self._fire)
+        self._timer.arm(self._rules.get_timer())
 
     def _fire(self) -> None:
-        self._timer, self._timer_at = None, None
         self._run(self._rules.handle_timer(self._loop.time()))
 
     # --- one link's work ------------------------------------------------------------

@@ -38,7 +38,7 @@ from .session import (
     SessionAction,
     Transmit,
 )
-from .tasks import cancel_and_wait
+from .tasks import CoreTimer, cancel_and_wait
 
 log = logging.getLogger("voxroom.engine.signaling")
 
@@ -100,8 +100,7 @@ class SignalingClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._connecting: asyncio.Task[None] | None = None
         self._closers: set[asyncio.Task[None]] = set()
-        self._timer: asyncio.Handle | None = None
-        self._timer_at: float | None = None
+        self._timer = CoreTimer(self._loop, self._fire)
         self._started: asyncio.Future[RoomJoined] | None = None
         self._done = asyncio.Event()
 
@@ -165,8 +164,7 @@ class SignalingClient:
         await self._stop()
 
     async def _stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
         for task in list(self._tasks):
             await cancel_and_wait(task)
         await asyncio.gather(*self._closers)
@@ -213,19 +211,9 @@ class SignalingClient:
                     assert_never(action)
         if self._session.phase is Phase.CLOSED:
             self._done.set()
-        self._arm()
-
-    def _arm(self) -> None:
-        at = self._session.get_timer()
-        if at == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_at = at  # qasync's handles have no when(): keep the deadline ourselves
-        self._timer = None if at is None else self._loop.call_at(at, self._fire)
+        self._timer.arm(self._session.get_timer())
 
     def _fire(self) -> None:
-        self._timer, self._timer_at = None, None
         self._run(self._session.handle_timer(self._loop.time()))
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> "asyncio.Task[None]":
