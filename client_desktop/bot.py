@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import assert_never
 
-from protocol import limits
+from protocol import Ban, Kick, LockRoom, ModRequest, Peer, ServerMute, limits, name_key
 
 from .engine import events
 from .engine.devices import DeviceAudio
@@ -45,6 +45,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--room", required=True)
     p.add_argument("--username", required=True)
     p.add_argument("--password", default=None)
+    p.add_argument("--room-password", default=None, help="what a room given a password asks of new joins")
+    mod = p.add_argument_group(
+        "moderation", "with the server's admin password; NAME is a username in the room, after the join"
+    )
+    mod.add_argument("--admin-password", default=None, help="join as a moderator")
+    mod.add_argument(
+        "--kick", action="append", default=[], metavar="NAME[:REASON]", help="remove someone (repeatable)"
+    )
+    mod.add_argument(
+        "--ban",
+        action="append",
+        default=[],
+        metavar="NAME[:SECONDS[:REASON]]",
+        help=f"remove someone and refuse their address (default {limits.DEFAULT_BAN_S} s; repeatable)",
+    )
+    mod.add_argument("--server-mute", action="append", default=[], metavar="NAME", help="(repeatable)")
+    mod.add_argument("--server-unmute", action="append", default=[], metavar="NAME", help="(repeatable)")
+    lock = mod.add_mutually_exclusive_group()
+    lock.add_argument(
+        "--lock",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PASSWORD",
+        help="refuse new joins to the room, or with PASSWORD ask them for it",
+    )
+    lock.add_argument("--unlock", action="store_true", help="open the room again")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--play", type=Path, metavar="FILE.wav", help="48 kHz 16-bit WAV to play (once)")
     what.add_argument("--tone", type=float, metavar="HZ", help="play a sine tone")
@@ -88,6 +115,39 @@ def _audio(args: argparse.Namespace, on_event: events.EngineEventSink) -> AudioI
     )
 
 
+def moderation(args: argparse.Namespace, peers: Sequence[Peer]) -> list[ModRequest]:
+    """The moderation flags as requests, names resolved to the ids of ``peers`` as the server compares names.
+
+    Raises:
+        ValueError: a NAME nobody in the room has, or a malformed ``--ban``.
+    """
+    ids = {name_key(peer.username): peer.id for peer in peers}
+
+    def target(name: str) -> str:
+        try:
+            return ids[name_key(name)]
+        except KeyError:
+            raise ValueError(f"nobody named {name!r} is in the room") from None
+
+    requests: list[ModRequest] = []
+    for spec in args.kick:
+        name, _, reason = spec.partition(":")
+        requests.append(Kick(target=target(name), reason=reason))
+    for spec in args.ban:
+        name, _, rest = spec.partition(":")
+        seconds, _, reason = rest.partition(":")
+        if seconds and not seconds.isdigit():
+            raise ValueError(f"--ban {spec}: SECONDS must be a whole number")
+        requests.append(
+            Ban(target=target(name), reason=reason, duration_s=int(seconds or limits.DEFAULT_BAN_S))
+        )
+    requests += [ServerMute(target=target(name), muted=True) for name in args.server_mute]
+    requests += [ServerMute(target=target(name), muted=False) for name in args.server_unmute]
+    if args.lock is not None or args.unlock:
+        requests.append(LockRoom(locked=not args.unlock, password=args.lock or None))
+    return requests
+
+
 def _print_event(event: events.EngineEvent) -> None:
     match event:
         case events.ChatReceived():
@@ -96,6 +156,10 @@ def _print_event(event: events.EngineEvent) -> None:
             print(f"[{stamp}] {chat.username}: {chat.text}", flush=True)
         case events.PeerArrived():
             print(f"* {event.peer.username} joined", flush=True)
+        case events.RoomModerated():
+            print(f"* {event.text}", flush=True)
+        case events.ServerError():
+            print(f"* server: {event.message}", file=sys.stderr, flush=True)
         case events.AudioDeviceFailed():
             print(
                 f"* audio: {event.message}; using {event.fallback or 'no audio'}", file=sys.stderr, flush=True
@@ -111,7 +175,6 @@ def _print_event(event: events.EngineEvent) -> None:
             | events.PeerDeparted()
             | events.PeerUpdated()
             | events.ConnectionFailed()
-            | events.ServerError()
             | events.CallStateChanged()
             | events.LevelsChanged()
         ):
@@ -138,6 +201,8 @@ async def run(args: argparse.Namespace) -> int:
         audio,
         on_event,
         password=args.password,
+        admin_password=args.admin_password,
+        room_password=args.room_password,
         voice=not args.no_voice,
         options=AudioOptions(talk_mode=TalkMode.OPEN),  # a bot transmits what it is given
     )
@@ -152,6 +217,14 @@ async def run(args: argparse.Namespace) -> int:
         await audio.stop()
         return EXIT_UNREACHABLE
     print(f"* joined {joined.room} as {joined.username} ({len(joined.peers)} others here)", flush=True)
+    try:
+        requests = moderation(args, joined.peers)
+    except ValueError as exc:
+        print(f"voxroom-bot: {exc}", file=sys.stderr)
+        await engine.leave()
+        return EXIT_USAGE
+    for request in requests:
+        engine.moderate(request)
     if args.mute:
         engine.set_muted(True)
     for text in args.say:

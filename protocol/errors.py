@@ -21,6 +21,11 @@ class ErrorCode(StrEnum):
     SERVER_FULL = "server-full"
     # Not in the v1 table: a chat the server could not persist (docs/protocol.md).
     STORAGE_FAILED = "storage-failed"
+    # Moderation addition (docs/protocol.md, "Moderation").
+    NOT_MODERATOR = "not-moderator"
+    KICKED = "kicked"
+    BANNED = "banned"
+    ROOM_LOCKED = "room-locked"
 
 
 class AppCloseCode(IntEnum):
@@ -28,6 +33,10 @@ class AppCloseCode(IntEnum):
 
     SUPERSEDED = 4000
     """The place was resumed from another connection; the client must not reconnect."""
+    KICKED = 4001
+    """A moderator removed the peer; it may join again as a new peer."""
+    BANNED = 4002
+    """A moderator banned the peer's address; its joins are refused until the ban ends."""
 
 
 class ProtocolError(Exception):

@@ -19,6 +19,10 @@ MAX_USERNAME_CHARS: Final = 32
 MAX_CHAT_CHARS: Final = 2000
 MAX_NONCE_CHARS: Final = 64
 MAX_SIGNAL_PAYLOAD_BYTES: Final = 32 * 1024
+MAX_REASON_CHARS: Final = 200
+DEFAULT_BAN_S: Final = 86_400
+MAX_BAN_S: Final = 366 * 86_400
+"""Every ban expires: a day unless the moderator says otherwise, a year at most."""
 HISTORY_ON_JOIN: Final = 50
 MAX_HISTORY_SINCE: Final = 1000
 

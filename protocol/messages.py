@@ -5,17 +5,36 @@ rules declared next to the field so that decoding *is* validation. Client
 requests are named as verbs, server notifications in the past tense.
 """
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
 
 from . import limits
-from .text import check_nonce, clean_chat, clean_username
+from .text import check_nonce, clean_chat, clean_reason, clean_username
 
 Room = Annotated[str, Meta(min_length=1, max_length=limits.MAX_ROOM_CHARS, pattern=limits.ROOM_PATTERN)]
 Nonce = Annotated[str, Meta(max_length=limits.MAX_NONCE_CHARS)]
 ChatId = Annotated[int, Meta(ge=0, le=2**63 - 1)]  # SQLite's INTEGER range
+Reason = Annotated[str, Meta(max_length=limits.MAX_REASON_CHARS)]
+BanSeconds = Annotated[int, Meta(ge=1, le=limits.MAX_BAN_S)]
+
+
+class Role(StrEnum):
+    """What a peer may do in its room; a moderator joined with the server's admin password."""
+
+    MEMBER = "member"
+    MODERATOR = "moderator"
+
+
+class ModAction(StrEnum):
+    """What a moderator did, in a ``moderated`` notice: the request's ``type``."""
+
+    KICK = "kick"
+    BAN = "ban"
+    SERVER_MUTE = "server-mute"
+    LOCK_ROOM = "lock-room"
 
 
 class _Message(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
@@ -32,6 +51,10 @@ class Join(_Message, tag="join"):
     voice: bool = True
     resume: str | None = None
     since: ChatId | None = None
+    admin_password: str | None = None
+    """Moderation addition: the server's admin password makes the peer a moderator."""
+    room_password: str | None = None
+    """Moderation addition: what a room given a password by ``lock-room`` asks of new joins."""
 
     def __post_init__(self) -> None:
         self.username = clean_username(self.username, limits.MAX_USERNAME_CHARS)
@@ -66,23 +89,59 @@ class Leave(_Message, tag="leave"):
     pass
 
 
-ClientMessage = Join | SendChat | SendSignal | SetState | Leave
+# Moderation addition (docs/protocol.md, "Moderation"): moderators only.
+
+
+class Kick(_Message, tag="kick"):
+    target: str
+    reason: Reason = ""
+
+    def __post_init__(self) -> None:
+        self.reason = clean_reason(self.reason)
+
+
+class Ban(_Message, tag="ban"):
+    target: str
+    reason: Reason = ""
+    duration_s: BanSeconds = limits.DEFAULT_BAN_S
+
+    def __post_init__(self) -> None:
+        self.reason = clean_reason(self.reason)
+
+
+class ServerMute(_Message, tag="server-mute"):
+    target: str
+    muted: bool
+
+
+class LockRoom(_Message, tag="lock-room"):
+    locked: bool
+    password: str | None = None
+    """With ``locked``, new joins need it instead of being refused."""
+
+
+ModRequest = Kick | Ban | ServerMute | LockRoom
+ClientMessage = Join | SendChat | SendSignal | SetState | Leave | Kick | Ban | ServerMute | LockRoom
 
 
 # --- server -> client -------------------------------------------------------
 
 
-class Peer(msgspec.Struct):
+class Peer(msgspec.Struct, omit_defaults=True):
     id: str
     username: str
     muted: bool
+    """Whether the peer sends no audio: its own choice, or forced by ``server_muted``."""
     deafened: bool
     voice: bool
+    role: Role = Role.MEMBER
+    server_muted: bool = False
 
 
-class SelfInfo(msgspec.Struct):
+class SelfInfo(msgspec.Struct, omit_defaults=True):
     id: str
     username: str
+    role: Role = Role.MEMBER
 
 
 class IceServer(msgspec.Struct, omit_defaults=True):
@@ -131,6 +190,23 @@ class PeerStateChanged(_Message, tag="peer-state"):
     muted: bool
     deafened: bool
     voice: bool
+    server_muted: bool = False
+
+
+class Moderated(_Message, tag="moderated"):
+    """A moderator acted; the whole room hears it, the target first of all."""
+
+    action: ModAction
+    by: str
+    """The moderator's peer id."""
+    by_username: str
+    target: str | None = None
+    target_username: str | None = None
+    reason: str | None = None
+    duration_s: int | None = None
+    muted: bool | None = None
+    locked: bool | None = None
+    with_password: bool | None = None
 
 
 class SignalRelayed(_Message, tag="signal"):
@@ -145,4 +221,6 @@ class ErrorReported(_Message, tag="error"):
     target: str | None = None
 
 
-ServerMessage = Joined | PeerJoined | PeerLeft | PeerStateChanged | ChatPosted | SignalRelayed | ErrorReported
+ServerMessage = (
+    Joined | PeerJoined | PeerLeft | PeerStateChanged | ChatPosted | SignalRelayed | ErrorReported | Moderated
+)

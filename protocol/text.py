@@ -68,6 +68,12 @@ def clean_chat(raw: str, max_chars: int) -> str:
     return text
 
 
+def clean_reason(raw: str) -> str:
+    """A moderation reason follows the chat rules but may be empty."""
+    text = raw.strip(WHITESPACE)
+    return clean_chat(text, len(text)) if text else ""
+
+
 def check_nonce(nonce: str) -> None:
     """Raise ``ValueError`` if ``nonce`` has a control or format character.
 

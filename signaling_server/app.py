@@ -79,6 +79,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     places = store.load_places()
     hub = Hub(config)
     hub.restore(places, time.time())
+    hub.restore_bans(store.load_bans(time.time()))
     metrics = Metrics(config.version)
     relay = Relay(hub, StoreThread(store), metrics, config.trust_proxy)
     started = time.monotonic()

@@ -141,6 +141,19 @@ FLAGS = (
     ),
     _Flag("password", "password", "password every join must give (default: none)", _text_or_none),
     _Flag("password-file", "password", "file whose first line is the password", Path, secret_file=True),
+    _Flag(
+        "admin-password",
+        "admin_password",
+        "who joins with it is a moderator: kick, ban, server-mute, lock rooms (default: none)",
+        _text_or_none,
+    ),
+    _Flag(
+        "admin-password-file",
+        "admin_password",
+        "file whose first line is the admin password",
+        Path,
+        secret_file=True,
+    ),
     _Flag("tls-cert", "tls_cert", "PEM certificate chain: serve wss:// and https://", Path),
     _Flag("tls-key", "tls_key", "PEM private key for --tls-cert", Path),
     _Flag(

@@ -14,7 +14,7 @@ from websockets.frames import CloseCode
 
 from protocol import AppCloseCode, Joined
 
-from .model import ChatDraft, ConnId, Place
+from .model import AddressBan, ChatDraft, ConnId, Place
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,12 @@ class DropPlace:
 
 
 @dataclass(frozen=True, slots=True)
+class SaveBan:
+    room: str
+    ban: AddressBan
+
+
+@dataclass(frozen=True, slots=True)
 class PauseReading:
     """Read nothing more from ``conn`` for ``seconds`` (a flood's window is already over)."""
 
@@ -76,4 +82,4 @@ class Close:
     reason: str
 
 
-Effect = Send | PostChat | SendJoined | SavePlace | DropPlace | PauseReading | Close
+Effect = Send | PostChat | SendJoined | SavePlace | DropPlace | SaveBan | PauseReading | Close

@@ -19,21 +19,29 @@ from websockets.frames import CloseCode
 
 from protocol import (
     AppCloseCode,
+    Ban,
     ErrorCode,
     ErrorReported,
     IceServer,
     Join,
     Joined,
+    Kick,
     Leave,
+    LockRoom,
+    ModAction,
+    Moderated,
+    ModRequest,
     Peer,
     PeerJoined,
     PeerLeft,
     PeerStateChanged,
     ProtocolError,
+    Role,
     SelfInfo,
     SendChat,
     SendSignal,
     ServerInfo,
+    ServerMute,
     SetState,
     SignalRelayed,
     decode_client,
@@ -42,8 +50,8 @@ from protocol import (
 )
 
 from . import __version__
-from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SavePlace, Send, SendJoined
-from .model import ChatDraft, ConnId, PeerId, Place
+from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SaveBan, SavePlace, Send, SendJoined
+from .model import AddressBan, ChatDraft, ConnId, PeerId, Place
 from .ratelimit import AuthBackoff, TokenBucket
 
 log = logging.getLogger("voxroom.server")
@@ -63,6 +71,8 @@ class HubConfig:
 
     version: str = __version__
     password: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
+    """Who joins with it is a moderator (docs/protocol.md, "Moderation")."""
     max_room_size: int = limits.DEFAULT_MAX_ROOM_SIZE
     max_connections: int = limits.DEFAULT_MAX_CONNECTIONS
     chat_rate_per_s: float = limits.DEFAULT_CHAT_RATE_PER_S
@@ -96,6 +106,9 @@ class _Session:
 class _Room:
     places: dict[PeerId, Place] = field(default_factory=dict)  # in join order
     by_name: dict[str, PeerId] = field(default_factory=dict)
+    locked: bool = False
+    """New joins are refused, or with ``password`` need it; it lasts while the room has places."""
+    password: str | None = None
 
 
 def hash_token(token: str) -> str:
@@ -122,6 +135,7 @@ class Hub:
         self._grace: dict[PeerId, Place] = {}  # places in grace, in the order they entered it
         self._grace_per_address: dict[str, dict[PeerId, Place]] = {}  # the same, by address
         self._auth = AuthBackoff()
+        self._bans: dict[str, AddressBan] = {}  # by address
 
     # --- introspection (health, metrics) -----------------------------------
 
@@ -153,6 +167,10 @@ class Hub:
         for place in sorted(places, key=lambda p: p.grace_until or now):
             self._track_grace(place)
         log.info("restored %d places in %d rooms", len(places), len(self._rooms))
+
+    def restore_bans(self, bans: list[AddressBan]) -> None:
+        """Enforce the bans persisted by a previous run (those not yet over)."""
+        self._bans.update((ban.address, ban) for ban in bans)
 
     def open(self, conn: ConnId, now: float, address: str) -> list[Effect]:
         """A connection from ``address`` was accepted; refuse it when the server, or its address, is full.
@@ -188,9 +206,13 @@ class Hub:
         place = session.place
         effects = self._dispatch(conn, session, data, now)
         for effect in effects:
-            error = effect.message if isinstance(effect, Send) else None
-            if isinstance(error, ErrorReported):
-                _log_error(error, place, session.address, conn)
+            # Only this connection's own errors: a kicked peer's is logged as the kick.
+            if (
+                isinstance(effect, Send)
+                and isinstance(effect.message, ErrorReported)
+                and effect.conns == (conn,)
+            ):
+                _log_error(effect.message, place, session.address, conn)
         return effects
 
     def _dispatch(self, conn: ConnId, session: _Session, data: str | bytes, now: float) -> list[Effect]:
@@ -220,6 +242,8 @@ class Hub:
                 return self._state(place, message)
             case Leave():
                 return self._leave(conn, session, place)
+            case Kick() | Ban() | ServerMute() | LockRoom():
+                return self._moderate(conn, place, message, now)
             case _:
                 assert_never(message)
 
@@ -257,23 +281,24 @@ class Hub:
             return [
                 Send(session.place.room, (conn,), _error(ErrorCode.ALREADY_JOINED, "already joined", "join"))
             ]
-        password = self.config.password
-        if password is not None:
-            address = session.address
-            wait_s = self._auth.wait_s(address, now)
-            if wait_s > 0:
-                log.info("auth throttled room=%s addr=%s wait=%.1fs", msg.room, address, wait_s)
-                return self._refuse(
-                    conn,
-                    session,
-                    ErrorCode.AUTH_FAILED,
-                    f"too many wrong passwords, try again in {math.ceil(wait_s)} s",
-                )
-            if not hmac.compare_digest((msg.password or "").encode(), password.encode()):
-                self._auth.failed(address, now)
-                log.info("auth failed room=%s addr=%s", msg.room, address)
-                return self._refuse(conn, session, ErrorCode.AUTH_FAILED, "wrong password")
-            self._auth.succeeded(address)
+        address = session.address
+        if self.config.password is not None:
+            wrong = self._wrong_secret(address, msg.room, msg.password, self.config.password, "password", now)
+            if wrong:
+                return self._refuse(conn, session, ErrorCode.AUTH_FAILED, wrong)
+        role = Role.MEMBER
+        if self.config.admin_password is not None and msg.admin_password is not None:
+            admin = self.config.admin_password
+            wrong = self._wrong_secret(address, msg.room, msg.admin_password, admin, "admin password", now)
+            if wrong:
+                return self._refuse(conn, session, ErrorCode.AUTH_FAILED, wrong)
+            role = Role.MODERATOR
+        ban = self._ban_on(address, now) if role is Role.MEMBER else None
+        if ban is not None:
+            message = f"your address is banned for {math.ceil(ban.until - now)} s more"
+            return self._refuse(
+                conn, session, ErrorCode.BANNED, f"{message}: {ban.reason}" if ban.reason else message
+            )
         # Expire first, so a stale place neither resumes nor holds its name between ticks.
         effects = self._expire(msg.room, now)
         place = self._by_token.get(hash_token(msg.resume)) if msg.resume else None
@@ -282,12 +307,20 @@ class Hub:
             resumed = True
         else:
             room = self._rooms.get(msg.room)
+            if room is not None and room.locked and role is Role.MEMBER:
+                if room.password is None:
+                    return self._refuse(conn, session, ErrorCode.ROOM_LOCKED, f"room {msg.room} is locked")
+                wrong = self._wrong_secret(
+                    address, msg.room, msg.room_password, room.password, "room password", now
+                )
+                if wrong:
+                    return self._refuse(conn, session, ErrorCode.AUTH_FAILED, wrong)
             if room is not None and len(room.places) >= self.config.max_room_size:
                 return self._refuse(conn, session, ErrorCode.ROOM_FULL, f"room {msg.room} is full")
             if room is not None and name_key(msg.username) in room.by_name:
                 message = f"the name {msg.username} is taken in this room"
                 return self._refuse(conn, session, ErrorCode.NAME_TAKEN, message)
-            place = Place(self._make_peer_id(), msg.room, msg.username, "", voice=msg.voice)
+            place = Place(self._make_peer_id(), msg.room, msg.username, "", voice=msg.voice, role=role)
             others = self._live_conns(msg.room)
             self._seat(place)
             effects.append(Send(msg.room, others, PeerJoined(peer=_peer(place))))
@@ -303,7 +336,7 @@ class Hub:
         log.info("%s room=%s peer=%s", "resumed" if resumed else "joined", place.room, place.peer_id)
         joined = Joined(
             room=place.room,
-            self_=SelfInfo(id=place.peer_id, username=place.username),
+            self_=SelfInfo(id=place.peer_id, username=place.username, role=place.role),
             peers=[_peer(p) for p in self._rooms[place.room].places.values() if p is not place],
             history=[],
             resume=token,
@@ -313,6 +346,33 @@ class Hub:
         )
         effects += [SavePlace(place.room, replace(place)), SendJoined(place.room, conn, joined, msg.since)]
         return effects
+
+    def _wrong_secret(
+        self, address: str, room: str, given: str | None, expected: str, what: str, now: float
+    ) -> str | None:
+        """Check one secret of a ``join`` under its address's back-off: why it is refused, or None.
+
+        While the address must wait, the secret is not even compared, so a
+        guesser learns nothing from its tries; a failure lengthens the wait.
+        """
+        wait_s = self._auth.wait_s(address, now)
+        if wait_s > 0:
+            log.info("auth throttled room=%s addr=%s wait=%.1fs", room, address, wait_s)
+            return f"too many wrong passwords, try again in {math.ceil(wait_s)} s"
+        if not hmac.compare_digest((given or "").encode(), expected.encode()):
+            self._auth.failed(address, now)
+            log.info("auth failed room=%s addr=%s", room, address)
+            return f"wrong {what}"
+        self._auth.succeeded(address)
+        return None
+
+    def _ban_on(self, address: str, now: float) -> AddressBan | None:
+        """The ban on ``address`` still running at ``now``; an expired one is forgotten."""
+        ban = self._bans.get(address)
+        if ban is not None and ban.until <= now:
+            del self._bans[address]
+            return None
+        return ban
 
     def _take_over(self, place: Place, msg: Join, now: float) -> list[Effect]:
         """A valid resume token: the new connection inherits the place."""
@@ -354,6 +414,73 @@ class Hub:
         session.place = None
         log.info("left room=%s peer=%s", place.room, place.peer_id)
         return [*self._unseat(place), self._end(conn, session, CloseCode.NORMAL_CLOSURE, "left", place.room)]
+
+    def _moderate(self, conn: ConnId, mod: Place, msg: ModRequest, now: float) -> list[Effect]:
+        """A moderator acts on a peer of its room, or on the room; everyone in it hears first."""
+        if mod.role is not Role.MODERATOR:
+            error = _error(ErrorCode.NOT_MODERATOR, "only moderators may do that", _type_of(msg))
+            return [Send(mod.room, (conn,), error)]
+        if isinstance(msg, LockRoom):
+            room = self._rooms[mod.room]
+            room.locked, room.password = msg.locked, msg.password if msg.locked else None
+            log.info("moderated action=lock-room room=%s by=%s locked=%s", mod.room, mod.peer_id, msg.locked)
+            notice = _moderated(ModAction.LOCK_ROOM, mod)
+            notice.locked, notice.with_password = room.locked, room.password is not None
+            return [Send(mod.room, self._live_conns(mod.room), notice)]
+        target = self._rooms[mod.room].places.get(PeerId(msg.target))
+        if target is None or target is mod:
+            error = _error(ErrorCode.UNKNOWN_TARGET, "no such peer in this room", _type_of(msg))
+            error.target = msg.target
+            return [Send(mod.room, (conn,), error)]
+        log.info(
+            "moderated action=%s room=%s by=%s target=%s",
+            _type_of(msg),
+            mod.room,
+            mod.peer_id,
+            target.peer_id,
+        )
+        match msg:
+            case Kick():
+                notice = _moderated(ModAction.KICK, mod, target)
+                notice.reason = msg.reason
+                return self._remove(target, notice, ErrorCode.KICKED, AppCloseCode.KICKED)
+            case Ban():
+                notice = _moderated(ModAction.BAN, mod, target)
+                notice.reason, notice.duration_s = msg.reason, msg.duration_s
+                effects = self._remove(target, notice, ErrorCode.BANNED, AppCloseCode.BANNED)
+                if target.address is not None:  # None only for a place saved before addresses were
+                    ban = AddressBan(target.address, now + msg.duration_s, msg.reason)
+                    self._bans[ban.address] = ban
+                    effects.append(SaveBan(mod.room, ban))
+                return effects
+            case ServerMute():
+                target.server_muted = msg.muted
+                notice = _moderated(ModAction.SERVER_MUTE, mod, target)
+                notice.muted = msg.muted
+                live = self._live_conns(mod.room)
+                return [
+                    Send(mod.room, live, notice),
+                    Send(mod.room, live, _state_of(target)),
+                    SavePlace(mod.room, replace(target)),
+                ]
+            case _:
+                assert_never(msg)
+
+    def _remove(self, target: Place, notice: Moderated, code: ErrorCode, close: AppCloseCode) -> list[Effect]:
+        """Kick or ban ``target``: the room hears who and why, then its ``peer-left``; its connection ends.
+
+        The target also gets an ``error`` with the same words, which a client
+        that predates moderation shows, and the close code tells it not to resume.
+        """
+        effects: list[Effect] = [Send(target.room, self._live_conns(target.room), notice)]
+        closing: list[Effect] = []
+        if target.conn is not None:
+            session = self._sessions[target.conn]
+            session.place = None
+            words = f"{notice.by_username} {code.value} you" + (f": {notice.reason}" if notice.reason else "")
+            effects.append(Send(target.room, (target.conn,), _error(code, words, notice.action.value)))
+            closing.append(self._end(target.conn, session, close, code.value, target.room))
+        return effects + self._unseat(target) + closing
 
     def _over_budget(
         self, conn: ConnId, session: _Session, budget: TokenBucket, ref: str | None, now: float
@@ -514,14 +641,32 @@ def _peer(place: Place) -> Peer:
     return Peer(
         id=place.peer_id,
         username=place.username,
-        muted=place.muted,
+        muted=place.muted or place.server_muted,
         deafened=place.deafened,
         voice=place.voice,
+        role=place.role,
+        server_muted=place.server_muted,
     )
 
 
 def _state_of(place: Place) -> PeerStateChanged:
-    return PeerStateChanged(id=place.peer_id, muted=place.muted, deafened=place.deafened, voice=place.voice)
+    return PeerStateChanged(
+        id=place.peer_id,
+        muted=place.muted or place.server_muted,
+        deafened=place.deafened,
+        voice=place.voice,
+        server_muted=place.server_muted,
+    )
+
+
+def _moderated(action: ModAction, mod: Place, target: Place | None = None) -> Moderated:
+    return Moderated(
+        action=action,
+        by=mod.peer_id,
+        by_username=mod.username,
+        target=target.peer_id if target else None,
+        target_username=target.username if target else None,
+    )
 
 
 def _type_of(message: msgspec.Struct) -> str:

@@ -8,6 +8,8 @@ restart) resume without the room noticing.
 from dataclasses import dataclass
 from typing import NewType
 
+from protocol import Role
+
 ConnId = NewType("ConnId", int)
 PeerId = NewType("PeerId", str)
 
@@ -26,6 +28,18 @@ class Place:
     """Wall-clock second at which an unattended place is given up."""
     address: str | None = None
     """The client address it was last joined from: places in grace are capped per address."""
+    role: Role = Role.MEMBER
+    server_muted: bool = False
+    """A moderator muted it; ``muted`` stays the peer's own choice, restored when this is lifted."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressBan:
+    """Joins from ``address`` are refused until wall-clock second ``until``."""
+
+    address: str
+    until: float
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import msgspec
 
-from protocol import ChatPosted, limits
+from protocol import ChatPosted, Role, limits
 
 from . import __version__
-from .model import ChatDraft, PeerId, Place
+from .model import AddressBan, ChatDraft, PeerId, Place
 
 log = logging.getLogger("voxroom.store")
 T = TypeVar("T")
@@ -59,6 +59,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE rooms (room TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID",
         "INSERT INTO rooms SELECT room, MAX(id) FROM chat GROUP BY room",
         "ALTER TABLE places ADD COLUMN address TEXT",
+    ),
+    # 3: moderation: a place's role and server mute, and the bans by client address.
+    (
+        "ALTER TABLE places ADD COLUMN role TEXT NOT NULL DEFAULT 'member'",
+        "ALTER TABLE places ADD COLUMN server_muted INTEGER NOT NULL DEFAULT 0",
+        "CREATE TABLE bans (address TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT NOT NULL)",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -245,7 +251,7 @@ class Store:
 
     def save_place(self, p: Place) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO places VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO places VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 p.peer_id,
                 p.room,
@@ -256,6 +262,8 @@ class Store:
                 p.voice,
                 p.grace_until,
                 p.address,
+                p.role.value,
+                p.server_muted,
             ),
         )
 
@@ -265,9 +273,30 @@ class Store:
     def load_places(self) -> list[Place]:
         rows = self._db.execute("SELECT * FROM places ORDER BY rowid").fetchall()
         return [
-            Place(PeerId(r[0]), r[1], r[2], r[3], bool(r[4]), bool(r[5]), bool(r[6]), None, r[7], r[8])
+            Place(
+                PeerId(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                bool(r[4]),
+                bool(r[5]),
+                bool(r[6]),
+                None,
+                r[7],
+                r[8],
+                Role(r[9]),
+                bool(r[10]),
+            )
             for r in rows
         ]
+
+    def save_ban(self, ban: AddressBan) -> None:
+        self._db.execute("INSERT OR REPLACE INTO bans VALUES (?, ?, ?)", (ban.address, ban.until, ban.reason))
+
+    def load_bans(self, now: float) -> list[AddressBan]:
+        """The bans still running at wall-clock ``now``; the others are deleted."""
+        self._db.execute("DELETE FROM bans WHERE until <= ?", (now,))
+        return [AddressBan(*row) for row in self._db.execute("SELECT * FROM bans")]
 
 
 def _make_private(path: Path) -> None:

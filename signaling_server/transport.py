@@ -28,7 +28,7 @@ from websockets.protocol import State
 from protocol import ChatPosted, ErrorCode, ErrorReported, encode
 
 from .addresses import Network, client_address
-from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SavePlace, Send, SendJoined
+from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SaveBan, SavePlace, Send, SendJoined
 from .hub import Hub
 from .metrics import Metrics
 from .model import ConnId
@@ -168,6 +168,8 @@ class Relay:
                     self.store.submit(Store.save_place, effect.place).add_done_callback(_log_failure)
                 case DropPlace():
                     self.store.submit(Store.drop_place, effect.place.peer_id).add_done_callback(_log_failure)
+                case SaveBan():
+                    self.store.submit(Store.save_ban, effect.ban).add_done_callback(_log_failure)
                 case PauseReading():
                     self._pause_reading(effect.conn, effect.seconds)
                 case Close():
@@ -377,4 +379,4 @@ def _forget_handshake(ws: ServerConnection) -> None:
 
 def _log_failure(future: "asyncio.Future[Any]") -> None:
     if not future.cancelled() and future.exception() is not None:
-        log.error("could not persist a place: %s", future.exception())
+        log.error("could not persist a place or a ban: %s", future.exception())

@@ -106,6 +106,7 @@ def _write(path: Path, text: str) -> Path:
 def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
     _write(tmp_path / "pw", "from-file\n")
     _write(tmp_path / "token", "t0ken\n")
+    _write(tmp_path / "admin", "4dmin\n")
     toml = _write(
         tmp_path / "voxroom.toml",
         f"""
@@ -117,6 +118,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         log-level = "debug"
         log-format = "json"
         password-file = "{tmp_path / "pw"}"
+        admin-password-file = "{tmp_path / "admin"}"
         tls-cert = "c.pem"
         tls-key = "k.pem"
         trust-proxy = ["10.0.0.0/8", "::1"]
@@ -140,6 +142,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         log_level="debug",
         log_format=LogFormat.JSON,
         password="from-file",
+        admin_password="4dmin",
         tls_cert=Path("c.pem"),
         tls_key=Path("k.pem"),
         trust_proxy=(network("10.0.0.0/8"), network("::1")),
@@ -153,8 +156,13 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         grace_s=3.0,
     )
     assert "t0ken" not in repr(config)
+    assert "4dmin" not in repr(config)
     keys = {line.split("=")[0].strip() for line in toml.read_text().splitlines() if "=" in line}
-    assert keys == {flag.name for flag in FLAGS} - {"password", "metrics-token"}  # the pairs' other halves
+    assert keys == {flag.name for flag in FLAGS} - {
+        "password",
+        "admin-password",
+        "metrics-token",
+    }  # the pairs' other halves
 
 
 @pytest.mark.parametrize(
@@ -188,6 +196,16 @@ def test_a_secret_file_gives_its_first_line(tmp_path: Path) -> None:
     assert (parse_args([], environ=env).password, parse_args([], environ=env).metrics_token) == (
         "s3cret",
     ) * 2
+
+
+def test_the_admin_password_comes_from_a_flag_the_environment_or_its_file(tmp_path: Path) -> None:
+    secret = _write(tmp_path / "admin", "4dmin\n")
+    assert parse_args([], environ={}).admin_password is None
+    assert parse_args(["--admin-password", "typed"], environ={}).admin_password == "typed"
+    assert parse_args([], environ={"VOXROOM_ADMIN_PASSWORD": "env"}).admin_password == "env"
+    assert parse_args([], environ={"VOXROOM_ADMIN_PASSWORD_FILE": str(secret)}).admin_password == "4dmin"
+    given = ["--admin-password-file", str(secret)]
+    assert parse_args(given, environ={"VOXROOM_ADMIN_PASSWORD": "env"}).admin_password == "4dmin"
 
 
 def test_a_password_and_its_file_are_one_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,10 +18,13 @@ from protocol import (
     ErrorReported,
     IceServer,
     Joined,
+    ModAction,
+    Moderated,
     Peer,
     PeerJoined,
     PeerLeft,
     PeerStateChanged,
+    Role,
     SelfInfo,
     ServerInfo,
     SignalRelayed,
@@ -33,6 +36,7 @@ from signaling_server.effects import (
     Effect,
     PauseReading,
     PostChat,
+    SaveBan,
     SavePlace,
     Send,
     SendJoined,
@@ -46,7 +50,7 @@ from signaling_server.hub import (
     hash_token,
     new_peer_id,
 )
-from signaling_server.model import ChatDraft, ConnId, PeerId, Place
+from signaling_server.model import AddressBan, ChatDraft, ConnId, PeerId, Place
 from signaling_server.ratelimit import AUTH_FORGET_S, AuthBackoff, TokenBucket
 
 T0 = 1_700_000_000.0  # wall-clock seconds, as the transport passes them
@@ -1249,3 +1253,217 @@ def test_reading_pauses_for_the_rest_of_a_window_already_over_ten_times_the_budg
     assert len(pauses) == 5  # the 21st..25th messages; never before the window was over
     assert pauses[0].conn == A
     assert pauses[0].seconds == pytest.approx(1.0 - 0.20)
+
+
+# --- moderation ------------------------------------------------------------------------------
+
+ADMIN = "b0ss"
+MOD_ADDR, BOB_ADDR = "203.0.113.1", "203.0.113.2"  # TEST-NET-3
+
+
+def moderated_room(**overrides: Any) -> tuple[Hub, str]:
+    """mia (A, p1) the moderator from MOD_ADDR, bob (B, p2) from BOB_ADDR, cat (C, p3); bob's resume token."""
+    hub = make_hub(admin_password=ADMIN, **overrides)
+    for conn, address in ((A, MOD_ADDR), (B, BOB_ADDR), (C, ADDR)):
+        assert hub.open(conn, T0, address) == []
+    send(hub, A, {"type": "join", "room": "lobby", "username": "mia", "admin_password": ADMIN})
+    token = joined_of(send(hub, B, {"type": "join", "room": "lobby", "username": "bob"})).resume
+    send(hub, C, {"type": "join", "room": "lobby", "username": "cat"})
+    return hub, token
+
+
+def notice(
+    action: str, target: str | None = "p2", target_username: str | None = "bob", **what: Any
+) -> Moderated:
+    return Moderated(
+        action=ModAction(action),
+        by="p1",
+        by_username="mia",
+        target=target,
+        target_username=target_username,
+        **what,
+    )
+
+
+def join_at(hub: Hub, conn: ConnId, address: str, now: float = T0, **fields: Any) -> list[Effect]:
+    assert hub.open(conn, now, address) == []
+    return send(hub, conn, {"type": "join", "room": "lobby", "username": "dan", **fields}, now)
+
+
+def test_the_admin_password_makes_a_moderator_whom_everyone_sees_as_such() -> None:
+    hub = make_hub(admin_password=ADMIN)
+    assert join(hub, A, "mia", admin_password=ADMIN).self_ == SelfInfo(
+        id="p1", username="mia", role=Role.MODERATOR
+    )
+    assert join(hub, B, "bob").peers == [Peer("p1", "mia", False, False, True, role=Role.MODERATOR)]
+    assert join(hub, C, "cat", admin_password=None).self_.role is Role.MEMBER
+
+
+def test_a_wrong_admin_password_is_refused_and_counts_in_the_back_off() -> None:
+    hub = make_hub(admin_password=ADMIN)
+    for n in range(3):
+        assert join_at(hub, ConnId(10 + n), ADDR, admin_password="guess") == _refused(
+            ConnId(10 + n), "auth-failed", "wrong admin password"
+        )
+    assert kinds(join_at(hub, ConnId(13), ADDR, admin_password="guess")) == ["Send:error", "Close"]
+    assert join_at(hub, ConnId(14), ADDR, T0 + 0.5, admin_password=ADMIN) == _refused(
+        ConnId(14), "auth-failed", "too many wrong passwords, try again in 1 s"
+    )
+
+
+def test_an_admin_password_is_ignored_by_a_server_without_one() -> None:
+    assert join(make_hub(), A, "mia", admin_password="anything").self_.role is Role.MEMBER
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"type": "kick", "target": "p1"},
+        {"type": "ban", "target": "p1"},
+        {"type": "server-mute", "target": "p1", "muted": True},
+        {"type": "lock-room", "locked": True},
+    ],
+)
+def test_only_moderators_moderate(request_: dict[str, Any]) -> None:
+    hub, _ = moderated_room()
+    assert only_error(send(hub, B, request_), B) == error(
+        "not-moderator", "only moderators may do that", request_["type"]
+    )
+
+
+@pytest.mark.parametrize("target", ["p1", "p9"])
+def test_a_moderator_acts_only_on_another_peer_of_its_room(target: str) -> None:
+    hub, _ = moderated_room()
+    join(hub, D, "dan", room="other")  # p4
+    for who in (target, "p4"):
+        assert only_error(send(hub, A, {"type": "kick", "target": who}), A) == error(
+            "unknown-target", "no such peer in this room", "kick", who
+        )
+
+
+def test_a_kick_tells_the_room_then_removes_the_peer_who_may_come_back() -> None:
+    hub, _ = moderated_room()
+    effects = send(hub, A, {"type": "kick", "target": "p2", "reason": " spam "})
+    bob = Place(PeerId("p2"), "lobby", "bob", effects[3].place.token_hash, conn=B, address=BOB_ADDR)  # type: ignore[union-attr]
+    assert effects == [
+        Send("lobby", (A, B, C), notice("kick", reason="spam")),
+        Send("lobby", (B,), error("kicked", "mia kicked you: spam", "kick")),
+        Send("lobby", (A, C), PeerLeft(id="p2")),
+        DropPlace("lobby", bob),
+        Close("lobby", B, AppCloseCode.KICKED, "kicked"),
+    ]
+    assert send(hub, B, {"type": "chat", "text": "still here?"}) == []  # closed: not read
+    assert hub.closed(B, T0) == []  # no grace: the place is gone
+    assert kinds(join_at(hub, D, BOB_ADDR, T0 + 1)) == ["Send:peer-joined", "SavePlace", "SendJoined"]
+
+
+def test_a_peer_in_grace_is_kicked_without_a_connection_to_close() -> None:
+    hub, _ = moderated_room()
+    hub.closed(B, T0)
+    assert kinds(send(hub, A, {"type": "kick", "target": "p2"})) == [
+        "Send:moderated",
+        "Send:peer-left",
+        "DropPlace",
+    ]
+
+
+def test_a_ban_refuses_the_address_until_it_expires_but_not_moderators_or_others() -> None:
+    hub, _ = moderated_room()
+    effects = send(hub, A, {"type": "ban", "target": "p2", "reason": "spam", "duration_s": 60})
+    assert effects[0] == Send("lobby", (A, B, C), notice("ban", reason="spam", duration_s=60))
+    assert effects[1] == Send("lobby", (B,), error("banned", "mia banned you: spam", "ban"))
+    assert effects[4] == Close("lobby", B, AppCloseCode.BANNED, "banned")
+    assert effects[5:] == [SaveBan("lobby", AddressBan(BOB_ADDR, T0 + 60, "spam"))]
+    assert kinds(effects) == [
+        "Send:moderated",
+        "Send:error",
+        "Send:peer-left",
+        "DropPlace",
+        "Close",
+        "SaveBan",
+    ]
+    assert join_at(hub, D, BOB_ADDR, T0 + 59.5) == _refused(
+        D, "banned", "your address is banned for 1 s more: spam"
+    )
+    assert kinds(join_at(hub, E, ADDR, T0 + 59.5)) == ["Send:peer-joined", "SavePlace", "SendJoined"]
+    as_mod = join_at(hub, ConnId(6), BOB_ADDR, T0 + 59.5, username="eve", admin_password=ADMIN)
+    assert kinds(as_mod) == ["Send:peer-joined", "SavePlace", "SendJoined"]
+    assert kinds(join_at(hub, ConnId(7), BOB_ADDR, T0 + 60, username="bob")) == [
+        "Send:peer-joined",
+        "SavePlace",
+        "SendJoined",
+    ]
+
+
+def test_bans_saved_by_a_previous_run_are_enforced() -> None:
+    hub = make_hub()
+    hub.restore_bans([AddressBan(BOB_ADDR, T0 + 10, "")])
+    assert join_at(hub, A, BOB_ADDR) == _refused(A, "banned", "your address is banned for 10 s more")
+    assert kinds(join_at(hub, B, BOB_ADDR, T0 + 10)) == ["Send:peer-joined", "SavePlace", "SendJoined"]
+
+
+def test_a_server_muted_peer_stays_muted_until_a_moderator_lifts_it() -> None:
+    hub, _ = moderated_room()
+    muted = PeerStateChanged(id="p2", muted=True, deafened=False, voice=True, server_muted=True)
+    effects = send(hub, A, {"type": "server-mute", "target": "p2", "muted": True})
+    assert effects[:2] == [
+        Send("lobby", (A, B, C), notice("server-mute", muted=True)),
+        Send("lobby", (A, B, C), muted),
+    ]
+    assert kinds(effects[2:]) == ["SavePlace"]
+    assert send(hub, B, {"type": "state", "muted": False, "deafened": True})[0] == Send(
+        "lobby",
+        (A, B, C),
+        PeerStateChanged(id="p2", muted=True, deafened=True, voice=True, server_muted=True),
+    )
+    assert join(hub, D, "dan").peers[1] == Peer("p2", "bob", True, True, True, server_muted=True)
+    lifted = send(hub, A, {"type": "server-mute", "target": "p2", "muted": False})
+    assert lifted[:2] == [
+        Send("lobby", (A, B, C, D), notice("server-mute", muted=False)),
+        Send("lobby", (A, B, C, D), PeerStateChanged(id="p2", muted=False, deafened=True, voice=True)),
+    ]
+
+
+def test_a_locked_room_refuses_new_joins_but_not_a_resume_or_a_moderator() -> None:
+    hub, token = moderated_room()
+    assert send(hub, A, {"type": "lock-room", "locked": True, "password": "ignored?"})[0] == Send(
+        "lobby", (A, B, C), notice("lock-room", None, None, locked=True, with_password=True)
+    )
+    assert send(hub, A, {"type": "lock-room", "locked": True}) == [
+        Send("lobby", (A, B, C), notice("lock-room", None, None, locked=True, with_password=False))
+    ]
+    assert join_at(hub, D, ADDR) == _refused(D, "room-locked", "room lobby is locked")
+    hub.closed(B, T0)
+    resumed = join_at(hub, E, BOB_ADDR, T0 + 1, username="bob", resume=token)
+    assert joined_of(resumed).resumed
+    as_mod = join_at(hub, ConnId(6), MOD_ADDR, T0 + 1, username="max", admin_password=ADMIN)
+    assert kinds(as_mod) == ["Send:peer-joined", "SavePlace", "SendJoined"]
+    assert send(hub, A, {"type": "lock-room", "locked": False, "password": "x"}) == [
+        Send(
+            "lobby", (A, E, C, ConnId(6)), notice("lock-room", None, None, locked=False, with_password=False)
+        )
+    ]
+    assert kinds(join_at(hub, ConnId(7), ADDR, T0 + 1)) == ["Send:peer-joined", "SavePlace", "SendJoined"]
+
+
+def test_a_room_password_is_asked_of_new_joins_and_counts_in_the_back_off() -> None:
+    hub, _ = moderated_room()
+    send(hub, A, {"type": "lock-room", "locked": True, "password": "open sesame"})
+    assert join_at(hub, D, ADDR, room_password="guess") == _refused(D, "auth-failed", "wrong room password")
+    assert kinds(join_at(hub, E, ADDR, room_password="open sesame")) == [
+        "Send:peer-joined",
+        "SavePlace",
+        "SendJoined",
+    ]
+    for n in range(4):
+        join_at(hub, ConnId(10 + n), OTHER_ADDR)
+    assert join_at(hub, ConnId(14), OTHER_ADDR, T0 + 0.5, room_password="open sesame") == _refused(
+        ConnId(14), "auth-failed", "too many wrong passwords, try again in 1 s"
+    )
+
+
+def test_moderation_spends_the_chat_budget() -> None:
+    hub, _ = moderated_room(chat_rate_per_s=1.0)  # burst 2
+    kick = {"type": "kick", "target": "p9"}
+    assert [only_error(send(hub, A, kick), A).code for _ in range(2)] == ["unknown-target"] * 2
+    assert only_error(send(hub, A, kick), A) == error("rate-limited", "too many messages, slow down", "kick")

@@ -12,7 +12,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Protocol, assert_never
 
-from protocol import Peer
+from protocol import ModRequest, Peer
 
 from . import events
 from .call_rules import DEFAULT_TIMING, CallTiming
@@ -76,6 +76,8 @@ class Engine:
         on_event: events.EngineEventSink,
         *,
         password: str | None = None,
+        admin_password: str | None = None,
+        room_password: str | None = None,
         voice: bool = True,
         ssl_context: ssl.SSLContext | None = None,
         options: AudioOptions = AudioOptions(),
@@ -88,7 +90,15 @@ class Engine:
         self._mesh = CallMesh(self._relay, self._mixer.input_for, self._call_state, timing)
         self._uplink = Uplink(asyncio.get_running_loop(), self._mesh.tracks, options.bitrate_bps)
         self._signaling = SignalingClient(
-            url, room, username, password=password, voice=voice, ssl=ssl_context, on_event=self._on_session
+            url,
+            room,
+            username,
+            password=password,
+            admin_password=admin_password,
+            room_password=room_password,
+            voice=voice,
+            ssl=ssl_context,
+            on_event=self._on_session,
         )
         self._voice = voice
         self._muted = False
@@ -123,6 +133,10 @@ class Engine:
     def send_chat(self, text: str) -> str:
         """Queue a message and return its nonce; ``ValueError`` if the protocol refuses the text."""
         return self._signaling.send_chat(text)
+
+    def moderate(self, request: ModRequest) -> None:
+        """Kick, ban, server-mute or lock the room, if we joined as a moderator."""
+        self._signaling.moderate(request)
 
     def set_voice(self, voice: bool) -> None:
         self._voice = voice
@@ -251,6 +265,7 @@ class Engine:
                 | events.ConnectionLost()
                 | events.ConnectionFailed()
                 | events.ServerError()
+                | events.RoomModerated()
             ):
                 pass
             case _:

@@ -9,8 +9,9 @@ on purpose: ``PeerArrived`` is what the engine makes of a ``peer-joined``
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import assert_never
 
-from protocol import ChatPosted, ErrorCode, IceServer, Peer
+from protocol import ChatPosted, ErrorCode, IceServer, ModAction, Moderated, Peer
 
 
 class FailureCode(StrEnum):
@@ -21,6 +22,11 @@ class FailureCode(StrEnum):
     ROOM_FULL = ErrorCode.ROOM_FULL.value
     SERVER_FULL = ErrorCode.SERVER_FULL.value
     BAD_MESSAGE = ErrorCode.BAD_MESSAGE.value
+    BANNED = ErrorCode.BANNED.value
+    """A moderator banned our address (a join refused, or the close that ended our place)."""
+    ROOM_LOCKED = ErrorCode.ROOM_LOCKED.value
+    KICKED = ErrorCode.KICKED.value
+    """A moderator removed us from the room (close code 4001)."""
     UNREACHABLE = "unreachable"
     """No connection: refused, unknown host, timeout, or not a Voxroom server."""
     TLS = "tls"
@@ -115,6 +121,31 @@ class ServerError:
     ref: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class RoomModerated:
+    """A moderator acted in our room (``moderated``), perhaps on us."""
+
+    notice: Moderated
+
+    @property
+    def text(self) -> str:
+        """The notice in words for people, as the room's status line shows it."""
+        n = self.notice
+        match n.action:
+            case ModAction.KICK:
+                done = f"{n.by_username} kicked {n.target_username}"
+            case ModAction.BAN:
+                done = f"{n.by_username} banned {n.target_username} for {n.duration_s} s"
+            case ModAction.SERVER_MUTE:
+                done = f"{n.by_username} {'muted' if n.muted else 'unmuted'} {n.target_username}"
+            case ModAction.LOCK_ROOM:
+                how = "with a password" if n.with_password else ""
+                done = f"{n.by_username} {'locked' if n.locked else 'unlocked'} the room {how}".rstrip()
+            case _:
+                assert_never(n.action)
+        return f"{done}: {n.reason}" if n.reason else done
+
+
 SessionEvent = (
     RoomJoined
     | PeerArrived
@@ -125,6 +156,7 @@ SessionEvent = (
     | ConnectionLost
     | ConnectionFailed
     | ServerError
+    | RoomModerated
 )
 """What the signaling session reports."""
 SessionEventSink = Callable[[SessionEvent], None]
@@ -162,6 +194,7 @@ EngineEvent = (
     | ConnectionLost
     | ConnectionFailed
     | ServerError
+    | RoomModerated
     | CallStateChanged
     | LevelsChanged
     | AudioDeviceFailed

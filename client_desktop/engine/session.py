@@ -53,11 +53,14 @@ from protocol import (
     Join,
     Joined,
     Leave,
+    Moderated,
+    ModRequest,
     Peer,
     PeerJoined,
     PeerLeft,
     PeerStateChanged,
     ProtocolError,
+    Role,
     SendChat,
     SendSignal,
     SetState,
@@ -76,6 +79,7 @@ from .events import (
     PeerDeparted,
     PeerUpdated,
     RoomJoined,
+    RoomModerated,
     ServerError,
     SessionEvent,
     SignalReceived,
@@ -99,8 +103,15 @@ _REFUSALS: Final = {
     ErrorCode.ROOM_FULL.value: FailureCode.ROOM_FULL,
     ErrorCode.SERVER_FULL.value: FailureCode.SERVER_FULL,
     ErrorCode.BAD_MESSAGE.value: FailureCode.BAD_MESSAGE,
+    ErrorCode.BANNED.value: FailureCode.BANNED,
+    ErrorCode.ROOM_LOCKED.value: FailureCode.ROOM_LOCKED,
 }
 """``error`` codes that answer a ``join`` with a refusal."""
+_REMOVED: Final[dict[int, FailureCode]] = {
+    AppCloseCode.KICKED: FailureCode.KICKED,
+    AppCloseCode.BANNED: FailureCode.BANNED,
+}
+"""Close codes of a moderator's kick or ban: final, since the place is gone."""
 _RETRYABLE: Final = frozenset({FailureCode.UNREACHABLE, FailureCode.SERVER_FULL})
 """Failures worth trying again later (after the first join); the others are final."""
 
@@ -215,6 +226,7 @@ class Session:
         self._resume: str | None = None
         self._last_chat_id: int | None = None
         self._self_id: str | None = None
+        self._role = Role.MEMBER
         self._username = join.username
         self._my_ids: set[str] = set()
         self._peers: dict[str, Peer] = {}
@@ -228,6 +240,11 @@ class Session:
     def self_id(self) -> str | None:
         """Our peer id in the room (it changes after a reconnect that was not resumed)."""
         return self._self_id
+
+    @property
+    def role(self) -> Role:
+        """Ours, as the last ``joined`` said: a moderator may send ``moderate`` requests."""
+        return self._role
 
     @property
     def connected(self) -> bool:
@@ -280,6 +297,17 @@ class Session:
             log.debug("not connected: signal to %s dropped", target)
             return []
         return self._push(encode(message), False, now)
+
+    def moderate(self, request: ModRequest, now: float) -> list[SessionAction]:
+        """Send a moderator's request if joined (the server answers ``not-moderator`` to others).
+
+        Like a signal it is not kept for a reconnect: a kick decided against
+        one room's people should not land later on another's.
+        """
+        if self.phase is not Phase.JOINED:
+            log.info("not connected: %s dropped", type(request).__name__)
+            return []
+        return self._push(encode(request), True, now)
 
     def set_state(
         self,
@@ -360,6 +388,8 @@ class Session:
             case ErrorReported():
                 log.info("server error code=%s ref=%s", message.code, message.ref)
                 return [Emit(ServerError(message.code, message.message, message.ref))]
+            case Moderated():
+                return [Emit(RoomModerated(message))]
             case Joined():
                 log.warning("unexpected joined while in the room, ignored")
                 return []
@@ -441,6 +471,7 @@ class Session:
         self._attempt = 0
         self._resume = joined.resume
         self._self_id = joined.self_.id
+        self._role = joined.self_.role
         self._username = joined.self_.username
         self._my_ids.add(joined.self_.id)
         self._peers = {peer.id: peer for peer in joined.peers}
@@ -496,13 +527,21 @@ class Session:
         if message.id == self._self_id:
             self._server_state = _State(message.muted, message.deafened, message.voice)
             self._state_unsure = self._server_state != self._state
-            peer = Peer(message.id, self._username, message.muted, message.deafened, message.voice)
-        elif (known := self._peers.get(message.id)) is not None:
-            peer = Peer(message.id, known.username, message.muted, message.deafened, message.voice)
-            self._peers[message.id] = peer
+            known: Peer | None = Peer(message.id, self._username, False, False, False, role=self._role)
         else:
+            known = self._peers.get(message.id)
+        if known is None:
             log.debug("state of unknown peer %s ignored", message.id)
             return []
+        peer = msgspec.structs.replace(
+            known,
+            muted=message.muted,
+            deafened=message.deafened,
+            voice=message.voice,
+            server_muted=message.server_muted,
+        )
+        if message.id != self._self_id:
+            self._peers[message.id] = peer
         return [Emit(PeerUpdated(peer))]
 
     def _state_frame(self) -> bytes:
@@ -556,6 +595,8 @@ def _why_closed(received: tuple[int, str] | None, sent_code: int | None) -> tupl
             "this place was taken over by another connection (joined again elsewhere?)",
             FailureCode.SUPERSEDED,
         )
+    if code in _REMOVED:
+        return f"a moderator removed you from the room{f': {reason}' if reason else ''}", _REMOVED[code]
     if code == CloseCode.GOING_AWAY:
         return "the server is restarting", None
     detail = f": {reason}" if reason else ""

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
-from protocol import Join, Peer, limits
+from protocol import Join, ModRequest, Peer, limits
 
 from .errors import ServerUnreachable, SignalingError, TlsFailed
 from .events import RoomJoined, SessionEventSink
@@ -58,6 +58,8 @@ class SignalingClient:
         username: str,
         *,
         password: str | None = None,
+        admin_password: str | None = None,
+        room_password: str | None = None,
         voice: bool = True,
         ssl: ssl_module.SSLContext | None = None,
         on_event: SessionEventSink,
@@ -77,7 +79,14 @@ class SignalingClient:
             raise ValueError(
                 f"room must be 1-{limits.MAX_ROOM_CHARS} letters, digits, '_', '.' or '-' (no spaces)"
             )
-        join = Join(room=room, username=username, password=password, voice=voice)  # checks the username
+        join = Join(  # checks the username
+            room=room,
+            username=username,
+            password=password,
+            admin_password=admin_password,
+            room_password=room_password,
+            voice=voice,
+        )
         self.url = url
         self.room = room
         self._where = f"{uri.host}:{uri.port}"
@@ -179,6 +188,10 @@ class SignalingClient:
 
     def send_signal(self, target: str, payload: dict[str, object]) -> None:
         self._run(self._session.send_signal(target, payload, self._loop.time()))
+
+    def moderate(self, request: ModRequest) -> None:
+        """Send a moderator's request (see ``Session.moderate``)."""
+        self._run(self._session.moderate(request, self._loop.time()))
 
     def set_state(
         self, *, muted: bool | None = None, deafened: bool | None = None, voice: bool | None = None

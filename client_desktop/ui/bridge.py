@@ -53,6 +53,12 @@ def plain_words(code: FailureCode, message: str) -> str:
             return "The server is full right now. Try again in a moment."
         case FailureCode.BAD_MESSAGE:
             return "The server did not accept these details."
+        case FailureCode.BANNED:
+            return f"A moderator banned you from this server for now. ({message})"
+        case FailureCode.ROOM_LOCKED:
+            return "This room is locked: nobody new may join it for now."
+        case FailureCode.KICKED:
+            return f"A moderator removed you from the room. ({message})"
         case FailureCode.SUPERSEDED:
             return "You joined this room from another window, so this one was disconnected."
         case FailureCode.UNREACHABLE:
@@ -124,6 +130,7 @@ class Bridge(QObject):
     call_state = Signal(str, object)  # peer id, CallState
     audio_failed = Signal(str)
     server_error = Signal(str)
+    notice = Signal(str)  # what a moderator did, in words
     self_changed = Signal(object)  # our own Peer, as the controls set it
     left = Signal()
     tone_played = Signal(str)  # "" when it played, else plain words
@@ -349,6 +356,8 @@ class Bridge(QObject):
             case events.AudioDeviceFailed():
                 fallback = event.fallback or "no audio; chat still works"
                 self.audio_failed.emit(f"Audio device problem: {event.message}. Using {fallback}.")
+            case events.RoomModerated():
+                self.notice.emit(event.text)
             case events.ServerError():  # codes a newer server may add: its own message says it
                 self.server_error.emit(event.message or f"The server reported a problem ({event.code}).")
             case _:

@@ -62,6 +62,7 @@ class RoomView(QWidget):
         b.levels.connect(self._levels)
         b.audio_failed.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
         b.server_error.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
+        b.notice.connect(lambda message: self.notice.say(message, NoticeKind.INFO, "Dismiss"))
         self.status.retry.connect(b.retry)
         self.chat.send_requested.connect(self._send)
         self.users.gain_changed.connect(b.set_peer_gain)

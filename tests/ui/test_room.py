@@ -10,7 +10,7 @@ from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.chat_view import COUNT_FROM, Delivered
 from client_desktop.ui.status import NoticeKind
 from client_desktop.ui.window import MainWindow
-from protocol import ChatPosted, Peer, limits
+from protocol import ChatPosted, ModAction, Moderated, Peer, limits
 
 from .conftest import Harness
 from .fakes import SELF_ID, FakeEngine, peer
@@ -223,6 +223,17 @@ def test_a_server_error_is_a_notice_in_the_server_s_words(window: MainWindow, ha
     engine.emit(events.ServerError("rate-limited", "too many messages; wait a moment", None))
     assert window.room.notice.isVisible()
     assert window.room.notice.label.text() == "too many messages; wait a moment"
+
+
+def test_a_moderator_s_action_is_a_notice_in_words(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness)
+    notice = Moderated(
+        action=ModAction.KICK, by="p1", by_username="mia", target="p2", target_username="bob", reason="spam"
+    )
+    engine.emit(events.RoomModerated(notice))
+    assert window.room.notice.isVisible()
+    assert window.room.notice.label.text() == "mia kicked bob: spam"
+    assert window.room.notice.label.property("kind") == NoticeKind.INFO.value
 
 
 def test_the_people_panel_folds_on_a_narrow_window(window: MainWindow, harness: Harness) -> None:
