@@ -16,6 +16,7 @@ from websockets.frames import CloseCode
 
 from protocol import (
     AppCloseCode,
+    Ban,
     ChatPosted,
     ClientMessage,
     ErrorCode,
@@ -23,16 +24,20 @@ from protocol import (
     IceServer,
     Join,
     Joined,
+    Kick,
     Leave,
+    LockRoom,
     Peer,
     PeerJoined,
     PeerLeft,
     PeerStateChanged,
     ProtocolError,
+    Role,
     SelfInfo,
     SendChat,
     SendSignal,
     ServerInfo,
+    ServerMute,
     SetState,
     SignalRelayed,
     decode_client,
@@ -1001,3 +1006,55 @@ def test_fuzz_mangled_bytes(value: dict[str, Any], at: int, junk: bytes) -> None
     data = json.dumps(value, ensure_ascii=False).encode()
     at %= len(data) + 1
     _check_outcome(data[:at] + junk + data[at:])
+
+
+# --- moderation (an addition to v1) -----------------------------------------------------------
+
+
+def test_moderation_requests_decode_with_their_rules() -> None:
+    assert decode_client('{"type":"kick","target":"p2","reason":"  spam \\n"}') == Kick(
+        target="p2", reason="spam"
+    )
+    assert decode_client('{"type":"ban","target":"p2"}') == Ban(
+        target="p2", reason="", duration_s=limits.DEFAULT_BAN_S
+    )
+    assert decode_client('{"type":"server-mute","target":"p2","muted":false}') == ServerMute(
+        target="p2", muted=False
+    )
+    assert decode_client('{"type":"lock-room","locked":true,"password":"pw"}') == LockRoom(
+        locked=True, password="pw"
+    )
+    for bad in (
+        {"type": "ban", "target": "p2", "duration_s": 0},
+        {"type": "ban", "target": "p2", "duration_s": limits.MAX_BAN_S + 1},
+        {"type": "kick", "target": "p2", "reason": "x" * (limits.MAX_REASON_CHARS + 1)},
+        {"type": "kick", "target": "p2", "reason": "a\u202eb"},
+        {"type": "server-mute", "target": "p2"},
+    ):
+        with pytest.raises(ProtocolError) as caught:
+            decode_client(json.dumps(bad))
+        assert (caught.value.code, caught.value.ref) == (ErrorCode.BAD_MESSAGE, bad["type"])
+
+
+def test_a_member_is_sent_as_in_v1_so_the_addition_costs_old_clients_nothing() -> None:
+    assert json.loads(encode(Peer("p1", "ann", False, False, True))) == {
+        "id": "p1",
+        "username": "ann",
+        "muted": False,
+        "deafened": False,
+        "voice": True,
+    }
+    assert json.loads(encode(SelfInfo(id="p1", username="ann"))) == {"id": "p1", "username": "ann"}
+    moderator = encode(Peer("p1", "ann", True, False, True, role=Role.MODERATOR, server_muted=True))
+    assert json.loads(moderator)["role"] == "moderator"
+    assert msgspec.json.decode(moderator, type=_V1Peer) == _V1Peer("p1", "ann", True, False, True)
+
+
+class _V1Peer(msgspec.Struct):
+    """``Peer`` as a v1 client decodes it: unknown fields are ignored."""
+
+    id: str
+    username: str
+    muted: bool
+    deafened: bool
+    voice: bool

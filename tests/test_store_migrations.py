@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from protocol import Role
 from signaling_server.app import DB_NAME
+from signaling_server.model import AddressBan, PeerId, Place
 from signaling_server.store import SCHEMA_VERSION, Store, StoreError
 
 from .conftest import ServerFactory, ServerProcess
@@ -118,3 +120,18 @@ def test_the_server_stops_with_a_message_on_a_newer_database(
     err = proc.kill(signal.SIGTERM).decode()
     assert f"cannot start: {proc.data_dir / DB_NAME} has schema version {SCHEMA_VERSION + 1}" in err
     assert "Traceback" not in err
+
+
+def test_bans_and_moderation_state_of_places_survive_a_reopen_and_expired_bans_go(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    store = Store(path)
+    store.save_ban(AddressBan("203.0.113.2", 2000.0, "spam"))
+    store.save_ban(AddressBan("203.0.113.3", 1000.0, ""))
+    store.save_place(Place(PeerId("p1"), "den", "mia", "h", role=Role.MODERATOR, server_muted=True))
+    store.close()
+    store = Store(path)
+    assert store.load_bans(1000.0) == [AddressBan("203.0.113.2", 2000.0, "spam")]
+    assert store.load_bans(0.0) == [AddressBan("203.0.113.2", 2000.0, "spam")]  # the expired one is gone
+    (place,) = store.load_places()
+    assert (place.role, place.server_muted) == (Role.MODERATOR, True)
+    store.close()

@@ -8,6 +8,7 @@ from client_desktop.engine.media import read_wav
 from signaling_server.app import RunningServer
 
 from ..conftest import ServerFactory
+from ..wsclient import Client
 from .audio import peaks_hz
 
 
@@ -79,3 +80,22 @@ async def test_exit_codes_say_what_went_wrong(make_server: ServerFactory) -> Non
     code, _, err = await bot("--room", "r")
     assert code == 2
     assert "--server" in err
+
+
+async def test_a_moderator_bot_kicks_someone_by_name(make_server: ServerFactory) -> None:
+    server = await make_server(admin_password="b0ss")
+    bob = await Client.open(server.url)
+    b = await bob.join(room="den", username="Bob")
+    common = ["--server", server.url, "--room", "den", "--no-voice", "--duration", "1"]
+    code, out, _ = await bot(*common, "--username", "mia", "--admin-password", "b0ss", "--kick", "bob:spam")
+    assert code == 0
+    assert "* mia kicked Bob: spam" in out
+    notice = await bob.expect("moderated", skip=("peer-joined",))
+    assert (notice["action"], notice["target"], notice["reason"]) == ("kick", b["self"]["id"], "spam")
+    assert await bob.closed() == (4001, "kicked")
+    code, _, err = await bot(*common, "--username", "mia", "--admin-password", "b0ss", "--kick", "nobody")
+    assert code == 2
+    assert "nobody named 'nobody' is in the room" in err
+    code, _, err = await bot(*common, "--username", "max", "--lock")
+    assert code == 0
+    assert "only moderators may do that" in err

@@ -22,6 +22,7 @@ from client_desktop.engine.events import (
     PeerDeparted,
     PeerUpdated,
     RoomJoined,
+    RoomModerated,
     ServerError,
     SignalReceived,
 )
@@ -47,15 +48,22 @@ from protocol import (
     IceServer,
     Join,
     Joined,
+    Kick,
     Leave,
+    LockRoom,
+    ModAction,
+    Moderated,
+    ModRequest,
     Peer,
     PeerJoined,
     PeerLeft,
     PeerStateChanged,
+    Role,
     SelfInfo,
     SendChat,
     SendSignal,
     ServerInfo,
+    ServerMute,
     SetState,
     SignalRelayed,
     decode_client,
@@ -234,7 +242,9 @@ def test_unreadable_server_messages_are_ignored() -> None:
     assert session.received(b'{"type": "joined"}', T0) == []
 
 
-@pytest.mark.parametrize("code", ["auth-failed", "name-taken", "room-full", "server-full", "bad-message"])
+@pytest.mark.parametrize(
+    "code", ["auth-failed", "name-taken", "room-full", "server-full", "bad-message", "banned", "room-locked"]
+)
 def test_a_refused_first_join_is_refused_to_start(code: str) -> None:
     session = make_session()
     session.start()
@@ -786,3 +796,63 @@ def test_leave_waits_behind_paced_frames() -> None:
         Transmit(encode(Leave())),
     ]
     assert session.get_timer() == T0 + TIMEOUT
+
+
+# --- moderation ------------------------------------------------------------------------------
+
+
+def test_moderation_requests_go_out_paced_when_joined_and_are_dropped_otherwise() -> None:
+    session = make_session()
+    kick = Kick(target="p2", reason="spam")
+    assert session.moderate(kick, T0) == []
+    in_room(session)
+    requests: list[ModRequest] = [
+        kick,
+        ServerMute(target="p2", muted=True),
+        LockRoom(locked=True, password="pw"),
+    ]
+    assert [a for r in requests for a in session.moderate(r, T0)] == [Transmit(encode(r)) for r in requests]
+    for _ in range(PACE_BURST - len(requests)):
+        session.moderate(kick, T0)
+    assert session.moderate(kick, T0) == []  # over the pace: waits like a chat
+    assert session.get_timer() == pytest.approx(T0 + GAP)
+
+
+def test_our_role_and_the_peers_come_from_joined() -> None:
+    mia = Peer(id="p3", username="mia", muted=False, deafened=False, voice=True, role=Role.MODERATOR)
+    message = joined(peers=(BOB, mia))
+    assert make_session().role is Role.MEMBER
+    moderator = msgspec.json.decode(message, type=Joined)
+    moderator.self_.role = Role.MODERATOR
+    session = in_room(message=encode(moderator))
+    assert session.role is Role.MODERATOR
+    assert session.peers["p3"].role is Role.MODERATOR
+
+
+def test_a_moderated_notice_is_emitted_and_a_server_mute_shows_in_the_peer() -> None:
+    session = in_room()
+    notice = Moderated(
+        action=ModAction.SERVER_MUTE,
+        by="p3",
+        by_username="mia",
+        target="p2",
+        target_username="bob",
+        muted=True,
+    )
+    assert session.received(encode(notice), T0) == [Emit(RoomModerated(notice))]
+    assert RoomModerated(notice).text == "mia muted bob"
+    change = PeerStateChanged(id="p2", muted=True, deafened=False, voice=True, server_muted=True)
+    bob_muted = Peer(id="p2", username="bob", muted=True, deafened=False, voice=True, server_muted=True)
+    assert session.received(encode(change), T0) == [Emit(PeerUpdated(bob_muted))]
+
+
+@pytest.mark.parametrize(
+    ("code", "failure"),
+    [(AppCloseCode.KICKED, FailureCode.KICKED), (AppCloseCode.BANNED, FailureCode.BANNED)],
+)
+def test_a_kick_or_a_ban_is_final(code: AppCloseCode, failure: FailureCode) -> None:
+    session = in_room()
+    actions = session.connection_closed((code, failure.value), None, T0)
+    reason = f"a moderator removed you from the room: {failure.value}"
+    assert actions == [Disconnect(), Emit(ConnectionFailed(failure, reason))]
+    assert session.phase is Phase.CLOSED
