@@ -102,6 +102,7 @@ class Engine:
         )
         self._voice = voice
         self._muted = False
+        self._server_muted = False
         self._deafened = False
         self._levels_task: asyncio.Task[None] | None = None
         self._configure(options)
@@ -145,15 +146,19 @@ class Engine:
 
     def set_muted(self, muted: bool) -> None:
         self._muted = muted
-        self._uplink.muted = muted or self._deafened
+        self._mute_uplink()
         self._signaling.set_state(muted=muted)
 
     def set_deafened(self, deafened: bool) -> None:
         """Deafen plays nothing and, as every voice app does, mutes too."""
         self._deafened = deafened
         self._mixer.deafened = deafened
-        self._uplink.muted = self._muted or deafened
+        self._mute_uplink()
         self._signaling.set_state(deafened=deafened)
+
+    def _mute_uplink(self) -> None:
+        """Send silence when muted, deafened, or muted by a moderator (the server cannot stop our audio)."""
+        self._uplink.muted = self._muted or self._deafened or self._server_muted
 
     def set_talk_mode(self, mode: TalkMode) -> None:
         self._uplink.mode = mode
@@ -257,6 +262,9 @@ class Engine:
             case events.PeerUpdated(peer=peer):
                 if peer.id != self._signaling.self_id:
                     self._mesh.peer_voice(peer.id, peer.voice)
+                elif peer.server_muted != self._server_muted:
+                    self._server_muted = peer.server_muted
+                    self._mute_uplink()
             case events.SignalReceived(from_id=from_id, payload=payload):
                 self._mesh.signal_received(from_id, payload)
                 return  # the call's business, not the owner's
