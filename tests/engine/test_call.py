@@ -8,6 +8,7 @@ import asyncio
 import random
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 from client_desktop.engine import events
 from client_desktop.engine.call_rules import CallTiming
@@ -21,6 +22,8 @@ from client_desktop.engine.uplink import TalkMode
 from signaling_server.app import RunningServer
 
 from ..conftest import ServerProcess
+from ..support.server import in_process_server
+from ..wsclient import Client
 from .audio import Recorder, band_db, rms_db
 from .calls import TONE_DBFS, TONE_RMS_DBFS, Bot, BotFactory, connected, record, states, tones_in, until
 
@@ -255,3 +258,21 @@ async def test_crossed_offers_resolve_to_one_call_the_smaller_ids(bots: BotFacto
     assert events.CallState.CLOSED in states(larger)  # its own offer's link was dropped
     await a.hears(660)
     await b.hears(440)
+
+
+async def test_a_server_muted_engine_sends_silence_until_the_mute_is_lifted(
+    bots: BotFactory, tmp_path: Path
+) -> None:
+    async with in_process_server(tmp_path / "moderated", admin_password="b0ss") as server:
+        a = await bots("a", Tone(440, TONE_DBFS), url=server.url)
+        b = await bots("b", url=server.url)
+        await until(connected(a, b))
+        await b.hears(440)
+        mod = await Client.open(server.url)
+        await mod.join(room="call", username="mod", voice=False, admin_password="b0ss")
+        await mod.send({"type": "server-mute", "target": a.engine.self_id, "muted": True})
+        await b.heard_until(lambda heard: band_db(heard, 440) < -70)
+        assert band_db(await b.record(1.0), 440) < -70
+        await mod.send({"type": "server-mute", "target": a.engine.self_id, "muted": False})
+        await b.hears(440)
+        await asyncio.gather(a.engine.close(), b.engine.close(), mod.close())
