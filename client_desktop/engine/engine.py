@@ -252,15 +252,19 @@ class Engine:
     def _on_session(self, event: events.SessionEvent) -> None:
         match event:
             case events.RoomJoined():
+                for peer in event.peers:
+                    self._mixer.silence(peer.id, peer.server_muted)
                 peers = {p.id: p.voice for p in event.peers}
                 self._mesh.joined(event.self_id, peers, self._voice, event.resumed, event.ice_servers)
             case events.PeerArrived(peer=peer):
+                self._mixer.silence(peer.id, peer.server_muted)
                 self._mesh.peer_arrived(peer.id, peer.voice)
             case events.PeerDeparted(peer_id=peer_id):
                 self._mesh.peer_departed(peer_id)
                 self._mixer.remove(peer_id)
             case events.PeerUpdated(peer=peer):
                 if peer.id != self._signaling.self_id:
+                    self._mixer.silence(peer.id, peer.server_muted)  # even if its client keeps sending
                     self._mesh.peer_voice(peer.id, peer.voice)
                 elif peer.server_muted != self._server_muted:
                     self._server_muted = peer.server_muted

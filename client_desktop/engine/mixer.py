@@ -30,6 +30,7 @@ class Mixer:
         self._clock = clock
         self._lock = threading.Lock()
         self._peers: dict[str, _Peer] = {}
+        self._silenced: set[str] = set()
         self.deafened = False
 
     def input_for(self, peer_id: str) -> OnPacket:
@@ -50,6 +51,15 @@ class Mixer:
     def remove(self, peer_id: str) -> None:
         with self._lock:
             self._peers.pop(peer_id, None)
+            self._silenced.discard(peer_id)
+
+    def silence(self, peer_id: str, silenced: bool) -> None:
+        """Play nothing of ``peer_id`` (the server muted it): its own client may ignore the mute."""
+        with self._lock:
+            if silenced:
+                self._silenced.add(peer_id)
+            else:
+                self._silenced.discard(peer_id)
 
     def set_gain(self, peer_id: str, gain: float) -> None:
         with self._lock:
@@ -75,8 +85,11 @@ class Mixer:
         now = self._clock()
         mixed = np.zeros(FRAME_SAMPLES, dtype=np.float32)
         with self._lock:
-            for peer in self._peers.values():
+            for peer_id, peer in self._peers.items():
                 frame = peer.buffer.pull(now)
+                if peer_id in self._silenced:
+                    peer.level_dbfs = SILENCE_DBFS
+                    continue
                 peer.level_dbfs = level_dbfs(frame)
                 if peer.gain:
                     mixed += frame.astype(np.float32) * peer.gain
