@@ -54,7 +54,7 @@ def plain_words(code: FailureCode, message: str) -> str:
         case FailureCode.BAD_MESSAGE:
             return "The server did not accept these details."
         case FailureCode.BANNED:
-            return f"A moderator banned you from this server for now. ({message})"
+            return f"A moderator has barred you from this server for a while. ({message})"
         case FailureCode.ROOM_LOCKED:
             return "This room is locked: nobody new may join it for now."
         case FailureCode.KICKED:
