@@ -48,7 +48,7 @@ class PeerCallStats:
     path: ConnectionPath | None
     """None until ICE has chosen a pair."""
     rtt_ms: float | None
-    """None until the peer's first RTCP receiver report."""
+    """None until a receiver report from the peer echoes one of our sender reports."""
     loss: float | None
     """Fraction of the peer's packets that never arrived, 0.0 to 1.0."""
     jitter_ms: float | None
@@ -69,12 +69,19 @@ async def transport_stats(pc: RTCPeerConnection) -> TransportStats:
     report = await pc.getStats()
     for stats in report.values():
         if isinstance(stats, RTCRemoteInboundRtpStreamStats):
-            rtt_ms = stats.roundTripTime * 1000
+            rtt_ms = _rtt_ms(stats)
         elif isinstance(stats, RTCInboundRtpStreamStats):
             expected = stats.packetsReceived + stats.packetsLost
             loss = max(0, stats.packetsLost) / expected if expected > 0 else 0.0
             jitter_ms = stats.jitter / SAMPLE_RATE * 1000  # RTP timestamp units at 48 kHz
     return TransportStats(_path(pc), rtt_ms, loss, jitter_ms)
+
+
+def _rtt_ms(stats: RTCRemoteInboundRtpStreamStats) -> float | None:
+    """aiortc types the round trip as float, but it is None until a report echoes one of our
+    sender reports, which the first reports after connecting do not."""
+    rtt: float | None = stats.roundTripTime
+    return None if rtt is None else rtt * 1000
 
 
 def _path(pc: RTCPeerConnection) -> ConnectionPath | None:

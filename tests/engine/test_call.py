@@ -118,6 +118,12 @@ async def test_call_stats_name_the_path_and_the_playout(bots: BotFactory) -> Non
     assert 0.0 <= row.jitter_ms < 50.0
     assert row.playout_delay_ms is not None
     assert 0.0 <= row.playout_delay_ms < 200.0
+    # The round trip is unknown (None) until b's receiver report echoes one of a's sender reports.
+    async with asyncio.timeout(10):
+        while row.rtt_ms is None:
+            await asyncio.sleep(0.2)
+            (row,) = await a.engine.call_stats()
+    assert 0.0 <= row.rtt_ms < 100.0  # loopback
 
 
 async def test_call_survives_the_server_being_killed_and_restarted(
