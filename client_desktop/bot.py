@@ -160,6 +160,8 @@ def _print_event(event: events.EngineEvent) -> None:
             print(f"* {event.text}", flush=True)
         case events.ServerError():
             print(f"* server: {event.message}", file=sys.stderr, flush=True)
+        case events.RelayUnusable():
+            print(f"* relay: {event.message}", file=sys.stderr, flush=True)
         case events.AudioDeviceFailed():
             print(
                 f"* audio: {event.message}; using {event.fallback or 'no audio'}", file=sys.stderr, flush=True

@@ -30,6 +30,7 @@ class CandidateType(StrEnum):
 class TransportProtocol(StrEnum):
     UDP = "udp"
     TCP = "tcp"
+    TLS = "tls"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,11 @@ class ConnectionPath:
     local: CandidateType
     remote: CandidateType
     protocol: TransportProtocol
+    """How our packets leave us: to the peer, or, when ``local`` is relayed, to our TURN server."""
+
+    @property
+    def relayed(self) -> bool:
+        return CandidateType.RELAYED in (self.local, self.remote)
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,6 +185,16 @@ class AudioDeviceFailed:
     fallback: str
 
 
+@dataclass(frozen=True, slots=True)
+class RelayUnusable:
+    """No TURN server we were given would give us a relay: calls that need one will not connect.
+
+    ``message`` says why in plain words (refused credentials, unreachable, TLS); direct calls go on.
+    """
+
+    message: str
+
+
 EngineEvent = (
     RoomJoined
     | PeerArrived
@@ -198,6 +208,7 @@ EngineEvent = (
     | CallStateChanged
     | LevelsChanged
     | AudioDeviceFailed
+    | RelayUnusable
 )
 """What the engine reports to its owner (signals stay inside the engine)."""
 EngineEventSink = Callable[[EngineEvent], None]

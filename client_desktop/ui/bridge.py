@@ -358,6 +358,8 @@ class Bridge(QObject):
                 self.audio_failed.emit(f"Audio device problem: {event.message}. Using {fallback}.")
             case events.RoomModerated():
                 self.notice.emit(event.text)
+            case events.RelayUnusable():
+                self.notice.emit(event.message)
             case events.ServerError():  # codes a newer server may add: its own message says it
                 self.server_error.emit(event.message or f"The server reported a problem ({event.code}).")
             case _:
