@@ -2,12 +2,24 @@
 
 It runs the same engine as the desktop app, with the sound card replaced by
 a 20 ms pacer: a test client, a load generator, a room's jukebox.
+
+When a call connects, and again at the end of the run, it prints one line
+per person on stdout saying how the audio travels (``PATH_LINE`` below)::
+
+    * call with bob: direct over udp (srflx to srflx), rtt 3 ms
+    * call with bob: relayed over tcp (relay to srflx), rtt unknown
+    * call with bob: not connected (connecting)
+
+``relayed`` means a TURN relay carries the audio; the protocol is how our
+packets leave us (to the relay when ours is the relayed candidate); the round
+trip is unknown until the peer's first receiver report echoes ours.
 """
 
 import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +29,7 @@ from typing import assert_never
 from protocol import Ban, Kick, LockRoom, ModRequest, Peer, ServerMute, limits, name_key
 
 from .engine import events
+from .engine.call_stats import PeerCallStats
 from .engine.devices import DeviceAudio
 from .engine.engine import AudioIO, AudioOptions, Engine
 from .engine.errors import JoinRefused, ServerUnreachable, TlsFailed
@@ -31,13 +44,22 @@ EXIT_REFUSED = 3
 EXIT_UNREACHABLE = 4
 EXIT_LOST = 5
 
+PATH_LINE = re.compile(
+    r"\* call with (?P<name>.+?): (?:(?P<route>direct|relayed) over (?P<protocol>udp|tcp|tls) "
+    r"\((?P<local>\w+) to (?P<remote>\w+)\), rtt (?:(?P<rtt_ms>\d+) ms|unknown)"
+    r"|not connected \((?P<state>\w+)\))$"
+)
+"""What ``path_line`` prints, for scripts and tests that read the bot's stdout."""
+
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="voxroom-bot",
         description="Join a Voxroom room headless: play audio into the call, record what it hears.",
         epilog="Exit codes: 0 done, 2 usage, 3 join refused (password, name, room full), "
-        "4 server unreachable (or its certificate not trusted), 5 connection lost for good.",
+        "4 server unreachable (or its certificate not trusted), 5 connection lost for good. "
+        "Each call's path is printed when it connects and at the end: "
+        "'* call with NAME: direct|relayed over udp|tcp|tls (LOCAL to REMOTE candidate), rtt N ms'.",
     )
     p.add_argument(
         "--server", required=True, help=f"ws:// or wss:// URL of the server's {limits.WS_PATH} endpoint"
@@ -148,6 +170,24 @@ def moderation(args: argparse.Namespace, peers: Sequence[Peer]) -> list[ModReque
     return requests
 
 
+def path_line(name: str, stats: PeerCallStats) -> str:
+    """One person's call in words: direct or relayed, over what, between which candidates, and its RTT."""
+    path = stats.path
+    if path is None:
+        return f"* call with {name}: not connected ({stats.state})"
+    route = "relayed" if path.relayed else "direct"
+    rtt = "unknown" if stats.rtt_ms is None else f"{stats.rtt_ms:.0f} ms"
+    return f"* call with {name}: {route} over {path.protocol} ({path.local} to {path.remote}), rtt {rtt}"
+
+
+async def print_paths(engine: Engine, peer_id: str | None = None) -> None:
+    """Print ``path_line`` for ``peer_id``'s call, or for every call."""
+    for stats in await engine.call_stats():
+        if peer_id in (None, stats.peer_id):
+            peer = engine.peers.get(stats.peer_id)
+            print(path_line(peer.username if peer else stats.peer_id, stats), flush=True)
+
+
 def _print_event(event: events.EngineEvent) -> None:
     match event:
         case events.ChatReceived():
@@ -187,12 +227,17 @@ def _print_event(event: events.EngineEvent) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     failed: list[events.ConnectionFailed] = []
+    reports: set[asyncio.Task[None]] = set()
 
     def on_event(event: events.EngineEvent) -> None:
         _print_event(event)
         if isinstance(event, events.ConnectionFailed):
             failed.append(event)
             done.set()
+        elif isinstance(event, events.CallStateChanged) and event.state is events.CallState.CONNECTED:
+            report = asyncio.create_task(print_paths(engine, event.peer_id))
+            reports.add(report)
+            report.add_done_callback(reports.discard)
 
     done = asyncio.Event()
     audio = _audio(args, on_event)
@@ -233,10 +278,13 @@ async def run(args: argparse.Namespace) -> int:
         engine.send_chat(text)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), args.duration)
+    for report in list(reports):
+        report.cancel()
     if failed:
         print(f"voxroom-bot: {failed[0].message}", file=sys.stderr)
         await engine.close()
         return EXIT_LOST
+    await print_paths(engine)
     await engine.leave()
     return EXIT_OK
 

@@ -4,6 +4,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from client_desktop.bot import PATH_LINE
 from client_desktop.engine.media import read_wav
 from signaling_server.app import RunningServer
 
@@ -99,3 +100,19 @@ async def test_a_moderator_bot_kicks_someone_by_name(make_server: ServerFactory)
     code, _, err = await bot(*common, "--username", "max", "--lock")
     assert code == 0
     assert "only moderators may do that" in err
+
+
+async def test_each_call_path_is_printed_when_it_connects_and_at_the_end(server: RunningServer) -> None:
+    common = ["--server", server.url, "--room", "paths", "--tone", "500"]
+    (code_a, out_a, _), (code_b, out_b, _) = await asyncio.gather(
+        bot(*common, "--username", "ann", "--duration", "5"),
+        bot(*common, "--username", "ben", "--duration", "3"),  # leaves first: ann is still in its call
+    )
+    assert (code_a, code_b) == (0, 0)
+    for out, other, count in ((out_a, "ben", 1), (out_b, "ann", 2)):
+        lines = [m for line in out.splitlines() if (m := PATH_LINE.fullmatch(line))]
+        assert len(lines) == count, out  # on connecting, and at the end if the call is still on
+        for line in lines:
+            assert (line["name"], line["route"], line["protocol"]) == (other, "direct", "udp"), out
+            assert (line["local"], line["remote"]) == ("host", "host"), out
+    assert lines[-1]["rtt_ms"] is not None, out_b  # reports have been exchanged by the end
