@@ -21,6 +21,7 @@ import platformdirs
 
 from protocol import IceServer, limits
 
+from . import turn
 from .addresses import Network, network
 from .hub import HubConfig
 from .logs import LogFormat
@@ -84,6 +85,14 @@ def _text_or_none(text: str) -> str | None:
 
 def _ice_server(url: str) -> IceServer:
     return IceServer(urls=[url])
+
+
+def _turn_url(url: str) -> str:
+    """A checked ``--turn-url``, kept as given: clients get it as it is."""
+    try:
+        return turn.parse_turn_url(url).url
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +187,24 @@ FLAGS = (
         _ice_server,
         repeatable=True,
     ),
+    _Flag(
+        "turn-url",
+        "turn_urls",
+        "coturn URL handed to clients with credentials from --turn-secret (repeatable; space-separated"
+        f" in the variable): {turn.URL_FORMS}",
+        _turn_url,
+        repeatable=True,
+    ),
+    _Flag("turn-secret", "turn_secret", "coturn's static-auth-secret (use-auth-secret)", _text_or_none),
+    _Flag(
+        "turn-secret-file", "turn_secret", "file whose first line is the TURN secret", Path, secret_file=True
+    ),
+    _Flag(
+        "turn-ttl",
+        "turn_ttl_s",
+        f"seconds the TURN credentials of a join stay valid (default {_D.turn_ttl_s})",
+        _positive_int,
+    ),
     _Flag("max-room-size", "max_room_size", f"peers per room (default {_D.max_room_size})", _positive_int),
     _Flag(
         "max-connections",
@@ -218,9 +245,17 @@ _BY_NAME = {flag.name: flag for flag in FLAGS}
 
 def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ServerConfig:
     """The settings from ``argv``, ``environ`` and the config file; exit 2 with a message if one is wrong."""
+    return parse_command(argv, environ)[0]
+
+
+def parse_command(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[ServerConfig, bool]:
+    """``parse_args``, and whether ``--check-turn`` asks to test the TURN set-up instead of serving."""
     env = os.environ if environ is None else environ
     p = _parser()
     given = vars(p.parse_args(argv))
+    check_turn = bool(given.pop("check_turn", False))
     config_path: Path | None = given.pop("config", None) or (
         Path(env[CONFIG_VAR]) if env.get(CONFIG_VAR) else None
     )
@@ -252,7 +287,13 @@ def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
     config = replace(ServerConfig(), **changes)
     if (config.tls_cert is None) != (config.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
-    return config
+    if config.turn_urls and config.turn_secret is None:
+        p.error(
+            "--turn-url needs --turn-secret or --turn-secret-file: coturn refuses clients without credentials"
+        )
+    if config.turn_secret is not None and not config.turn_urls:
+        p.error("--turn-secret needs at least one --turn-url: the credentials are for those URLs")
+    return config, check_turn
 
 
 def _lookup(
@@ -318,6 +359,12 @@ def _parser() -> argparse.ArgumentParser:
             metavar="FILE" if flag.secret_file else None,
             help=f"{flag.help} [{flag.var}]",
         )
+    p.add_argument(
+        "--check-turn",
+        action="store_true",
+        help="allocate a relay through each --turn-url with fresh credentials, say whether TURN works"
+        " and why not, and exit: 0 if every URL works, 1 if not (docs/operations.md)",
+    )
     p.add_argument("--version", action="version", version=f"voxroom-server {_D.version}")
     return p
 

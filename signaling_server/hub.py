@@ -49,7 +49,7 @@ from protocol import (
     name_key,
 )
 
-from . import __version__
+from . import __version__, turn
 from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SaveBan, SavePlace, Send, SendJoined
 from .model import AddressBan, ChatDraft, ConnId, PeerId, Place
 from .ratelimit import AuthBackoff, TokenBucket
@@ -79,6 +79,17 @@ class HubConfig:
     signal_rate_per_s: float = limits.DEFAULT_SIGNAL_RATE_PER_S
     grace_s: float = limits.DEFAULT_GRACE_S
     ice_servers: tuple[IceServer, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    """Given after ``ice_servers`` with credentials from ``turn_secret`` (docs/operations.md, "TURN")."""
+    turn_secret: str | None = field(default=None, repr=False)
+    turn_ttl_s: int = turn.DEFAULT_TTL_S
+
+    def ice_servers_for(self, peer_id: str, now: float) -> list[IceServer]:
+        """What a ``joined`` carries: the configured servers, then TURN with credentials for this join."""
+        servers = list(self.ice_servers)
+        if self.turn_urls and self.turn_secret is not None:
+            servers.append(turn.ice_server(self.turn_urls, self.turn_secret, peer_id, now, self.turn_ttl_s))
+        return servers
 
     @property
     def chat_burst(self) -> float:
@@ -341,7 +352,7 @@ class Hub:
             history=[],
             resume=token,
             resumed=resumed,
-            ice_servers=list(self.config.ice_servers),
+            ice_servers=self.config.ice_servers_for(place.peer_id, now),
             server=ServerInfo(version=self.config.version),
         )
         effects += [SavePlace(place.room, replace(place)), SendJoined(place.room, conn, joined, msg.since)]

@@ -7,7 +7,7 @@ import pytest
 
 from protocol import IceServer
 from signaling_server.addresses import network
-from signaling_server.config import FLAGS, ServerConfig, parse_args, read_secret
+from signaling_server.config import FLAGS, ServerConfig, parse_args, parse_command, read_secret
 from signaling_server.logs import LogFormat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,7 @@ def test_flags() -> None:
     argv += " --tls-key k.pem --ice-server stun:a:3478 --ice-server turn:b --max-room-size 8"
     argv += " --max-connections 50 --max-message-bytes 4096 --chat-rate 5 --signal-rate 50 --grace 3"
     argv += " --history-days 30 --history-max-per-room 0"
+    argv += " --turn-url turn:t:3478 --turn-url turns:t:443?transport=tcp --turn-secret s3cret --turn-ttl 600"
     config = parse_args(argv.split(), environ={})
     assert config == ServerConfig(
         host="127.0.0.2",
@@ -42,6 +43,9 @@ def test_flags() -> None:
         tls_cert=Path("c.pem"),
         tls_key=Path("k.pem"),
         ice_servers=(IceServer(urls=["stun:a:3478"]), IceServer(urls=["turn:b"])),
+        turn_urls=("turn:t:3478", "turns:t:443?transport=tcp"),
+        turn_secret="s3cret",
+        turn_ttl_s=600,
         max_room_size=8,
         max_connections=50,
         max_message_bytes=4096,
@@ -49,6 +53,7 @@ def test_flags() -> None:
         signal_rate_per_s=50.0,
         grace_s=3.0,
     )
+    assert "s3cret" not in repr(config)
     assert (config.chat_burst, config.signal_burst) == (10.0, 200.0)  # the bursts follow the rates
 
 
@@ -106,6 +111,7 @@ def _write(path: Path, text: str) -> Path:
 def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
     _write(tmp_path / "pw", "from-file\n")
     _write(tmp_path / "token", "t0ken\n")
+    _write(tmp_path / "turn", "tu4n\n")
     _write(tmp_path / "admin", "4dmin\n")
     toml = _write(
         tmp_path / "voxroom.toml",
@@ -124,6 +130,9 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         trust-proxy = ["10.0.0.0/8", "::1"]
         metrics-token-file = "{tmp_path / "token"}"
         ice-server = ["stun:a:3478", "turn:b"]
+        turn-url = ["turn:t:3478", "turn:t:3478?transport=tcp"]
+        turn-secret-file = "{tmp_path / "turn"}"
+        turn-ttl = 3600
         max-room-size = 8
         max-connections = 50
         max-message-bytes = 4096
@@ -148,6 +157,9 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         trust_proxy=(network("10.0.0.0/8"), network("::1")),
         metrics_token="t0ken",
         ice_servers=(IceServer(urls=["stun:a:3478"]), IceServer(urls=["turn:b"])),
+        turn_urls=("turn:t:3478", "turn:t:3478?transport=tcp"),
+        turn_secret="tu4n",
+        turn_ttl_s=3600,
         max_room_size=8,
         max_connections=50,
         max_message_bytes=4096,
@@ -157,11 +169,13 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
     )
     assert "t0ken" not in repr(config)
     assert "4dmin" not in repr(config)
+    assert "tu4n" not in repr(config)
     keys = {line.split("=")[0].strip() for line in toml.read_text().splitlines() if "=" in line}
     assert keys == {flag.name for flag in FLAGS} - {
         "password",
         "admin-password",
         "metrics-token",
+        "turn-secret",
     }  # the pairs' other halves
 
 
@@ -221,6 +235,32 @@ def test_a_password_and_its_file_are_one_setting(tmp_path: Path, capsys: pytest.
     assert "--password and --password-file: give one" in capsys.readouterr().err
 
 
+def test_the_turn_secret_comes_from_a_flag_the_environment_or_its_file_like_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = _write(tmp_path / "turn", "from-file\n")
+    urls = ["--turn-url", "turn:t:3478"]
+    env = {"VOXROOM_TURN_URL": "turn:t:3478 turn:t:3478?transport=tcp", "VOXROOM_TURN_SECRET": "env"}
+    config = parse_args([], environ=env)
+    assert (config.turn_urls, config.turn_secret, config.turn_ttl_s) == (
+        ("turn:t:3478", "turn:t:3478?transport=tcp"),
+        "env",
+        86_400,
+    )
+    assert parse_args(["--turn-secret-file", str(secret)], environ=env).turn_secret == "from-file"
+    assert parse_args([*urls], environ={"VOXROOM_TURN_SECRET_FILE": str(secret)}).turn_secret == "from-file"
+    assert parse_args([*urls, "--turn-secret", "typed"], environ=env).turn_urls == ("turn:t:3478",)
+    with pytest.raises(SystemExit):
+        parse_args([*urls, "--turn-secret", "typed", "--turn-secret-file", str(secret)], environ={})
+    assert "--turn-secret and --turn-secret-file: give one" in capsys.readouterr().err
+
+
+def test_check_turn_is_a_command_not_a_setting() -> None:
+    urls = ["--turn-url", "turn:t:3478", "--turn-secret", "s"]
+    assert parse_command(urls, environ={}) == (parse_args(urls, environ={}), False)
+    assert parse_command([*urls, "--check-turn"], environ={}) == (parse_args(urls, environ={}), True)
+
+
 @pytest.mark.parametrize(
     ("toml", "argv", "env", "message"),
     [
@@ -258,6 +298,18 @@ def test_a_password_and_its_file_are_one_setting(tmp_path: Path, capsys: pytest.
         ),
         ("", [], {"VOXROOM_METRICS_TOKEN_FILE": "{dir}/empty"}, "VOXROOM_METRICS_TOKEN_FILE: {dir}/empty is"),
         ("tls-cert = 'c.pem'", [], {}, "--tls-cert and --tls-key go together"),
+        ("turn-url = 'turn:t:3478'", [], {}, "--turn-url needs --turn-secret or --turn-secret-file"),
+        ("turn-secret = 's'", [], {}, "--turn-secret needs at least one --turn-url"),
+        ("", [], {"VOXROOM_TURN_URL": "turn:t:3478", "VOXROOM_TURN_SECRET": ""}, "--turn-url needs"),
+        (
+            "turn-secret = 's'\nturn-url = ['stun:t:3478']",
+            [],
+            {},
+            "voxroom.toml: turn-url: 'stun:t:3478' must look like turn:HOST:PORT, turn:HOST:PORT?transport",
+        ),
+        ("", [], {"VOXROOM_TURN_TTL": "0"}, "VOXROOM_TURN_TTL: '0' must be at least 1"),
+        ("", ["--turn-url", "turn:[::1]:3478"], {}, "--turn-url: has no usable host name or IPv4 address"),
+        ("", ["--turn-secret-file", "{dir}/empty"], {}, "--turn-secret-file: {dir}/empty is empty"),
     ],
 )
 def test_a_wrong_file_or_setting_is_refused_naming_it(

@@ -30,6 +30,7 @@ from protocol import (
     SignalRelayed,
     limits,
 )
+from signaling_server import turn
 from signaling_server.effects import (
     Close,
     DropPlace,
@@ -202,6 +203,36 @@ def test_ice_servers_from_config() -> None:
     )
     hub = make_hub(ice_servers=ice)
     assert join(hub, A, "alice").ice_servers == list(ice)
+
+
+TURN_URLS = ("turn:turn.example:3478", "turn:turn.example:3478?transport=tcp", "turns:turn.example:443")
+
+
+def test_fresh_and_resumed_joins_get_fresh_turn_credentials_after_the_ice_servers() -> None:
+    stun = IceServer(urls=["stun:turn.example:3478"])
+    hub = make_hub(ice_servers=(stun,), turn_urls=TURN_URLS, turn_secret="s3cret", turn_ttl_s=600)
+    fresh = join(hub, A, "alice", now=T0 + 0.9)
+    assert fresh.ice_servers[0] == stun
+    expires = int(T0) + 600  # whole seconds: coturn compares with time(NULL)
+    assert fresh.ice_servers[1] == IceServer(
+        urls=list(TURN_URLS),
+        username=f"{expires}:p1",
+        credential=turn.credentials("s3cret", "p1", expires)[1],
+    )
+    assert len(fresh.ice_servers) == 2
+    bob = join(hub, B, "bob", now=T0 + 5).ice_servers[1]
+    assert bob.username == f"{expires + 5}:p2"  # one credential per peer, not one for the server
+    hub.closed(A, T0 + 100)
+    resumed = join(hub, C, "alice", now=T0 + 100, resume=fresh.resume)
+    assert resumed.resumed
+    assert resumed.ice_servers[1].username == f"{int(T0) + 700}:p1"  # renewed: a long call keeps a relay
+    assert resumed.ice_servers[1].credential == turn.credentials("s3cret", "p1", int(T0) + 700)[1]
+    assert resumed.ice_servers[1].credential != fresh.ice_servers[1].credential
+
+
+def test_no_turn_entry_without_a_secret_or_without_urls() -> None:
+    assert join(make_hub(turn_urls=TURN_URLS), A, "alice").ice_servers == []
+    assert join(make_hub(turn_secret="s3cret"), A, "alice").ice_servers == []
 
 
 def test_rooms_are_separate_and_case_sensitive() -> None:
