@@ -2,12 +2,18 @@
 
 Rule 3: a peer whose ``voice`` becomes true offers to every other peer whose
 ``voice`` is true; those answer and never offer first; when two offers cross,
-the smaller peer id's offer wins. On top of the rule, three choices of ours
-(``docs/protocol.md``): a link that fails, or an offer left unanswered for
-``answer_timeout_s``, is rebuilt by the peer with the smaller id, so exactly
-one side retries; when both turned voice on at once (neither saw the other's
-voice in time, so neither offered), the smaller id offers after
-``offer_fallback_s``; a peer not in the call answers an offer with ``bye``.
+the smaller peer id's offer wins. On top of the rule, four choices of ours
+(``docs/protocol.md``): a link that fails, an offer left unanswered for
+``answer_timeout_s``, or an answered link that does not connect within
+``connect_timeout_s`` (ICE that cannot connect stays "checking" far longer),
+is rebuilt by the peer with the smaller id, so exactly one side retries; when
+both turned voice on at once (neither saw the other's voice in time, so
+neither offered), the smaller id offers after ``offer_fallback_s``; a peer
+not in the call answers an offer with ``bye``; a connected link whose audio
+stopped (the path broke: an address change, a NAT rebinding, a relay
+restart; aiortc has no ICE restart) is renegotiated on a new connection by
+the smaller id at once, or by the larger after ``restart_wait_s`` if no new
+offer came (a break that only the larger id sees).
 
 ``CallRules`` does no I/O and reads no clock, like aioquic's
 ``QuicConnection``: every input takes ``now`` and returns the actions to
@@ -32,8 +38,11 @@ from .events import CallState
 log = logging.getLogger("voxroom.call")
 
 ANSWER_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
 RETRY_DELAY_S = 0.5
 OFFER_FALLBACK_S = 1.0
+STALL_AFTER_S = 1.0
+RESTART_WAIT_S = 1.0
 
 LinkId = NewType("LinkId", int)
 
@@ -41,11 +50,19 @@ LinkId = NewType("LinkId", int)
 @dataclass(frozen=True, slots=True)
 class CallTiming:
     answer_timeout_s: float = ANSWER_TIMEOUT_S
-    """An offer unanswered this long fails the link."""
+    """An offer unanswered this long fails the link; so does an accepted offer not connected by then."""
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+    """An answered offer not connected this long fails the link."""
     retry_delay_s: float = RETRY_DELAY_S
     """The smaller id rebuilds a failed link after this pause."""
     offer_fallback_s: float = OFFER_FALLBACK_S
     """How long the smaller id waits for an offer rule 3 promised before making one itself."""
+    stall_after_s: float = STALL_AFTER_S
+    """A connected link that received audio and then nothing for this long has lost its path
+    (every client sends a packet each 20 ms while in the call, silence included); the shell
+    measures it and reports ``link_stalled``."""
+    restart_wait_s: float = RESTART_WAIT_S
+    """How long the larger id waits for the smaller id's new offer after a stall before offering."""
 
 
 DEFAULT_TIMING = CallTiming()
@@ -113,8 +130,10 @@ CallAction = MakeOffer | AcceptOffer | ApplyAnswer | AddCandidate | CloseLink | 
 
 class _Timer(Enum):
     ANSWER_TIMEOUT = auto()
+    CONNECT_TIMEOUT = auto()
     RETRY = auto()
     OFFER_FALLBACK = auto()
+    RESTART = auto()
 
 
 @dataclass(slots=True)
@@ -252,7 +271,7 @@ class CallRules:
                 link = self._links.get(from_id)
                 if link is not None and link.offerer and link.awaiting_answer:
                     link.awaiting_answer = False
-                    self._timers.pop(from_id, None)
+                    self._timers[from_id] = (now + self.timing.connect_timeout_s, _Timer.CONNECT_TIMEOUT)
                     actions.append(ApplyAnswer(link.id, sdp))
             case Candidate():
                 if (link := self._links.get(from_id)) is not None:
@@ -279,8 +298,29 @@ class CallRules:
         log.info("call with %s: %s", link.peer_id, state)
         link.state = state
         actions.append(ReportState(link.peer_id, state))
+        if (
+            state is CallState.CONNECTED
+            and self._timers.get(link.peer_id, (0, None))[1] is _Timer.CONNECT_TIMEOUT
+        ):
+            del self._timers[link.peer_id]
         if state is CallState.FAILED:
             self._fail(link.peer_id, now, actions)
+        return actions
+
+    def link_stalled(self, link_id: LinkId, now: float) -> list[CallAction]:
+        """The connected link's audio stopped coming: renegotiate it on a new connection."""
+        link = self._by_id.get(link_id)
+        actions: list[CallAction] = []
+        if link is None or link.state is not CallState.CONNECTED:
+            return actions
+        if self.self_id < link.peer_id:
+            log.warning(
+                "call with %s: no audio for %g s, reconnecting", link.peer_id, self.timing.stall_after_s
+            )
+            self._restart(link.peer_id, now, actions)
+        else:
+            log.warning("call with %s: no audio, waiting for its new offer", link.peer_id)
+            self._timers[link.peer_id] = (now + self.timing.restart_wait_s, _Timer.RESTART)
         return actions
 
     def link_failed(self, link_id: LinkId, reason: str, now: float) -> list[CallAction]:
@@ -303,6 +343,12 @@ class CallRules:
                     "call with %s failed: no answer within %g s", peer_id, self.timing.answer_timeout_s
                 )
                 self._fail(peer_id, now, actions)
+            elif kind is _Timer.CONNECT_TIMEOUT:
+                log.warning("call with %s failed: not connected in time", peer_id)
+                self._fail(peer_id, now, actions)
+            elif kind is _Timer.RESTART:
+                log.warning("call with %s: no new offer came, reconnecting", peer_id)
+                self._restart(peer_id, now, actions)
             else:
                 self._offer(peer_id, now, actions)
         return actions
@@ -328,6 +374,7 @@ class CallRules:
             self._drop(peer_id, actions)
         link = self._new_link(peer_id, offerer=False)
         actions.append(AcceptOffer(peer_id, link.id, sdp))
+        self._timers[peer_id] = (now + self.timing.answer_timeout_s, _Timer.CONNECT_TIMEOUT)
 
     def _expect_offer(self, peer_id: str, now: float) -> None:
         """Rule 3 says a peer whose voice turns on offers to us; it cannot if it had not yet
@@ -335,6 +382,10 @@ class CallRules:
         offers after a pause if nothing came: it would win a crossed offer anyway."""
         if self.voice and peer_id not in self._links and self.self_id < peer_id:
             self._timers[peer_id] = (now + self.timing.offer_fallback_s, _Timer.OFFER_FALLBACK)
+
+    def _restart(self, peer_id: str, now: float, actions: list[CallAction]) -> None:
+        self._drop(peer_id, actions)
+        self._offer(peer_id, now, actions)
 
     def _fail(self, peer_id: str, now: float, actions: list[CallAction]) -> None:
         """Drop the link; the smaller id rebuilds it after a short pause."""

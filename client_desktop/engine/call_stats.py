@@ -2,7 +2,7 @@
 
 The path comes from the ICE pair aioice nominated. Neither aiortc 1.16.0
 nor aioice 0.13 offers it publicly (aiortc's ``getStats`` has no
-candidate-pair report), so ``_nominated_pair`` reads two private
+candidate-pair report), so ``_ice_connection`` and ``_path`` read two private
 attributes; both versions are pinned, and ``tests/engine/test_call.py``
 fails if the path can no longer be read. The rest is aiortc's public
 ``getStats``: loss and jitter of what we receive, the round trip from the
@@ -91,18 +91,25 @@ def _rtt_ms(stats: RTCRemoteInboundRtpStreamStats) -> float | None:
 
 
 def _path(pc: RTCPeerConnection) -> ConnectionPath | None:
-    pair = _nominated_pair(pc)
+    connection = _ice_connection(pc)
+    pair = None if connection is None else connection._nominated.get(1)  # RTP's component
     if pair is None:
         return None
     local, remote = pair.local_candidate, pair.remote_candidate
-    return ConnectionPath(
-        CandidateType(local.type), CandidateType(remote.type), TransportProtocol(local.transport.lower())
-    )
+    protocol = TransportProtocol(local.transport.lower())
+    if local.type == CandidateType.RELAYED:  # the relayed leg is UDP; what counts is how we reach the relay
+        protocol = (
+            TransportProtocol.TLS
+            if connection.turn_ssl
+            else TransportProtocol.TCP
+            if connection.turn_transport == "tcp"
+            else TransportProtocol.UDP
+        )
+    return ConnectionPath(CandidateType(local.type), CandidateType(remote.type), protocol)
 
 
-def _nominated_pair(pc: RTCPeerConnection) -> Any:
-    """aioice's nominated pair for RTP (component 1): private in aiortc 1.16.0 and aioice 0.13."""
+def _ice_connection(pc: RTCPeerConnection) -> Any:
+    """aioice's ``Connection`` under the peer connection: private in aiortc 1.16.0 and aioice 0.13."""
     for sender in pc.getSenders():
-        connection = sender.transport.transport._connection
-        return connection._nominated.get(1)
+        return sender.transport.transport._connection
     return None

@@ -87,7 +87,13 @@ class Engine:
         self._emit = on_event
         self._audio = audio
         self._mixer = mixer or Mixer()
-        self._mesh = CallMesh(self._relay, self._mixer.input_for, self._call_state, timing)
+        self._mesh = CallMesh(
+            self._relay,
+            self._mixer.input_for,
+            self._call_state,
+            lambda message: self._emit(events.RelayUnusable(message)),
+            timing,
+        )
         self._uplink = Uplink(asyncio.get_running_loop(), self._mesh.tracks, options.bitrate_bps)
         self._signaling = SignalingClient(
             url,

@@ -5,7 +5,9 @@ The decisions (who offers, crossed offers, retries, time-outs) live in
 what the peer connections did. Each link runs its work in its own task, one
 step at a time, so a broken or hostile peer (bad SDP, offer floods) fails
 alone; a link replaced before its work began costs nothing (no connection
-is made for it), which is what keeps an offer flood cheap.
+is made for it), which is what keeps an offer flood cheap. It also watches
+each link's incoming audio: a link that received some and then nothing for
+``stall_after_s`` is reported to the rules as stalled (its path broke).
 """
 
 import asyncio
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import assert_never
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from protocol import IceServer
@@ -37,6 +39,7 @@ from .call_rules import (
 )
 from .events import CallState
 from .ice import allow_loopback_only_hosts
+from .relays import RelayChoice
 from .rtp import OnPacket, PacketTrack, tap_receiver
 from .tasks import CoreTimer
 
@@ -48,6 +51,10 @@ RelaySignal = Callable[[str, dict[str, object]], None]
 MediaFactory = Callable[[str], OnPacket]
 """Given a peer id, the callable that takes that peer's RTP payloads."""
 StateSink = Callable[[str, CallState], None]
+NoticeSink = Callable[[str], None]
+"""Plain words for the owner (no relay works …)."""
+
+WATCH_EVERY_S = 0.25
 
 _Step = Callable[["_Link"], Awaitable[None]]
 
@@ -62,6 +69,9 @@ class _Link:
     pc: RTCPeerConnection | None = None
     steps: "asyncio.Queue[_Step]" = field(default_factory=asyncio.Queue)
     task: "asyncio.Task[None] | None" = None
+    heard_at: float | None = None
+    """When the peer's last audio packet came (loop time); None before the first."""
+    stalled: bool = False
 
 
 class CallMesh:
@@ -72,16 +82,20 @@ class CallMesh:
         relay: RelaySignal,
         media_for: MediaFactory,
         on_state: StateSink,
+        on_notice: NoticeSink,
         timing: CallTiming = DEFAULT_TIMING,
     ) -> None:
         self._relay = relay
         self._media_for = media_for
         self._on_state = on_state
+        self._on_notice = on_notice
+        self._timing = timing
         self._rules = CallRules(timing)
         self._loop = asyncio.get_running_loop()
-        self._ice: list[RTCIceServer] = []
+        self._relays = RelayChoice((), on_notice)
         self._links: dict[LinkId, _Link] = {}
         self._timer = CoreTimer(self._loop, self._fire)
+        self._watch = self._loop.call_later(WATCH_EVERY_S, self._watch_audio)
         self._closing: set[asyncio.Task[None]] = set()
 
     # --- what the room tells us ---------------------------------------------------
@@ -89,7 +103,8 @@ class CallMesh:
     def joined(
         self, self_id: str, peers: dict[str, bool], voice: bool, resumed: bool, ice: tuple[IceServer, ...]
     ) -> None:
-        self._ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in ice]
+        self._relays.close()
+        self._relays = RelayChoice(ice, self._on_notice)  # fresh credentials: try them again
         self._run(self._rules.joined(self_id, peers, voice, resumed, self._loop.time()))
 
     def peer_arrived(self, peer_id: str, voice: bool) -> None:
@@ -129,8 +144,15 @@ class CallMesh:
     def tracks(self) -> list[PacketTrack]:
         return [link.track for link in self._links.values()]
 
+    @property
+    def relay(self) -> RelayChoice:
+        """The TURN server our calls use, as chosen at the last join."""
+        return self._relays
+
     async def close(self) -> None:
         self._timer.cancel()
+        self._watch.cancel()
+        self._relays.close()
         for link in list(self._links.values()):
             self._close(link)
         await asyncio.gather(*self._closing)
@@ -162,6 +184,18 @@ class CallMesh:
     def _fire(self) -> None:
         self._run(self._rules.handle_timer(self._loop.time()))
 
+    def _watch_audio(self) -> None:
+        now = self._loop.time()
+        for link in list(self._links.values()):
+            if (
+                link.heard_at is not None
+                and not link.stalled
+                and now - link.heard_at > self._timing.stall_after_s
+            ):
+                link.stalled = True
+                self._run(self._rules.link_stalled(link.id, now))
+        self._watch = self._loop.call_later(WATCH_EVERY_S, self._watch_audio)
+
     # --- one link's work ------------------------------------------------------------
 
     def _start(self, peer_id: str, link_id: LinkId, first: _Step) -> None:
@@ -183,16 +217,20 @@ class CallMesh:
                 self._run(self._rules.link_failed(link.id, f"{type(exc).__name__}: {exc}", self._loop.time()))
                 return
 
-    def _connect(self, link: _Link) -> RTCPeerConnection:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice))
+    async def _connect(self, link: _Link) -> RTCPeerConnection:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=await self._relays.ice_servers()))
         pc.addTrack(link.track)
         link.pc = pc
         on_packet = self._media_for(link.peer_id)
 
+        def heard(sequence: int, timestamp: int, payload: bytes) -> None:
+            link.heard_at = self._loop.time()
+            on_packet(sequence, timestamp, payload)
+
         @pc.on("track")
         def on_track(_: object) -> None:
             for receiver in pc.getReceivers():
-                tap_receiver(receiver, on_packet)
+                tap_receiver(receiver, heard)
 
         @pc.on("connectionstatechange")
         def on_change() -> None:
@@ -201,12 +239,12 @@ class CallMesh:
         return pc
 
     async def _offer(self, link: _Link) -> None:
-        pc = self._connect(link)
+        pc = await self._connect(link)
         await pc.setLocalDescription(await pc.createOffer())
         self._run(self._rules.described(link.id, pc.localDescription.sdp))
 
     async def _answer(self, link: _Link, sdp: str) -> None:
-        pc = self._connect(link)
+        pc = await self._connect(link)
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         self._run(self._rules.described(link.id, pc.localDescription.sdp))

@@ -12,7 +12,9 @@ import pytest
 
 from client_desktop.engine.call_rules import (
     ANSWER_TIMEOUT_S,
+    CONNECT_TIMEOUT_S,
     OFFER_FALLBACK_S,
+    RESTART_WAIT_S,
     RETRY_DELAY_S,
     AcceptOffer,
     AddCandidate,
@@ -160,7 +162,7 @@ def test_an_offer_arriving_in_time_cancels_the_fallback() -> None:
     actions = rules.signal_received("c", payload(Offer(sdp="o")), T0 + 0.5)
     assert actions == [AcceptOffer("c", L1, "o")]
     assert rules.offerer("c") is False
-    assert rules.get_timer() is None
+    assert rules.get_timer() == T0 + 0.5 + ANSWER_TIMEOUT_S  # the fallback's place: the link's deadline
 
 
 def test_no_fallback_for_a_newcomer_without_voice_or_when_we_are_not_in_the_call() -> None:
@@ -242,11 +244,92 @@ def test_an_offer_while_we_are_not_in_the_call_is_answered_with_bye() -> None:
 # --- signals -------------------------------------------------------------------------------
 
 
-def test_the_answer_to_our_offer_is_applied_once_and_stops_the_answer_timer() -> None:
+def test_the_answer_to_our_offer_is_applied_once_and_starts_the_connect_timer() -> None:
     rules = offered_to("a")
     assert rules.signal_received("a", payload(Answer(sdp="ans")), T0 + 1) == [ApplyAnswer(L1, "ans")]
-    assert rules.get_timer() is None
+    assert rules.get_timer() == T0 + 1 + CONNECT_TIMEOUT_S
     assert rules.signal_received("a", payload(Answer(sdp="again")), T0 + 2) == []
+    assert rules.get_timer() == T0 + 1 + CONNECT_TIMEOUT_S
+
+
+# --- connecting, and paths that break ------------------------------------------------------
+
+
+def answered(peer_id: str) -> CallRules:
+    """Rules whose offer (link 1) to ``peer_id`` was answered at ``T0 + 1``."""
+    rules = offered_to(peer_id)
+    rules.signal_received(peer_id, payload(Answer(sdp="ans")), T0 + 1)
+    return rules
+
+
+def connected_to(peer_id: str) -> CallRules:
+    rules = answered(peer_id)
+    rules.link_state(L1, CallState.CONNECTED, T0 + 2)
+    return rules
+
+
+def test_connecting_in_time_stops_the_connect_timer() -> None:
+    rules = answered("c")
+    assert rules.link_state(L1, CallState.CONNECTING, T0 + 1.5) == [ReportState("c", CallState.CONNECTING)]
+    assert rules.get_timer() == T0 + 1 + CONNECT_TIMEOUT_S
+    assert rules.link_state(L1, CallState.CONNECTED, T0 + 2) == [ReportState("c", CallState.CONNECTED)]
+    assert rules.get_timer() is None
+
+
+def test_an_answered_link_that_never_connects_fails_and_the_smaller_id_rebuilds_it() -> None:
+    rules = answered("c")
+    rules.link_state(L1, CallState.CONNECTING, T0 + 1.5)
+    deadline = T0 + 1 + CONNECT_TIMEOUT_S
+    assert rules.handle_timer(deadline - 0.01) == []
+    assert rules.handle_timer(deadline) == closed("c", L1)
+    assert rules.handle_timer(deadline + RETRY_DELAY_S) == [MakeOffer("c", L2)]
+
+
+def test_an_accepted_offer_that_never_connects_fails_and_the_larger_id_waits() -> None:
+    rules = answering("a")  # a offered at T0: it rebuilds, not us
+    assert rules.get_timer() == T0 + ANSWER_TIMEOUT_S
+    assert rules.handle_timer(T0 + ANSWER_TIMEOUT_S) == closed("a", L1)
+    assert rules.get_timer() is None
+
+
+def test_a_stalled_link_is_renegotiated_at_once_by_the_smaller_id() -> None:
+    rules = connected_to("c")
+    assert rules.link_stalled(L1, T0 + 30) == [*closed("c", L1), MakeOffer("c", L2)]
+    assert (rules.link_of("c"), rules.offerer("c")) == (L2, True)
+    assert rules.get_timer() == T0 + 30 + ANSWER_TIMEOUT_S
+
+
+def test_the_larger_id_waits_for_the_new_offer_after_a_stall() -> None:
+    rules = connected_to("a")
+    assert rules.link_stalled(L1, T0 + 30) == []
+    assert rules.get_timer() == T0 + 30 + RESTART_WAIT_S
+    assert rules.signal_received("a", payload(Offer(sdp="new")), T0 + 30.2) == [
+        *closed("a", L1),
+        AcceptOffer("a", L2, "new"),
+    ]
+    assert rules.get_timer() == T0 + 30.2 + ANSWER_TIMEOUT_S  # the restart timer is gone
+
+
+def test_the_larger_id_offers_itself_when_no_new_offer_comes_after_a_stall() -> None:
+    rules = connected_to("a")
+    rules.link_stalled(L1, T0 + 30)
+    assert rules.handle_timer(T0 + 30 + RESTART_WAIT_S) == [*closed("a", L1), MakeOffer("a", L2)]
+
+
+@pytest.mark.parametrize("state", [CallState.NEW, CallState.CONNECTING])
+def test_only_a_connected_link_can_stall(state: CallState) -> None:
+    rules = answered("c")
+    if state is not CallState.NEW:
+        rules.link_state(L1, state, T0 + 1.5)
+    assert rules.link_stalled(L1, T0 + 2) == []
+    assert rules.link_of("c") == L1
+
+
+def test_a_stall_of_a_replaced_link_is_ignored() -> None:
+    rules = connected_to("c")
+    rules.link_stalled(L1, T0 + 30)
+    assert rules.link_stalled(L1, T0 + 31) == []
+    assert rules.link_of("c") == L2
 
 
 def test_an_answer_without_our_offer_is_ignored() -> None:
@@ -284,7 +367,7 @@ def test_crossed_offers_their_offer_wins_when_their_id_is_smaller() -> None:
     actions = rules.signal_received("a", payload(Offer(sdp="theirs")), T0 + 1)
     assert actions == [*closed("a", L1), AcceptOffer("a", L2, "theirs")]
     assert (rules.link_of("a"), rules.offerer("a")) == (L2, False)
-    assert rules.get_timer() is None
+    assert rules.get_timer() == T0 + 1 + ANSWER_TIMEOUT_S  # our answer timer gave way to the link's deadline
 
 
 def test_a_new_offer_replaces_an_answered_link() -> None:

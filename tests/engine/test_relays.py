@@ -1,0 +1,179 @@
+"""The engine's choice of TURN server: the pure rules, then real allocations from a private coturn.
+
+aiortc alone would use only the first TURN URL; ``RelayChoice`` allocates
+through each and keeps the first that works, in the server's order.
+"""
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from client_desktop.engine.relays import (
+    PENDING,
+    RelayChoice,
+    RelayTransport,
+    TurnUrl,
+    choose,
+    probe,
+    rtc_ice_servers,
+    turn_urls,
+)
+from protocol import IceServer
+
+from ..support.coturn import Coturn
+from ..support.ports import free_port
+
+SECRET = "lab-secret"
+
+
+def credentials(secret: str = SECRET) -> tuple[str, str]:
+    """coturn's use-auth-secret scheme, as the server hands them out."""
+    username = f"{int(time.time()) + 3600}:tester"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def turn_server(urls: list[str], secret: str = SECRET) -> IceServer:
+    username, credential = credentials(secret)
+    return IceServer(urls=urls, username=username, credential=credential)
+
+
+U, T, S = (
+    TurnUrl("turn:r:3478", "r", 3478, RelayTransport.UDP, "u", "c"),
+    TurnUrl("turn:r:3478?transport=tcp", "r", 3478, RelayTransport.TCP, "u", "c"),
+    TurnUrl("turns:r:443?transport=tcp", "r", 443, RelayTransport.TLS, "u", "c"),
+)
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+
+def test_turn_urls_keep_the_servers_order_and_leave_out_what_aiortc_cannot_use() -> None:
+    servers = [
+        IceServer(urls=["stun:s:3478"]),
+        IceServer(
+            urls=[
+                "turn:r:3478",
+                "turn:r:3478?transport=tcp",
+                "turns:r:443?transport=tcp",
+                "turns:r:443?transport=udp",  # TURN over DTLS: not in aiortc
+                "turn:r:3478?transport=sctp",
+                "nonsense",
+            ],
+            username="u",
+            credential="c",
+        ),
+    ]
+    assert turn_urls(servers) == [U, T, S]
+
+
+def test_the_first_url_that_works_is_chosen_once_every_earlier_one_failed() -> None:
+    urls = [U, T, S]
+    assert choose(urls, {}) is PENDING
+    assert choose(urls, {T: None}) is PENDING  # UDP may still work, and it comes first
+    assert choose(urls, {U: None}) == U  # no need to wait for the others
+    assert choose(urls, {U: "blocked", T: None}) == T
+    assert choose(urls, {U: "blocked", T: "refused", S: None}) == S
+    assert choose(urls, {U: "blocked", T: "refused", S: "untrusted"}) is None
+    assert choose([], {}) is None
+
+
+def test_aiortc_gets_every_stun_url_and_only_the_chosen_turn_url() -> None:
+    servers = [
+        IceServer(urls=["stun:s:3478"]),
+        IceServer(urls=["turn:r:3478", "turn:r:3478?transport=tcp"], username="u", credential="c"),
+    ]
+    with_relay = rtc_ice_servers(servers, T)
+    assert [(s.urls, s.username, s.credential) for s in with_relay] == [
+        (["stun:s:3478"], None, None),
+        ("turn:r:3478?transport=tcp", "u", "c"),
+    ]
+    assert [s.urls for s in rtc_ice_servers(servers, None)] == [["stun:s:3478"]]
+
+
+# --- real allocations ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def coturn(tmp_path: Path, ca: trustme.CA) -> Iterator[Coturn]:
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_and_cert_chain_pem.write_to_path(tmp_path / "turn.pem")
+    with Coturn(tmp_path, secret=SECRET, cert=tmp_path / "turn.pem", key=tmp_path / "turn.pem") as server:
+        yield server
+
+
+@pytest.fixture
+def trusted(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our TLS connections trust the test's CA, as a system that installed it would."""
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+
+
+@pytest.mark.usefixtures("trusted")
+async def test_a_relay_is_allocated_over_udp_tcp_and_tls(coturn: Coturn) -> None:
+    urls = turn_urls([turn_server(coturn.urls)])
+    assert [u.transport for u in urls] == [RelayTransport.UDP, RelayTransport.TCP, RelayTransport.TLS]
+    assert [await probe(url) for url in urls] == [None, None, None]
+
+
+async def test_wrong_credentials_are_said_in_plain_words(coturn: Coturn) -> None:
+    (url, *_) = turn_urls([turn_server(coturn.urls, secret="not-the-secret")])
+    error = await probe(url)
+    assert error is not None
+    assert "refused our credentials" in error
+    assert "TURN secret" in error
+
+
+async def test_an_untrusted_certificate_is_said_in_plain_words(coturn: Coturn) -> None:
+    tls = turn_urls([turn_server(coturn.urls)])[2]
+    error = await probe(tls)
+    assert error is not None
+    assert error.startswith("its TLS certificate is not trusted"), error
+
+
+async def test_nothing_listening_is_said_in_plain_words() -> None:
+    port = free_port()
+    udp, tcp = turn_urls([turn_server([f"turn:127.0.0.1:{port}", f"turn:127.0.0.1:{port}?transport=tcp"])])
+    assert await probe(tcp) == "nothing listens there (connection refused)"
+    udp_error = await probe(udp, timeout_s=0.5)
+    assert udp_error is not None
+    assert udp_error.startswith(("no answer within 0.5 s", "cannot reach it")), udp_error
+
+
+async def test_the_choice_skips_a_dead_url_and_keeps_the_servers_order(coturn: Coturn) -> None:
+    dead = f"turn:127.0.0.1:{free_port()}?transport=tcp"
+    notices: list[str] = []
+    choice = RelayChoice([turn_server([dead, *coturn.urls[:2]])], notices.append)
+    servers = await choice.ice_servers()
+    assert choice.chosen is not None
+    assert (choice.chosen.url, choice.chosen.transport) == (coturn.urls[0], RelayTransport.UDP)
+    assert [s.urls for s in servers] == [coturn.urls[0]]
+    assert notices == []
+    choice.close()
+
+
+async def test_when_no_relay_works_the_owner_hears_why_and_calls_go_on_without_one(coturn: Coturn) -> None:
+    notices: list[str] = []
+    choice = RelayChoice(
+        [IceServer(urls=["stun:127.0.0.1:3478"]), turn_server(coturn.urls[:2], secret="wrong")],
+        notices.append,
+    )
+    servers = await choice.ice_servers()
+    assert choice.chosen is None
+    assert [s.urls for s in servers] == [["stun:127.0.0.1:3478"]]
+    (notice,) = notices
+    assert notice.startswith("No relay server works")
+    assert f"{coturn.urls[0]} (UDP): it refused our credentials" in notice
+    assert f"{coturn.urls[1]} (TCP): it refused our credentials" in notice
+    choice.close()
