@@ -131,6 +131,7 @@ class Bridge(QObject):
     audio_failed = Signal(str)
     server_error = Signal(str)
     notice = Signal(str)  # what a moderator did, in words
+    warning = Signal(str)  # something works less well than it should (no relay server), in words
     self_changed = Signal(object)  # our own Peer, as the controls set it
     left = Signal()
     tone_played = Signal(str)  # "" when it played, else plain words
@@ -359,7 +360,7 @@ class Bridge(QObject):
             case events.RoomModerated():
                 self.notice.emit(event.text)
             case events.RelayUnusable():
-                self.notice.emit(event.message)
+                self.warning.emit(event.message)
             case events.ServerError():  # codes a newer server may add: its own message says it
                 self.server_error.emit(event.message or f"The server reported a problem ({event.code}).")
             case _:

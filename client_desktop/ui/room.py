@@ -63,6 +63,7 @@ class RoomView(QWidget):
         b.audio_failed.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
         b.server_error.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
         b.notice.connect(lambda message: self.notice.say(message, NoticeKind.INFO, "Dismiss"))
+        b.warning.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
         self.status.retry.connect(b.retry)
         self.chat.send_requested.connect(self._send)
         self.users.gain_changed.connect(b.set_peer_gain)

@@ -8,7 +8,7 @@ engine's outbox and go out on reconnect).
 import math
 from enum import Enum, StrEnum
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 CONNECTED_SHOWN_MS = 2500
@@ -39,6 +39,7 @@ class Banner(QWidget):
         super().__init__(parent)
         self.label = QLabel()
         self.label.setObjectName("banner")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # names and servers' reasons are never markup
         self.label.setWordWrap(True)
         self.label.setAccessibleName(name)
         self.button = QPushButton()

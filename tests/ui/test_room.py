@@ -236,6 +236,35 @@ def test_a_moderator_s_action_is_a_notice_in_words(window: MainWindow, harness: 
     assert window.room.notice.label.property("kind") == NoticeKind.INFO.value
 
 
+def test_an_unusable_relay_is_a_warning_in_plain_words(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness)
+    message = (
+        "No relay server works, so calls through strict NATs or firewalls will not connect. "
+        "turn:relay.example.org:3478 (UDP): it refused a relay (403 <Forbidden IP>)."
+    )
+    engine.emit(events.RelayUnusable(message))
+    notice = window.room.notice
+    assert notice.isVisible()
+    assert notice.label.text() == message
+    assert notice.label.property("kind") == NoticeKind.WARN.value
+    assert notice.button.text() == "Dismiss"
+
+
+def test_a_name_in_a_notice_is_shown_as_written(window: MainWindow, harness: Harness) -> None:
+    engine = enter(window, harness)
+    notice = Moderated(
+        action=ModAction.KICK,
+        by="p1",
+        by_username="<i>mia</i>",
+        target="p2",
+        target_username="bob",
+    )
+    engine.emit(events.RoomModerated(notice))
+    label = window.room.notice.label
+    assert label.text().startswith("<i>mia</i> kicked bob")
+    assert label.textFormat() is Qt.TextFormat.PlainText
+
+
 def test_the_people_panel_folds_on_a_narrow_window(window: MainWindow, harness: Harness) -> None:
     enter(window, harness)
     room = window.room
