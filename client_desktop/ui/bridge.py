@@ -24,6 +24,7 @@ from ..engine.engine import AudioOptions
 from ..engine.errors import SignalingError
 from ..engine.events import FailureCode
 from .preferences import AudioSettings
+from .stats_poll import StatsPoller, StatsSource
 
 log = logging.getLogger("voxroom.ui")
 
@@ -81,7 +82,7 @@ class JoinRequest:
     voice: bool = True
 
 
-class EngineLike(Protocol):
+class EngineLike(StatsSource, Protocol):
     """What the bridge uses of ``Engine`` (a fake stands in for it in widget tests)."""
 
     async def start(self) -> events.RoomJoined: ...
@@ -128,6 +129,7 @@ class Bridge(QObject):
     connection_failed = Signal(object, str)  # FailureCode, plain words
     levels = Signal(object)  # events.LevelsChanged
     call_state = Signal(str, object)  # peer id, CallState
+    call_stats = Signal(object)  # list[PeerCallStats] every ~2 s in a room; [] on leaving
     audio_failed = Signal(str)
     server_error = Signal(str)
     notice = Signal(str)  # what a moderator did, in words
@@ -155,6 +157,8 @@ class Bridge(QObject):
         self._list_devices = list_devices
         self._device_check = device_check
         self._metering = False
+        self.stats = StatsPoller(spawn, self)
+        self.stats.rows.connect(self.call_stats)
         self._engine: EngineLike | None = None
         self._request: JoinRequest | None = None
         self.me: Peer | None = None
@@ -178,6 +182,7 @@ class Bridge(QObject):
             self._spawn(self._rejoin(self._request))
 
     def leave(self) -> None:
+        self.stats.stop()
         engine, self._engine, self.me = self._engine, None, None
         if engine is not None:
             self._spawn(engine.leave())
@@ -185,6 +190,7 @@ class Bridge(QObject):
 
     async def shutdown(self) -> None:
         """Close the connection on quit (``leave`` tells the room; ``close`` just drops)."""
+        self.stats.stop()
         engine, self._engine = self._engine, None
         if engine is not None:
             await engine.leave()
@@ -192,6 +198,7 @@ class Bridge(QObject):
             await self._device_check.stop_meter()
 
     async def _rejoin(self, request: JoinRequest) -> None:
+        self.stats.stop()
         engine, self._engine = self._engine, None
         if engine is not None:
             await engine.close()
@@ -225,6 +232,7 @@ class Bridge(QObject):
             self._failed(JoinProblem.BAD_DETAILS, f"These details cannot be used: {exc}")
 
     def _failed(self, code: JoinFailure, message: str) -> None:
+        self.stats.stop()
         self._engine, self.me = None, None
         self.join_failed.emit(code, message)
 
@@ -338,6 +346,8 @@ class Bridge(QObject):
                 if self.me is None or self.me.id != event.self_id:
                     self.me = Peer(event.self_id, event.username, False, False, voice)
                 self.joined.emit(event)
+                if self._engine is not None:
+                    self.stats.start(self._engine)
             case events.PeerArrived():
                 self.peer_arrived.emit(event.peer)
             case events.PeerDeparted():
@@ -349,11 +359,13 @@ class Bridge(QObject):
             case events.ConnectionLost():
                 self.connection_lost.emit(event.reason, event.retry_in_s)
             case events.ConnectionFailed():
+                self.stats.stop()  # final: Retry makes a new engine
                 self.connection_failed.emit(event.code, plain_words(event.code, event.message))
             case events.LevelsChanged():
                 self.levels.emit(event)
             case events.CallStateChanged():
                 self.call_state.emit(event.peer_id, event.state)
+                self.stats.poll()  # show a new path now rather than at the next tick
             case events.AudioDeviceFailed():
                 fallback = event.fallback or "no audio; chat still works"
                 self.audio_failed.emit(f"Audio device problem: {event.message}. Using {fallback}.")

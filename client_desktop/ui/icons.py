@@ -65,12 +65,47 @@ def _people(p: QPainter, s: float) -> None:
     p.drawPie(QRectF(s * 0.5, s * 0.54, s * 0.38, s * 0.42), 0, 180 * 16)
 
 
+def _ends(p: QPainter, s: float) -> None:
+    """The two people of a call, as dots at either end."""
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawEllipse(QPointF(s * 0.2, s * 0.5), s * 0.14, s * 0.14)
+    p.drawEllipse(QPointF(s * 0.8, s * 0.5), s * 0.14, s * 0.14)
+
+
+def _link(p: QPainter, s: float) -> None:
+    """A direct call: the two ends joined by a straight line."""
+    p.setPen(QPen(p.pen().color(), s * 0.12))
+    p.drawLine(QPointF(s * 0.2, s * 0.5), QPointF(s * 0.8, s * 0.5))
+    _ends(p, s)
+
+
+def _linking(p: QPainter, s: float) -> None:
+    """A call still connecting: the two ends, nothing between them yet but a dotted gap."""
+    _ends(p, s)
+    p.drawEllipse(QPointF(s * 0.5, s * 0.5), s * 0.06, s * 0.06)
+
+
+def _relay(p: QPainter, s: float) -> None:
+    """A relayed call: a cloud (the relay server) in between."""
+    cloud = QPainterPath()
+    cloud.setFillRule(Qt.FillRule.WindingFill)  # the puffs overlap; odd-even would punch holes
+    cloud.addEllipse(QPointF(s * 0.3, s * 0.58), s * 0.2, s * 0.2)
+    cloud.addEllipse(QPointF(s * 0.54, s * 0.42), s * 0.26, s * 0.26)
+    cloud.addEllipse(QPointF(s * 0.76, s * 0.6), s * 0.18, s * 0.18)
+    cloud.addRoundedRect(QRectF(s * 0.1, s * 0.58, s * 0.84, s * 0.2), s * 0.1, s * 0.1)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawPath(cloud)
+
+
 class Glyph(Enum):
     MIC = "mic"
     HEADPHONES = "headphones"
     SPEAKER = "speaker"
     GEAR = "gear"
     PEOPLE = "people"
+    LINK = "link"
+    LINKING = "linking"
+    RELAY = "relay"
 
 
 GLYPHS: dict[Glyph, Draw] = {
@@ -79,6 +114,9 @@ GLYPHS: dict[Glyph, Draw] = {
     Glyph.SPEAKER: _speaker,
     Glyph.GEAR: _gear,
     Glyph.PEOPLE: _people,
+    Glyph.LINK: _link,
+    Glyph.LINKING: _linking,
+    Glyph.RELAY: _relay,
 }
 
 

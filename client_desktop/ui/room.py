@@ -60,6 +60,7 @@ class RoomView(QWidget):
         b.connection_lost.connect(self.status.reconnecting)
         b.connection_failed.connect(lambda _code, message: self.status.failed(message))
         b.levels.connect(self._levels)
+        b.call_stats.connect(self.users.set_call_stats)
         b.audio_failed.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
         b.server_error.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
         b.notice.connect(lambda message: self.notice.say(message, NoticeKind.INFO, "Dismiss"))

@@ -36,6 +36,17 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def plain_tooltip(*lines: str) -> str:
+    """A tooltip that shows ``lines`` exactly as written.
+
+    Qt renders a tooltip as HTML when it merely looks like HTML, so a name
+    like ``<b>bob</b>`` would turn bold: escape every line and mark the
+    whole as rich text ourselves, kept on one line each (``pre``).
+    """
+    body = "<br>".join(escape(line) for line in lines)
+    return f'<p style="white-space:pre">{body}</p>'
+
+
 def linkify(text: str) -> str:
     """Escape ``text`` for HTML and make its http(s) URLs links: markup from others stays text."""
     out: list[str] = []

@@ -1,10 +1,15 @@
 """Who is in the room: name, you, call state icons, a live speaking light, per-user volume.
 
+Each person we are in a call with also gets the call's path (direct,
+relayed, connecting, failed) as an icon, with its figures in the tooltip.
+
 Kept as values (``Peer`` by id) and re-sorted on every change: you first,
 then the people in the call, then the rest, each by name. The speaking
 light comes from the engine's level reports; the volume from a slider in
 each row's context menu (also reachable with the keyboard's menu key).
 """
+
+from typing import assert_never
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QContextMenuEvent, QPainter, QPen
@@ -24,13 +29,17 @@ from PySide6.QtWidgets import (
 
 from protocol import Peer, name_key
 
-from . import icons, style
+from ..engine.call_stats import PeerCallStats
+from . import call_path, icons, style
+from .call_path import PathLook
 from .icons import Glyph
 
 SPEAKING_DBFS = -45.0
 """A peer's mix level above this lights their row (speech sits around -30 to -10 dBFS)."""
 PEER_ROLE = Qt.ItemDataRole.UserRole
 SPEAKING_ROLE = Qt.ItemDataRole.UserRole + 1
+PATH_ROLE = Qt.ItemDataRole.UserRole + 2
+"""The row's ``PathLook``, or None when we have no call with that person (or it is you)."""
 ROW_HEIGHT = 40
 
 
@@ -47,6 +56,7 @@ class UsersPanel(QListWidget):
         self._peers: dict[str, Peer] = {}
         self._speaking: set[str] = set()
         self._gains: dict[str, float] = {}
+        self._calls: dict[str, PeerCallStats] = {}
         self.self_id: str | None = None
 
     # --- model ----------------------------------------------------------------
@@ -63,6 +73,7 @@ class UsersPanel(QListWidget):
 
     def remove(self, peer_id: str) -> None:
         self._peers.pop(peer_id, None)
+        self._calls.pop(peer_id, None)
         self._speaking.discard(peer_id)
         self._rebuild()
 
@@ -73,6 +84,15 @@ class UsersPanel(QListWidget):
         if speaking != self._speaking:
             self._speaking = speaking
             self._rebuild()
+
+    def set_call_stats(self, rows: list[PeerCallStats]) -> None:
+        """The engine's latest figures, per peer; rows are updated in place (the order does not change)."""
+        self._calls = {row.peer_id: row for row in rows}
+        for i in range(self.count()):
+            item = self.item(i)
+            peer = self._peers.get(str(item.data(PEER_ROLE)))
+            if peer is not None:
+                self._decorate(item, peer)
 
     def is_speaking(self, peer_id: str) -> bool:
         return peer_id in self._speaking
@@ -93,12 +113,20 @@ class UsersPanel(QListWidget):
         for peer in peers:
             item = QListWidgetItem(peer.username)
             item.setData(PEER_ROLE, peer.id)
-            item.setData(SPEAKING_ROLE, peer.id in self._speaking)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, self.describe(peer))
-            item.setToolTip(self.describe(peer))
+            self._decorate(item, peer)
             self.addItem(item)
             if peer.id == keep:
                 self.setCurrentItem(item)
+
+    def _decorate(self, item: QListWidgetItem, peer: Peer) -> None:
+        item.setData(SPEAKING_ROLE, peer.id in self._speaking)
+        lines = [self.describe(peer)]
+        call = self._calls.get(peer.id) if peer.id != self.self_id else None
+        item.setData(PATH_ROLE, None if call is None else call_path.look(call))
+        if call is not None:
+            lines.append(call_path.words(call))
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, ". ".join(lines))
+        item.setToolTip(style.plain_tooltip(*lines))
 
     def describe(self, peer: Peer) -> str:
         words = [peer.username + (" (you)" if peer.id == self.self_id else "")]
@@ -196,7 +224,7 @@ class _Delegate(QStyledItemDelegate):
         font.setBold(peer.id == self._panel.self_id)
         p.setFont(font)
         p.setPen(text)
-        icons_w = 3 * 20
+        icons_w = 4 * 20
         name_rect = QRect(circle.right() + 10, r.top(), r.width() - d - 26 - icons_w, r.height())
         name = peer.username + (" (you)" if peer.id == self._panel.self_id else "")
         elided = p.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, name_rect.width())
@@ -206,6 +234,12 @@ class _Delegate(QStyledItemDelegate):
         y = r.top() + (r.height() - 16) // 2
         ratio = p.device().devicePixelRatioF()
         dim = palette.placeholderText().color()
+        path = index.data(PATH_ROLE)
+        if isinstance(path, PathLook):
+            glyph, crossed, colour = _path_icon(path, dim)
+            p.drawPixmap(QPoint(x, y), icons.pixmap(glyph, 16, colour, crossed, ratio))
+        if isinstance(path, PathLook) or peer.voice:  # the slot is kept (you, no figures yet): columns align
+            x -= 20
         for glyph, crossed, colour, shown in (
             (Glyph.HEADPHONES, True, style.muted_red(), peer.deafened),
             (Glyph.MIC, True, style.muted_red(), peer.muted),
@@ -215,6 +249,23 @@ class _Delegate(QStyledItemDelegate):
                 p.drawPixmap(QPoint(x, y), icons.pixmap(glyph, 16, colour, crossed, ratio))
                 x -= 20
         p.restore()
+
+
+def _path_icon(path: PathLook, dim: QColor) -> tuple[Glyph, bool, QColor]:
+    """Glyph, crossed, colour: the shape tells direct from relayed, so colour is only a hint."""
+    match path:
+        case PathLook.DIRECT:
+            return Glyph.LINK, False, dim
+        case PathLook.RELAYED:
+            return Glyph.RELAY, False, dim
+        case PathLook.CONNECTING:
+            faint = QColor(dim)
+            faint.setAlphaF(0.6)
+            return Glyph.LINKING, False, faint
+        case PathLook.FAILED:
+            return Glyph.LINK, True, style.muted_red()
+        case _:
+            assert_never(path)
 
 
 def _avatar_colour(name: str) -> QColor:

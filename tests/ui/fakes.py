@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from client_desktop.engine import events
+from client_desktop.engine.call_stats import CandidateType, ConnectionPath, PeerCallStats, TransportProtocol
 from client_desktop.engine.engine import AudioOptions
 from client_desktop.ui.bridge import JoinRequest
 from protocol import ChatPosted, Peer, SendChat
@@ -23,6 +24,10 @@ class FakeEngine:
     calls: list[tuple[str, object]] = field(default_factory=list)
     applied: list[AudioOptions] = field(default_factory=list)
     sent: int = 0
+    stats: list[PeerCallStats] = field(default_factory=list)
+    """What ``call_stats`` answers; ``stats_error``, when set, is raised instead."""
+    stats_error: Exception | None = None
+    stats_reads: int = 0
 
     async def start(self) -> events.RoomJoined:
         if self.refuse is not None:
@@ -64,6 +69,12 @@ class FakeEngine:
     async def apply_audio(self, options: AudioOptions) -> None:
         self.applied.append(options)
 
+    async def call_stats(self) -> list[PeerCallStats]:
+        self.stats_reads += 1
+        if self.stats_error is not None:
+            raise self.stats_error
+        return list(self.stats)
+
     # --- scripting ------------------------------------------------------------
 
     def chat(
@@ -74,6 +85,20 @@ class FakeEngine:
             id=chat_id, from_=sender, username=username, text=text, ts=1_700_000_000_000, nonce=nonce
         )
         self.emit(events.ChatReceived(posted, own=own, from_history=False))
+
+
+def call(
+    name: str,
+    local: CandidateType | None = CandidateType.HOST,
+    protocol: TransportProtocol = TransportProtocol.UDP,
+    *,
+    remote: CandidateType = CandidateType.HOST,
+    rtt_ms: float | None = 12.0,
+    state: events.CallState = events.CallState.CONNECTED,
+) -> PeerCallStats:
+    """``peer(name)``'s call as the engine reports it; ``local=None``: ICE has not chosen a pair yet."""
+    path = None if local is None else ConnectionPath(local, remote, protocol)
+    return PeerCallStats(f"id-{name}", state, path, rtt_ms, 0.0, 3.0, 60.0)
 
 
 def peer(name: str, *, voice: bool = True, muted: bool = False, deafened: bool = False) -> Peer:
