@@ -22,7 +22,7 @@ class PathLook(Enum):
 
 
 def look(stats: PeerCallStats) -> PathLook:
-    if stats.state in (CallState.FAILED, CallState.CLOSED):
+    if stats.state is CallState.FAILED:
         return PathLook.FAILED
     if stats.path is None:
         return PathLook.CONNECTING

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from protocol import Peer, name_key
 
 from ..engine.call_stats import PeerCallStats
+from ..engine.events import CallState
 from . import call_path, icons, style
 from .call_path import PathLook
 from .icons import Glyph
@@ -86,8 +87,11 @@ class UsersPanel(QListWidget):
             self._rebuild()
 
     def set_call_stats(self, rows: list[PeerCallStats]) -> None:
-        """The engine's latest figures, per peer; rows are updated in place (the order does not change)."""
-        self._calls = {row.peer_id: row for row in rows}
+        """The engine's latest figures, per peer; rows are updated in place (the order does not change).
+
+        A closed call is no call: it lingers in the engine only until the peer's connection is gone.
+        """
+        self._calls = {row.peer_id: row for row in rows if row.state is not CallState.CLOSED}
         for i in range(self.count()):
             item = self.item(i)
             peer = self._peers.get(str(item.data(PEER_ROLE)))

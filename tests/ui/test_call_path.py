@@ -70,8 +70,15 @@ def row(users: UsersPanel, peer_id: str) -> QListWidgetItem:
 
 
 def test_the_people_list_shows_each_call_s_path(window: MainWindow, harness: Harness) -> None:
-    engine = enter(window, harness, peer("bob"), peer("carl"), peer("dora"), peer("eve", voice=False))
-    engine.stats = [call("bob", HOST), call("carl", RELAY, TCP, rtt_ms=None), call("dora", None)]
+    engine = enter(
+        window, harness, peer("bob"), peer("carl"), peer("dora"), peer("eve", voice=False), peer("finn")
+    )
+    engine.stats = [
+        call("bob", HOST),
+        call("carl", RELAY, TCP, rtt_ms=None),
+        call("dora", None),
+        call("finn", HOST, state=events.CallState.CLOSED),  # on its way out: shown as no call
+    ]
     harness.bridge.stats.poll()
     users = window.room.users
     assert [row(users, pid).data(PATH_ROLE) for pid in users.order()] == [
@@ -79,6 +86,7 @@ def test_the_people_list_shows_each_call_s_path(window: MainWindow, harness: Har
         PathLook.DIRECT,
         PathLook.RELAYED,
         PathLook.CONNECTING,
+        None,  # finn's call closed
         None,  # eve is not in the call
     ]
     assert shown_tooltip(row(users, "id-bob")) == f"bob, in the call\nDirect connection (UDP) · {FIGURES}"
