@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from . import logs
 from .app import start
-from .config import ServerConfig, parse_args
+from .config import ServerConfig, parse_command
 from .store import StoreError
 
 
@@ -34,8 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .selftest import run
 
         return run()
-    config = parse_args(argv)
+    config, check_turn = parse_command(argv)
     logs.configure(config.log_level, config.log_format)
+    if check_turn:
+        return _check_turn(config)
     # websockets logs every HTTP request at INFO and frame contents (chat text) at DEBUG.
     logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
@@ -44,6 +46,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("voxroom.server").error("cannot start: %s", exc)
         return 1
     return 0
+
+
+def _check_turn(config: ServerConfig) -> int:
+    """Imported here: the check needs aioice, which serving does not (pyproject's ``server`` extra has it)."""
+    try:
+        from .check_turn import run
+    except ImportError as exc:
+        print(f"--check-turn needs {exc.name}: pip install 'voxroom[server]'", file=sys.stderr)
+        return 1
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # each allocation at INFO would bury the lines
+    return run(config)
 
 
 if __name__ == "__main__":
