@@ -334,4 +334,4 @@ def test_the_example_in_docs_operations_is_a_valid_config_file(tmp_path: Path) -
     example = docs.split("```toml\n", 1)[1].split("```", 1)[0]
     assert example.startswith("# /etc/voxroom/voxroom-server.toml\n")  # where the service unit reads it
     config = parse_args(["--config", str(_write(tmp_path / "voxroom.toml", example))], environ={})
-    assert (config.log_format, config.max_connections, len(config.ice_servers)) == (LogFormat.JSON, 2000, 2)
+    assert (config.log_format, config.max_connections, len(config.ice_servers)) == (LogFormat.JSON, 2000, 1)
