@@ -146,6 +146,13 @@ class NatLab:
             self.down()
             raise
 
+    def drop_from(self, host: Host, protocol: str, port: int) -> None:
+        """``host``'s router drops what it sends to ``port`` (``tcp`` or ``udp``): a network's firewall."""
+        router = self.routers[[self.a, self.b].index(host)]
+        router.run(
+            "iptables", "-I", "FORWARD", "-i", "lan", "-p", protocol, "--dport", str(port), "-j", "DROP"
+        )
+
     def down(self) -> None:
         """Delete every namespace (their links and rules go with them). Kill their processes first."""
         for ns in self.namespaces:
