@@ -9,7 +9,10 @@ once through every TURN URL at the same time and give aiortc only the first
 URL, in the server's order, that worked: UDP where it works, else TCP, else
 TLS. A call waits for that choice, which costs one allocation round trip when
 the first URL works and at most ``PROBE_TIMEOUT_S`` when it does not. When
-none works, the owner hears why in plain words; direct calls go on.
+none works, the owner hears why in plain words; direct calls go on. A
+``stun:`` URL at the host and port where a UDP TURN allocation got no answer
+is left out too: on a network that drops UDP it would only make aioice wait
+5 s for a reflexive address on every new connection.
 
 The choice (``choose``) is pure; ``probe`` and ``RelayChoice`` are the I/O.
 """
@@ -39,6 +42,17 @@ class RelayTransport(StrEnum):
     UDP = "udp"
     TCP = "tcp"
     TLS = "tls"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a relay could not be had, in plain words; ``silent``: nothing answered at all."""
+
+    reason: str
+    silent: bool = False
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +91,26 @@ def turn_urls(servers: Sequence[IceServer]) -> list[TurnUrl]:
     return urls
 
 
-def rtc_ice_servers(servers: Sequence[IceServer], relay: TurnUrl | None) -> list[RTCIceServer]:
-    """What aiortc gets: every non-TURN URL as given, and the one TURN URL chosen (if any)."""
+def rtc_ice_servers(
+    servers: Sequence[IceServer], relay: TurnUrl | None, silent: frozenset[tuple[str, int]] = frozenset()
+) -> list[RTCIceServer]:
+    """What aiortc gets: every STUN URL not at a ``silent`` (host, port), and the one TURN URL chosen."""
     out = []
     for server in servers:
-        others = [u for u in server.urls if not u.startswith("turn")]
+        others = [u for u in server.urls if not u.startswith("turn") and _where(u) not in silent]
         if others:
             out.append(RTCIceServer(urls=others, username=server.username, credential=server.credential))
     if relay is not None:
         out.append(RTCIceServer(urls=relay.url, username=relay.username, credential=relay.credential))
     return out
+
+
+def _where(url: str) -> tuple[str, int] | None:
+    try:
+        parsed = parse_stun_turn_uri(url)
+    except ValueError:
+        return None
+    return parsed["host"], parsed["port"]
 
 
 class Undecided(Enum):
@@ -98,7 +122,7 @@ PENDING = Undecided.PENDING
 
 
 def choose(
-    urls: Sequence[TurnUrl], errors: Mapping[TurnUrl, str | None]
+    urls: Sequence[TurnUrl], errors: Mapping[TurnUrl, Failure | None]
 ) -> TurnUrl | Literal[Undecided.PENDING] | None:
     """The first URL that worked once every earlier one failed; None when all failed.
 
@@ -112,12 +136,12 @@ def choose(
     return None
 
 
-def unusable_message(urls: Sequence[TurnUrl], errors: Mapping[TurnUrl, str | None]) -> str:
+def unusable_message(urls: Sequence[TurnUrl], errors: Mapping[TurnUrl, Failure | None]) -> str:
     reasons = "; ".join(f"{url}: {errors[url]}" for url in urls)
     return f"No relay server works, so calls through strict NATs or firewalls will not connect. {reasons}."
 
 
-async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
+async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> Failure | None:
     """Allocate a relay through ``url`` and give it back: None when that worked, else why not."""
     try:
         async with asyncio.timeout(timeout_s):
@@ -132,16 +156,16 @@ async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     except TransactionFailed as exc:
         code, reason = exc.response.attributes.get("ERROR-CODE", (0, "refused"))
         if code == 401:
-            return "it refused our credentials (the Voxroom server's TURN secret is not the relay's)"
-        return f"it refused a relay ({code} {reason})"
+            return Failure("it refused our credentials (the Voxroom server's TURN secret is not the relay's)")
+        return Failure(f"it refused a relay ({code} {reason})")
     except (TransactionTimeout, TimeoutError):
-        return f"no answer within {timeout_s:g} s (blocked on this network, or down)"
+        return Failure(f"no answer within {timeout_s:g} s (blocked on this network, or down)", silent=True)
     except ssl.SSLCertVerificationError as exc:
-        return f"its TLS certificate is not trusted ({exc.verify_message})"
+        return Failure(f"its TLS certificate is not trusted ({exc.verify_message})")
     except ConnectionRefusedError:
-        return "nothing listens there (connection refused)"
+        return Failure("nothing listens there (connection refused)")
     except OSError as exc:
-        return f"cannot reach it ({exc.strerror or exc})"
+        return Failure(f"cannot reach it ({exc.strerror or exc})")
     transport.close()  # deletes the allocation
     return None
 
@@ -158,7 +182,7 @@ class RelayChoice:
         self._servers = list(servers)
         self._urls = turn_urls(servers)
         self._on_unusable = on_unusable
-        self._errors: dict[TurnUrl, str | None] = {}
+        self._errors: dict[TurnUrl, Failure | None] = {}
         self._chosen: TurnUrl | None = None
         self._decided = asyncio.Event()
         self._tasks = [asyncio.create_task(self._probe(url, timeout_s)) for url in self._urls]
@@ -172,7 +196,12 @@ class RelayChoice:
     async def ice_servers(self) -> list[RTCIceServer]:
         """aiortc's configuration, once the choice is made (the probes bound the wait)."""
         await self._decided.wait()
-        return rtc_ice_servers(self._servers, self._chosen)
+        silent = frozenset(
+            (url.host, url.port)
+            for url, error in self._errors.items()
+            if url.transport is RelayTransport.UDP and error is not None and error.silent
+        )
+        return rtc_ice_servers(self._servers, self._chosen, silent)
 
     def close(self) -> None:
         for task in self._tasks:

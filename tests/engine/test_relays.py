@@ -16,6 +16,7 @@ import trustme
 
 from client_desktop.engine.relays import (
     PENDING,
+    Failure,
     RelayChoice,
     RelayTransport,
     TurnUrl,
@@ -78,9 +79,10 @@ def test_the_first_url_that_works_is_chosen_once_every_earlier_one_failed() -> N
     assert choose(urls, {}) is PENDING
     assert choose(urls, {T: None}) is PENDING  # UDP may still work, and it comes first
     assert choose(urls, {U: None}) == U  # no need to wait for the others
-    assert choose(urls, {U: "blocked", T: None}) == T
-    assert choose(urls, {U: "blocked", T: "refused", S: None}) == S
-    assert choose(urls, {U: "blocked", T: "refused", S: "untrusted"}) is None
+    blocked, refused, untrusted = Failure("blocked", silent=True), Failure("refused"), Failure("untrusted")
+    assert choose(urls, {U: blocked, T: None}) == T
+    assert choose(urls, {U: blocked, T: refused, S: None}) == S
+    assert choose(urls, {U: blocked, T: refused, S: untrusted}) is None
     assert choose([], {}) is None
 
 
@@ -95,6 +97,14 @@ def test_aiortc_gets_every_stun_url_and_only_the_chosen_turn_url() -> None:
         ("turn:r:3478?transport=tcp", "u", "c"),
     ]
     assert [s.urls for s in rtc_ice_servers(servers, None)] == [["stun:s:3478"]]
+
+
+def test_a_stun_url_where_udp_turn_got_no_answer_is_left_out() -> None:
+    servers = [IceServer(urls=["stun:r:3478", "stun:other:3478"])]
+    assert [s.urls for s in rtc_ice_servers(servers, T, frozenset({("r", 3478)}))] == [
+        ["stun:other:3478"],
+        "turn:r:3478?transport=tcp",
+    ]
 
 
 # --- real allocations ------------------------------------------------------------------------
@@ -131,24 +141,25 @@ async def test_wrong_credentials_are_said_in_plain_words(coturn: Coturn) -> None
     (url, *_) = turn_urls([turn_server(coturn.urls, secret="not-the-secret")])
     error = await probe(url)
     assert error is not None
-    assert "refused our credentials" in error
-    assert "TURN secret" in error
+    assert "refused our credentials" in error.reason
+    assert "TURN secret" in error.reason
+    assert not error.silent
 
 
 async def test_an_untrusted_certificate_is_said_in_plain_words(coturn: Coturn) -> None:
     tls = turn_urls([turn_server(coturn.urls)])[2]
     error = await probe(tls)
     assert error is not None
-    assert error.startswith("its TLS certificate is not trusted"), error
+    assert error.reason.startswith("its TLS certificate is not trusted"), error
 
 
 async def test_nothing_listening_is_said_in_plain_words() -> None:
     port = free_port()
     udp, tcp = turn_urls([turn_server([f"turn:127.0.0.1:{port}", f"turn:127.0.0.1:{port}?transport=tcp"])])
-    assert await probe(tcp) == "nothing listens there (connection refused)"
+    assert await probe(tcp) == Failure("nothing listens there (connection refused)")
     udp_error = await probe(udp, timeout_s=0.5)
     assert udp_error is not None
-    assert udp_error.startswith(("no answer within 0.5 s", "cannot reach it")), udp_error
+    assert udp_error.reason.startswith(("no answer within 0.5 s", "cannot reach it")), udp_error
 
 
 async def test_the_choice_skips_a_dead_url_and_keeps_the_servers_order(coturn: Coturn) -> None:
@@ -176,4 +187,19 @@ async def test_when_no_relay_works_the_owner_hears_why_and_calls_go_on_without_o
     assert notice.startswith("No relay server works")
     assert f"{coturn.urls[0]} (UDP): it refused our credentials" in notice
     assert f"{coturn.urls[1]} (TCP): it refused our credentials" in notice
+    choice.close()
+
+
+async def test_where_udp_gets_no_answer_stun_is_left_out_and_tcp_chosen(coturn: Coturn) -> None:
+    """A network that drops UDP: a STUN URL there would make every new connection wait 5 s."""
+    dead = free_port()
+    servers = [
+        IceServer(urls=[f"stun:127.0.0.1:{dead}", f"stun:{coturn.listen_ip}:{coturn.port}"]),
+        turn_server([f"turn:127.0.0.1:{dead}", coturn.urls[1]]),
+    ]
+    choice = RelayChoice(servers, lambda _: None, timeout_s=0.5)
+    assert [s.urls for s in await choice.ice_servers()] == [
+        [f"stun:{coturn.listen_ip}:{coturn.port}"],
+        coturn.urls[1],
+    ]
     choice.close()
