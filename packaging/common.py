@@ -59,7 +59,6 @@ SERVER_EXCLUDES = [
     "shiboken6",
     "qasync",
     "aiortc",
-    "aioice",
     "av",
     "numpy",
     "sounddevice",

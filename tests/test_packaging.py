@@ -22,6 +22,7 @@ import pytest
 from client_desktop.engine.media import read_wav
 
 from .engine.audio import peaks_hz
+from .support.coturn import Coturn
 from .support.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +102,21 @@ def test_frozen_server_selftest(bundles: dict[str, Path]) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("voxroom-server selftest ok: health=ok")
+
+
+def test_frozen_server_checks_turn(bundles: dict[str, Path], tmp_path: Path) -> None:
+    """``--check-turn`` needs aioice (its TURN client) in the server bundle."""
+    with Coturn(tmp_path, secret="s3cret") as coturn:
+        run = subprocess.run(
+            [str(bundles["voxroom-server"] / "voxroom-server"), "--check-turn", "--turn-secret", "s3cret"]
+            + [arg for url in coturn.urls for arg in ("--turn-url", url)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert [line.split(":", 1)[0].split()[0] for line in run.stdout.splitlines()] == ["UDP", "TCP"]
+    assert run.stdout.count(": works, relayed through 127.0.0.1:") == 2, run.stdout
 
 
 def test_frozen_server_serves_a_call_between_two_bots(frozen_server: str, tmp_path: Path) -> None:
