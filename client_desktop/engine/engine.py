@@ -11,12 +11,14 @@ import logging
 import ssl
 from dataclasses import dataclass
 from typing import Protocol, assert_never
+from urllib.parse import urlsplit
 
 from protocol import ModRequest, Peer
 
 from . import events
 from .call_rules import DEFAULT_TIMING, CallTiming
 from .call_stats import PeerCallStats, transport_stats
+from .candidate_policy import CandidateFilter, server_is_loopback
 from .devices import DeviceAudio
 from .mesh import CallMesh
 from .mixer import Mixer
@@ -92,6 +94,7 @@ class Engine:
             self._mixer.input_for,
             self._call_state,
             lambda message: self._emit(events.RelayUnusable(message)),
+            CandidateFilter(allow_loopback=server_is_loopback(urlsplit(url).hostname or "")),
             timing,
         )
         self._uplink = Uplink(asyncio.get_running_loop(), self._mesh.tracks, options.bitrate_bps)

@@ -37,6 +37,7 @@ from .call_rules import (
     ReportState,
     SignalPeer,
 )
+from .candidate_policy import CandidateFilter
 from .events import CallState
 from .ice import allow_loopback_only_hosts
 from .relays import RelayChoice
@@ -69,6 +70,7 @@ class _Link:
     pc: RTCPeerConnection | None = None
     steps: "asyncio.Queue[_Step]" = field(default_factory=asyncio.Queue)
     task: "asyncio.Task[None] | None" = None
+    remote_candidates: int = 0
     heard_at: float | None = None
     """When the peer's last audio packet came (loop time); None before the first."""
     stalled: bool = False
@@ -83,12 +85,14 @@ class CallMesh:
         media_for: MediaFactory,
         on_state: StateSink,
         on_notice: NoticeSink,
+        candidates: CandidateFilter,
         timing: CallTiming = DEFAULT_TIMING,
     ) -> None:
         self._relay = relay
         self._media_for = media_for
         self._on_state = on_state
         self._on_notice = on_notice
+        self._candidates = candidates
         self._timing = timing
         self._rules = CallRules(timing)
         self._loop = asyncio.get_running_loop()
@@ -245,23 +249,37 @@ class CallMesh:
 
     async def _answer(self, link: _Link, sdp: str) -> None:
         pc = await self._connect(link)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        await pc.setRemoteDescription(RTCSessionDescription(self._screen(link, sdp), "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         self._run(self._rules.described(link.id, pc.localDescription.sdp))
 
     async def _apply_answer(self, link: _Link, sdp: str) -> None:
         assert link.pc is not None  # the offer came first, on this link's queue
-        await link.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+        await link.pc.setRemoteDescription(RTCSessionDescription(self._screen(link, sdp), "answer"))
 
     async def _add_candidate(self, link: _Link, candidate: Candidate) -> None:
         assert link.pc is not None
         if not candidate.candidate:
             await link.pc.addIceCandidate(None)  # end of candidates
             return
+        if link.remote_candidates >= self._candidates.max_candidates or not self._candidates.allows_candidate(
+            candidate.candidate
+        ):
+            log.warning("candidate from %s refused: %.80s", link.peer_id, candidate.candidate)
+            return
+        link.remote_candidates += 1
         parsed = candidate_from_sdp(candidate.candidate.removeprefix("candidate:"))
         parsed.sdpMid = candidate.sdp_mid
         parsed.sdpMLineIndex = candidate.sdp_mline_index or 0
         await link.pc.addIceCandidate(parsed)
+
+    def _screen(self, link: _Link, sdp: str) -> str:
+        """The remote SDP without candidates we must not probe (candidate_policy.py)."""
+        screened, dropped = self._candidates.sdp(sdp)
+        if dropped:
+            log.warning("%d candidates from %s refused", dropped, link.peer_id)
+        link.remote_candidates = screened.count("a=candidate:")
+        return screened
 
     def _close(self, link: _Link) -> None:
         if link.task is not None and link.task is not asyncio.current_task():
