@@ -15,24 +15,18 @@ taken by another coturn does not fail; ports come from ``free_port``.
 
 import random
 import re
-import shutil
-import signal
-import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
+from typing import ClassVar
 
+from .daemon import Daemon, require
 from .ports import free_port
 
-START_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 10.0
-POLL_S = 0.05
 RELAY_PORTS = 100
 """Relay ports per instance: plenty for a few calls, and instances rarely share a range."""
 
 
-class Coturn:
+class Coturn(Daemon):
     """coturn with ``use-auth-secret`` (the credentials ``--turn-secret`` makes), in ``tmp``.
 
     Args:
@@ -51,6 +45,9 @@ class Coturn:
     peers are there too.
     """
 
+    name = "coturn"
+    noise: ClassVar[frozenset[str]] = frozenset({"", "0: :"})
+
     def __init__(
         self,
         tmp: Path,
@@ -66,10 +63,7 @@ class Coturn:
         realm: str = "voxroom.test",
         extra: Sequence[str] = (),
     ) -> None:
-        if shutil.which("turnserver") is None:
-            raise RuntimeError(
-                "coturn is not installed: run ./dev test (it installs it) or apt-get install coturn"
-            )
+        require("turnserver", "coturn")
         if (cert is None) != (key is None):
             raise ValueError("TLS needs both cert and key")
         self.tmp, self.secret, self.listen_ip, self.realm = tmp, secret, listen_ip, realm
@@ -79,8 +73,8 @@ class Coturn:
         self.tls_port = (tls_port or free_port()) if self.tls else None
         self.prefix = tuple(prefix)
         self.config_path = tmp / "turnserver.conf"
+        super().__init__(tmp, pid_path=tmp / "turnserver.pid")
         self.log_path = tmp / "turnserver.log"
-        self.pid_path = tmp / "turnserver.pid"
         min_port = random.randrange(20000, 60000 - RELAY_PORTS)
         lines = [
             "use-auth-secret",
@@ -111,17 +105,6 @@ class Coturn:
             lines.append("allow-loopback-peers")
         lines += extra
         self.config_path.write_text("\n".join(lines) + "\n")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._stdout = tmp / "turnserver.stdout"
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None, "not started"
-        return self.proc.pid
 
     @property
     def urls(self) -> list[str]:
@@ -132,23 +115,19 @@ class Coturn:
             urls.append(f"turns:{self.listen_ip}:{self.tls_port}?transport=tcp")
         return urls
 
-    def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Start it and return once every listener is open; stopped and raised with its log if not."""
-        if self.running:
-            raise RuntimeError("coturn is already running")
+    def command(self) -> Sequence[str]:
+        return [*self.prefix, "turnserver", "-c", str(self.config_path)]
+
+    def prepare(self) -> None:
         self.log_path.unlink(missing_ok=True)
-        with self._stdout.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [*self.prefix, "turnserver", "-c", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            self._wait_listening(time.monotonic() + timeout_s)
-        except BaseException:
-            self.kill()
-            raise
+
+    def logs(self) -> Sequence[Path]:
+        return (self.output_path, self.log_path)
+
+    def ready(self) -> bool:
+        """Its log says each listener opened: this works inside a network namespace too."""
+        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return all(w.search(log) for w in self._expected())
 
     def _expected(self) -> list[re.Pattern[str]]:
         tcp = "TLS/TCP" if self.tls else "TCP"
@@ -160,58 +139,3 @@ class Coturn:
         if self.tls:
             wanted.append(re.compile(rf"TLS/TCP listener opened on : {host}:{self.tls_port}\b"))
         return wanted
-
-    def _wait_listening(self, deadline: float) -> None:
-        assert self.proc is not None
-        wanted = self._expected()
-        while time.monotonic() < deadline:
-            log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-            if all(w.search(log) for w in wanted):
-                return
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"coturn exited with {self.proc.returncode}:\n{self.log_tail()}")
-            time.sleep(POLL_S)
-        raise RuntimeError(f"coturn did not open its listeners in time:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """SIGTERM, SIGKILL if it lingers, and wait; idempotent."""
-        self._signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        """SIGKILL now: a relay that dies mid-call."""
-        self._signal(signal.SIGKILL)
-
-    def _signal(self, sig: int) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.pid_path.unlink(missing_ok=True)
-
-    def restart(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Stop it if it runs and start it again on the same ports with the same config."""
-        self.stop()
-        self.start(timeout_s)
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The end of its log (and of its stdout, where it complains before the log opens)."""
-        text = ""
-        for path in (self._stdout, self.log_path):
-            if path.exists():
-                text += path.read_text(errors="replace")
-        kept = [line for line in text.splitlines() if line.strip() not in ("", "0: :")]
-        return "\n".join(kept[-lines:])
-
-    def __enter__(self) -> "Coturn":
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
