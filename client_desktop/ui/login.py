@@ -5,7 +5,6 @@ It knows nothing of the engine: it validates, emits ``submitted`` with a
 words, the address others can use when hosting).
 """
 
-import re
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 from protocol import limits
 from protocol.text import clean_username
 
+from ..links import room_problem
 from . import style
 from .bridge import JoinRequest
 from .preferences import LoginValues
@@ -44,12 +44,6 @@ def normalize_server(text: str) -> str:
         raise ValueError("The port must be a number from 1 to 65535.") from None
     netloc = f"{parts.netloc}:{limits.DEFAULT_PORT}" if bare and port is None else parts.netloc
     return f"{parts.scheme}://{netloc}{parts.path or limits.WS_PATH}"
-
-
-def room_problem(room: str) -> str | None:
-    if not re.match(limits.ROOM_PATTERN, room):
-        return f"Room names use letters, digits, '.', '_' or '-' (1-{limits.MAX_ROOM_CHARS})."
-    return None
 
 
 def username_problem(name: str) -> str | None:
