@@ -1,4 +1,4 @@
-"""The NAT lab's fixtures: skipped cleanly where it cannot be built (not root, no ``ip``/``iptables``)."""
+"""The NAT lab's fixtures: skipped cleanly where it cannot be built (``natlab.missing_tools``)."""
 
 import contextlib
 import select

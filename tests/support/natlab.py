@@ -23,7 +23,7 @@ UDP forwarded to the one host: endpoint-independent mapping and filtering),
 UDP blocked (TCP only, masqueraded). ``isolate_wans`` drops traffic between
 the two routers in ``inet``, so only a relay can carry a call between a and b.
 
-Needs root, ``ip`` and ``iptables``. Namespaces are named
+Needs root, ``ip``, ``iptables`` and ``sysctl``. Namespaces are named
 ``vxl-<pid>-<n>-<role>``; leftovers of dead processes are removed on start.
 """
 
@@ -93,7 +93,7 @@ class _Site:
 
 def missing_tools() -> list[str]:
     """What this machine lacks to build the lab (empty: it can)."""
-    missing = [tool for tool in ("ip", "iptables") if shutil.which(tool) is None]
+    missing = [tool for tool in ("ip", "iptables", "sysctl") if shutil.which(tool) is None]
     return (["root"] if os.geteuid() != 0 else []) + missing
 
 
