@@ -13,18 +13,32 @@ per person on stdout saying how the audio travels (``PATH_LINE`` below)::
 ``relayed`` means a TURN relay carries the audio; the protocol is how our
 packets leave us (to the relay when ours is the relayed candidate); the round
 trip is unknown until the peer's first receiver report echoes ours.
+
+For scripts and tests, ``--json`` prints every engine event (and each call's
+path, as ``peer-call-stats``) as one JSON object per line instead (``JSON_HELP``
+below), and every line of standard input is sent as a chat, so a script can
+make the bot talk mid-call.
 """
 
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
+import math
+import os
 import re
 import sys
+import textwrap
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from enum import Enum
 from pathlib import Path
-from typing import assert_never
+from typing import assert_never, get_args
+
+import msgspec
 
 from protocol import Ban, Kick, LockRoom, ModRequest, Peer, ServerMute, limits, name_key
 
@@ -50,16 +64,68 @@ PATH_LINE = re.compile(
     r"|not connected \((?P<state>\w+)\))$"
 )
 """What ``path_line`` prints, for scripts and tests that read the bot's stdout."""
+HELP_WIDTH = 79
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+JSON_TYPES = [_kebab(kind.__name__) for kind in (*get_args(events.EngineEvent), PeerCallStats)]
+"""Every ``type`` a ``--json`` line can have: the engine's events, and each call's path."""
+JSON_HELP = (
+    "With --json, stdout carries one JSON object per line instead: "
+    '{"type": TYPE, FIELD: VALUE ...}, TYPE the class name in kebab case, one of '
+    + ", ".join(JSON_TYPES)
+    + "; the fields are those of the engine's events (client_desktop/engine/events.py) and of "
+    "PeerCallStats (client_desktop/engine/call_stats.py), peers and chats as the protocol writes them "
+    "(every field), enums as their values. levels-changed comes every 100 ms."
+)
+STDIN_HELP = (
+    "Every line of standard input is sent as a chat (blank lines are skipped); "
+    "its end changes nothing (the bot stays for --duration)."
+)
+
+
+def json_line(value: object) -> str:
+    """An engine event (or a call's ``PeerCallStats``) as one line of JSON, as ``JSON_HELP`` says."""
+    fields = _plain(value)
+    assert isinstance(fields, dict), value
+    return json.dumps({"type": _kebab(type(value).__name__), **fields}, ensure_ascii=False)
+
+
+def _plain(value: object) -> object:
+    """JSON's values for ours: every field of a dataclass, and of a protocol struct by its wire name."""
+    if isinstance(value, msgspec.Struct):
+        return {f.encode_name: _plain(getattr(value, f.name)) for f in msgspec.structs.fields(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no infinity
+    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    epilog = [
+        "Exit codes: 0 done, 2 usage, 3 join refused (password, name, room full), "
+        "4 server unreachable (or its certificate not trusted), 5 connection lost for good.",
+        "Each call's path is printed when it connects and at the end: "
+        "'* call with NAME: direct|relayed over udp|tcp|tls (LOCAL to REMOTE candidate), rtt N ms'.",
+        JSON_HELP,
+        STDIN_HELP,
+    ]
     p = argparse.ArgumentParser(
         prog="voxroom-bot",
         description="Join a Voxroom room headless: play audio into the call, record what it hears.",
-        epilog="Exit codes: 0 done, 2 usage, 3 join refused (password, name, room full), "
-        "4 server unreachable (or its certificate not trusted), 5 connection lost for good. "
-        "Each call's path is printed when it connects and at the end: "
-        "'* call with NAME: direct|relayed over udp|tcp|tls (LOCAL to REMOTE candidate), rtt N ms'.",
+        # Wrapped here: argparse's own wrapping would split the kebab-case type names at their hyphens.
+        epilog="\n\n".join(textwrap.fill(text, HELP_WIDTH, break_on_hyphens=False) for text in epilog),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--server", required=True, help=f"ws:// or wss:// URL of the server's {limits.WS_PATH} endpoint"
@@ -113,6 +179,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--no-voice", action="store_true", help="stay out of the call (chat only)")
     p.add_argument("--mute", action="store_true", help="join muted")
+    p.add_argument(
+        "--json", action="store_true", help="print every event as one JSON line on stdout (see below)"
+    )
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
 
@@ -180,12 +249,17 @@ def path_line(name: str, stats: PeerCallStats) -> str:
     return f"* call with {name}: {route} over {path.protocol} ({path.local} to {path.remote}), rtt {rtt}"
 
 
-async def print_paths(engine: Engine, peer_id: str | None = None) -> None:
-    """Print ``path_line`` for ``peer_id``'s call, or for every call."""
+async def print_paths(engine: Engine, peer_id: str | None = None, *, as_json: bool = False) -> None:
+    """Print ``path_line`` (``as_json``: a ``peer-call-stats`` line) for ``peer_id``'s call, or every call."""
     for stats in await engine.call_stats():
         if peer_id in (None, stats.peer_id):
             peer = engine.peers.get(stats.peer_id)
-            print(path_line(peer.username if peer else stats.peer_id, stats), flush=True)
+            name = peer.username if peer else stats.peer_id
+            print(json_line(stats) if as_json else path_line(name, stats), flush=True)
+
+
+def _print_json(event: events.EngineEvent) -> None:
+    print(json_line(event), flush=True)
 
 
 def _print_event(event: events.EngineEvent) -> None:
@@ -225,17 +299,71 @@ def _print_event(event: events.EngineEvent) -> None:
             assert_never(event)
 
 
+def read_lines(on_line: Callable[[str], None]) -> None:
+    """Hand each line of standard input to ``on_line`` on the running loop, until its end.
+
+    A thread does the reading: stdin may be a pipe, a terminal, a file or
+    /dev/null, and the loop can watch only the first two. It reads the file
+    descriptor itself, so it holds no lock that the interpreter's exit would
+    wait for. A terminal we are in the background of (a shell's ``&``) is
+    left alone: reading it would stop the bot (SIGTTIN).
+    """
+    try:
+        if os.isatty(0) and os.tcgetpgrp(0) != os.getpgrp():
+            return
+    except OSError:
+        return  # no standard input at all
+    loop = asyncio.get_running_loop()
+
+    def deliver(raw: bytes) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the bot is on its way out
+            loop.call_soon_threadsafe(on_line, raw.decode(errors="replace").rstrip("\r"))
+
+    def pump() -> None:
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(0, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                deliver(line)
+        if pending:
+            deliver(pending)
+
+    threading.Thread(target=pump, name="voxroom-bot-stdin", daemon=True).start()
+
+
+def _chat_sender(engine: Engine) -> Callable[[str], None]:
+    """What ``read_lines`` calls: a line the protocol refuses is said on stderr, and the bot goes on."""
+
+    def send(text: str) -> None:
+        if not text.strip():
+            return
+        try:
+            engine.send_chat(text)
+        except ValueError as exc:  # too long, say
+            print(f"voxroom-bot: not sent: {exc}", file=sys.stderr, flush=True)
+
+    return send
+
+
 async def run(args: argparse.Namespace) -> int:
     failed: list[events.ConnectionFailed] = []
     reports: set[asyncio.Task[None]] = set()
 
+    show = _print_json if args.json else _print_event
+
     def on_event(event: events.EngineEvent) -> None:
-        _print_event(event)
+        show(event)
         if isinstance(event, events.ConnectionFailed):
             failed.append(event)
             done.set()
         elif isinstance(event, events.CallStateChanged) and event.state is events.CallState.CONNECTED:
-            report = asyncio.create_task(print_paths(engine, event.peer_id))
+            report = asyncio.create_task(print_paths(engine, event.peer_id, as_json=args.json))
             reports.add(report)
             report.add_done_callback(reports.discard)
 
@@ -263,7 +391,8 @@ async def run(args: argparse.Namespace) -> int:
         print(f"voxroom-bot: {exc}", file=sys.stderr)
         await audio.stop()
         return EXIT_UNREACHABLE
-    print(f"* joined {joined.room} as {joined.username} ({len(joined.peers)} others here)", flush=True)
+    if not args.json:  # with --json, the room-joined event said it
+        print(f"* joined {joined.room} as {joined.username} ({len(joined.peers)} others here)", flush=True)
     try:
         requests = moderation(args, joined.peers)
     except ValueError as exc:
@@ -276,6 +405,7 @@ async def run(args: argparse.Namespace) -> int:
         engine.set_muted(True)
     for text in args.say:
         engine.send_chat(text)
+    read_lines(_chat_sender(engine))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), args.duration)
     for report in list(reports):
@@ -284,7 +414,7 @@ async def run(args: argparse.Namespace) -> int:
         print(f"voxroom-bot: {failed[0].message}", file=sys.stderr)
         await engine.close()
         return EXIT_LOST
-    await print_paths(engine)
+    await print_paths(engine, as_json=args.json)
     await engine.leave()
     return EXIT_OK
 

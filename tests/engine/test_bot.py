@@ -1,10 +1,15 @@
 """``voxroom-bot`` as people run it: a subprocess with files in, files out, clear exit codes."""
 
 import asyncio
+import contextlib
+import json
 import sys
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from client_desktop.bot import PATH_LINE
+from client_desktop.bot import JSON_TYPES, PATH_LINE
 from client_desktop.engine.media import read_wav
 from signaling_server.app import RunningServer
 
@@ -116,3 +121,132 @@ async def test_each_call_path_is_printed_when_it_connects_and_at_the_end(server:
             assert (line["name"], line["route"], line["protocol"]) == (other, "direct", "udp"), out
             assert (line["local"], line["remote"]) == ("host", "host"), out
     assert lines[-1]["rtt_ms"] is not None, out_b  # reports have been exchanged by the end
+
+
+class JsonBot:
+    """A ``voxroom-bot --json`` child: its lines read as they come, its stdin ours to write."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, stderr: Path) -> None:
+        self.proc, self.stderr = proc, stderr
+        self.seen: list[dict[str, Any]] = []
+
+    async def expect(self, kind: str, timeout_s: float = 20, **fields: Any) -> dict[str, Any]:
+        """The next event of ``kind`` whose top-level ``fields`` match, skipping the rest."""
+        assert self.proc.stdout is not None
+        async with asyncio.timeout(timeout_s):
+            while line := await self.proc.stdout.readline():
+                event: dict[str, Any] = json.loads(line)  # stdout holds JSON and nothing else
+                assert event["type"] in JSON_TYPES, event
+                self.seen.append(event)
+                if event["type"] == kind and all(event[k] == v for k, v in fields.items()):
+                    return event
+        raise AssertionError(f"no {kind} in {self.seen}; stderr: {self.stderr.read_text()}")
+
+    async def say(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text.encode())
+        await self.proc.stdin.drain()
+
+    async def finish(self) -> int:
+        """Read it to its end; its exit code."""
+        with contextlib.suppress(AssertionError):
+            await self.expect("no-such-type", timeout_s=30)
+        return await self.proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def json_bot(tmp_path: Path, *args: str) -> AsyncIterator[JsonBot]:
+    """``voxroom-bot --json ARGS``, killed at the end if it still runs."""
+    stderr = tmp_path / f"bot-{len(list(tmp_path.glob('bot-*')))}.err"
+    with stderr.open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "client_desktop.bot",
+            "--json",
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err,
+        )
+    try:
+        yield JsonBot(proc, stderr)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_json_lines_say_who_joined_what_they_said_and_how_the_call_goes(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    common = ["--server", server.url, "--room", "json", "--tone", "500"]
+    async with json_bot(tmp_path, *common, "--username", "ben", "--duration", "6") as ben:
+        joined = await ben.expect("room-joined")
+        assert (joined["room"], joined["username"], joined["peers"], joined["resumed"]) == (
+            "json",
+            "ben",
+            [],
+            False,
+        )
+        (code, _, _), arrived = await asyncio.gather(
+            bot(*common, "--username", "ann", "--say", "hi from ann", "--duration", "3"),
+            ben.expect("peer-arrived"),
+        )
+        assert code == 0
+        ann = arrived["peer"]
+        assert ann == {
+            "id": ann["id"],
+            "username": "ann",
+            "muted": False,
+            "deafened": False,
+            "voice": True,
+            "role": "member",
+            "server_muted": False,
+        }
+        chat = await ben.expect("chat-received")
+        assert (chat["own"], chat["from_history"]) == (False, False)
+        assert chat["chat"] == {
+            "id": chat["chat"]["id"],
+            "from": ann["id"],
+            "username": "ann",
+            "text": "hi from ann",
+            "ts": chat["chat"]["ts"],
+            "nonce": chat["chat"]["nonce"],  # the room sees the sender's nonce too
+        }
+        assert isinstance(chat["chat"]["id"], int)
+        await ben.expect("call-state-changed", peer_id=ann["id"], state="connected")
+        stats = await ben.expect("peer-call-stats", peer_id=ann["id"])
+        assert stats["path"]["protocol"] == "udp"
+        await ben.expect("peer-departed", peer_id=ann["id"])
+        levels = await ben.expect("levels-changed")
+        assert isinstance(levels["input_dbfs"], float)
+        assert await ben.finish() == 0
+
+
+async def test_each_line_of_stdin_is_sent_as_a_chat_and_its_end_changes_nothing(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    common = ["--server", server.url, "--room", "stdin", "--no-voice", "--duration", "5"]
+    async with (
+        json_bot(tmp_path, *common, "--username", "ann") as ann,
+        json_bot(tmp_path, *common, "--username", "ben") as ben,
+    ):
+        await asyncio.gather(ann.expect("room-joined"), ben.expect("room-joined"))
+        started = time.monotonic()
+        await ann.say("after the failover\n\n")  # a blank line is no chat
+        mine = await ann.expect("chat-received", own=True)
+        theirs = await ben.expect("chat-received")
+        assert theirs["chat"] == mine["chat"]
+        assert theirs["chat"]["text"] == "after the failover"
+        await ann.say("second\nthird")  # the last line needs no newline: the end of input ends it
+        assert ann.proc.stdin is not None
+        ann.proc.stdin.close()
+        later = [(await ben.expect("chat-received"))["chat"] for _ in range(2)]
+        assert [(c["id"], c["text"]) for c in later] == [
+            (theirs["chat"]["id"] + 1, "second"),
+            (theirs["chat"]["id"] + 2, "third"),
+        ]
+        assert (await ann.finish(), await ben.finish()) == (0, 0)
+        assert time.monotonic() - started > 3  # it stayed for its --duration after stdin ended
+        assert [e for e in ann.seen if e["type"] == "server-error"] == []
