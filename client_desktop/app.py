@@ -29,16 +29,20 @@ from signaling_server.app import RunningServer
 from signaling_server.app import start as start_server
 from signaling_server.config import ServerConfig
 
+from . import single_instance
 from .engine import events
 from .engine.devices import DeviceAudio, DeviceCheck, list_devices
 from .engine.engine import AudioIO, AudioOptions, Engine
 from .engine.media import Silence
 from .engine.pacer import PacedAudio
 from .engine.processing import VoiceProcessor
+from .links import LinkError, RoomLink, parse_link
+from .single_instance import Claim, Handoff, InstanceServer, NoAnswerError
 from .ui import icons, style
 from .ui.bridge import Bridge, JoinRequest
 from .ui.driver import TestDriver
 from .ui.preferences import LoginValues, Preferences
+from .ui.status import NoticeKind
 from .ui.window import MainWindow
 
 log = logging.getLogger("voxroom.app")
@@ -80,6 +84,11 @@ def _lan_address() -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voxroom", description="Voxroom: voice rooms with chat.")
+    p.add_argument(
+        "link",
+        nargs="?",
+        help="a voxroom://HOST:PORT/ROOM link to join (handed to Voxroom if it is already running)",
+    )
     p.add_argument("--server", help="ws:// URL or host:port to fill in")
     p.add_argument("--room")
     p.add_argument("--username")
@@ -100,7 +109,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 class App:
-    def __init__(self, qt: QApplication, args: argparse.Namespace) -> None:
+    def __init__(self, qt: QApplication, args: argparse.Namespace, instance: InstanceServer | None) -> None:
         self.args = args
         self.loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -121,6 +130,9 @@ class App:
         self.closed = self.loop.create_future()
         self.window.closed.connect(self._window_closed)
         self.driver = TestDriver(self.window, qt) if args.test_driver else None
+        self.instance = instance
+        if instance is not None:
+            instance.received.connect(self._handed_off)
 
     def _window_closed(self) -> None:
         if not self.closed.done():
@@ -165,11 +177,45 @@ class App:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("background task failed", exc_info=exc)
 
+    def _handed_off(self, message: Handoff) -> None:
+        """Another launch: come to the front, and open its link if it brought one."""
+        if message.activation_token:  # Qt's Wayland plugin reads (and clears) it when raising a window
+            os.environ["XDG_ACTIVATION_TOKEN"] = message.activation_token
+        window = self.window
+        window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        if message.link is not None:
+            try:
+                self.open_link(parse_link(message.link))
+            except LinkError as exc:
+                window.login.show_error(str(exc))
+
+    def open_link(self, link: RoomLink) -> None:
+        """Join the link's room; from inside another room, only fill the form: a click never drops a call."""
+        window, login = self.window, self.window.login
+        if self.bridge.in_room and window.room.room_name == link.room:
+            return
+        ready = login.fill_link(link)
+        if self.bridge.in_room:
+            window.room.notice.say(
+                f"To join {link.room} from the link you opened, leave this room: the form has it filled in.",
+                NoticeKind.INFO,
+                "Dismiss",
+            )
+        elif ready:
+            login.submit()
+
     async def run(self) -> None:
         self.window.show()
-        if self.args.join:
+        if self.args.link is not None:
+            self.open_link(parse_link(self.args.link))
+        elif self.args.join:
             self.window.login.submit()
         await self.closed
+        if self.instance is not None:
+            self.instance.close()
         await self.bridge.shutdown()
         await self.host.close()
 
@@ -188,13 +234,33 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _claim(link: str | None) -> Claim:
+    """Hand ``link`` to a running Voxroom, or hold the right to be the running one."""
+    address = single_instance.Address.for_user(platformdirs.user_config_path("Voxroom"))
+    return single_instance.claim(address, Handoff(link, os.environ.get("XDG_ACTIVATION_TOKEN")))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.selftest:
         from . import selftest
 
         return selftest.run()
+    if args.link is not None:
+        try:
+            args.link = str(parse_link(args.link))
+        except LinkError as exc:
+            print(f"voxroom: {exc}", file=sys.stderr)
+            return 2
+    try:
+        claim = _claim(args.link)
+    except NoAnswerError as exc:
+        print(f"voxroom: {exc}", file=sys.stderr)
+        return 1
+    if claim.handed:
+        return 0
     if not _has_display():
+        claim.release()
         print(NO_DISPLAY, file=sys.stderr)
         return 1
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -211,8 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     loop = qasync.QEventLoop(qt)
     asyncio.set_event_loop(loop)
 
+    instance = claim.serve(qt)  # once Qt is up; then a second launch finds us
+    if instance is None:
+        log.warning("cannot listen for other launches: a second one will start another app")
+
     async def run() -> None:
-        await App(qt, args).run()
+        await App(qt, args, instance).run()
 
     with contextlib.suppress(KeyboardInterrupt), loop:
         loop.run_until_complete(run())

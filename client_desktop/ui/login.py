@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from protocol import limits
 from protocol.text import clean_username
 
-from ..links import room_problem
+from ..links import RoomLink, room_problem
 from . import style
 from .bridge import JoinRequest
 from .preferences import LoginValues
@@ -140,6 +140,22 @@ class LoginView(QWidget):
         self.hosting.setVisible(on)
         if on and not self.hosting.text():
             self.hosting.setText("A server will start on this computer when you join.")
+
+    def fill_link(self, link: RoomLink) -> bool:
+        """Take a link's server and room; ``True`` when nothing is missing to join (a name is known).
+
+        The password is cleared, never carried over: it belonged to another server.
+        """
+        self.host.setChecked(False)
+        self.server.setText(link.server_url)
+        self.room.setText(link.room)
+        self.password.clear()
+        self.error.hide()
+        if username_problem(self.username.text()):
+            self.username.setFocus()
+            return False
+        self.password.setFocus()
+        return True
 
     def values(self) -> LoginValues:
         return LoginValues(
