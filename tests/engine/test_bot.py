@@ -17,15 +17,12 @@ from ..conftest import ServerFactory
 from ..wsclient import Client
 from .audio import peaks_hz
 
+BOT = (sys.executable, "-m", "client_desktop.bot")
+
 
 async def bot(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "client_desktop.bot",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *BOT, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
@@ -159,15 +156,9 @@ async def json_bot(tmp_path: Path, *args: str) -> AsyncIterator[JsonBot]:
     """``voxroom-bot --json ARGS``, killed at the end if it still runs."""
     stderr = tmp_path / f"bot-{len(list(tmp_path.glob('bot-*')))}.err"
     with stderr.open("wb") as err:
+        pipe = asyncio.subprocess.PIPE
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "client_desktop.bot",
-            "--json",
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=err,
+            *BOT, "--json", *args, stdin=pipe, stdout=pipe, stderr=err
         )
     try:
         yield JsonBot(proc, stderr)

@@ -72,7 +72,6 @@ class Coturn(Daemon):
         self.port = port or free_port()
         self.tls_port = (tls_port or free_port()) if self.tls else None
         self.prefix = tuple(prefix)
-        self.config_path = tmp / "turnserver.conf"
         super().__init__(tmp, pid_path=tmp / "turnserver.pid")
         self.log_path = tmp / "turnserver.log"
         min_port = random.randrange(20000, 60000 - RELAY_PORTS)
@@ -104,7 +103,7 @@ class Coturn(Daemon):
         if listen_ip.startswith("127.") or self.relay_ip.startswith("127."):
             lines.append("allow-loopback-peers")
         lines += extra
-        self.config_path.write_text("\n".join(lines) + "\n")
+        self.config_path = self.write_config("turnserver.conf", lines)
 
     @property
     def urls(self) -> list[str]:

@@ -50,6 +50,12 @@ class Daemon(ABC):
         """A pid file the program writes: a killed process leaves it behind, so ``stop`` removes it."""
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def write_config(self, filename: str, lines: Sequence[str]) -> Path:
+        """Write the generated config into ``tmp``, one setting a line; its path."""
+        path = self.tmp / filename
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
     @abstractmethod
     def command(self) -> Sequence[str]:
         """The command line that runs it in the foreground with its config."""

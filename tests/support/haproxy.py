@@ -65,7 +65,6 @@ class Haproxy(Daemon):
             raise ValueError("HAProxy needs at least one backend")
         self.port = port or free_port()
         self.backends = tuple(backends)
-        self.config_path = tmp / "haproxy.cfg"
         self.socket_path = tmp / "haproxy.sock"
         servers = [f"    server s{i} {host}:{port}" for i, (host, port) in enumerate(self.backends)]
         lines = [
@@ -99,7 +98,7 @@ class Haproxy(Daemon):
             " on-marked-down shutdown-sessions",
             *servers,
         ]
-        self.config_path.write_text("\n".join(lines) + "\n")
+        self.config_path = self.write_config("haproxy.cfg", lines)
 
     @property
     def url(self) -> str:

@@ -81,7 +81,6 @@ class Redis(Daemon):
         require("redis-server", "redis-server")
         super().__init__(tmp, pid_path=tmp / "redis.pid")
         self.port = port or free_port()
-        self.config_path = tmp / "redis.conf"
         self.log_path = tmp / "redis.log"
         lines = [
             f"bind {HOST}",
@@ -95,7 +94,7 @@ class Redis(Daemon):
             f"appendonly {'yes' if persist else 'no'}",
             "appendfsync always",
         ]
-        self.config_path.write_text("\n".join(lines) + "\n")
+        self.config_path = self.write_config("redis.conf", lines)
 
     @property
     def url(self) -> str:
