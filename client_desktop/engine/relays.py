@@ -8,10 +8,13 @@ connection. So at each ``joined`` (whose credentials may be new) we allocate
 once through every TURN URL at the same time and give aiortc only the first
 URL, in the server's order, that worked: UDP where it works, else TCP, else
 TLS. A call waits for that choice, which costs one allocation round trip when
-the first URL works and at most ``PROBE_TIMEOUT_S`` when it does not. When
+the first URL works; when a later URL worked, an earlier one still silent is
+waited for only as long again as the later one took (at least 0.25 s more),
+so a network that drops UDP does not hold every call for the whole
+``PROBE_TIMEOUT_S``. When
 none works, the owner hears why in plain words; direct calls go on. A
 ``stun:`` URL at the host and port where a UDP TURN allocation got no answer
-is left out too: on a network that drops UDP it would only make aioice wait
+(or none in time) is left out too: on a network that drops UDP it would only make aioice wait
 5 s for a reflexive address on every new connection.
 
 The choice (``choose``) is pure; ``probe`` and ``RelayChoice`` are the I/O.
@@ -36,6 +39,7 @@ log = logging.getLogger("voxroom.relays")
 
 PROBE_TIMEOUT_S = 2.5
 """Two allocation round trips (the first is challenged) plus TCP and TLS set-up, even far away."""
+MIN_PATIENCE_S = 0.25
 
 
 class RelayTransport(StrEnum):
@@ -53,6 +57,14 @@ class Failure:
 
     def __str__(self) -> str:
         return self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class Probed:
+    """A finished probe: ``failure`` None when a relay was allocated; ``took_s`` from the start."""
+
+    failure: Failure | None
+    took_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +133,53 @@ class Undecided(Enum):
 PENDING = Undecided.PENDING
 
 
-def choose(
-    urls: Sequence[TurnUrl], errors: Mapping[TurnUrl, Failure | None]
-) -> TurnUrl | Literal[Undecided.PENDING] | None:
-    """The first URL that worked once every earlier one failed; None when all failed.
+def patience_s(took_s: float) -> float:
+    """How long an earlier URL is waited for once a later one worked in ``took_s``."""
+    return max(2 * took_s, took_s + MIN_PATIENCE_S)
 
-    ``errors`` holds the finished probes: None for one that worked, else why not.
+
+def choose(
+    urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed], elapsed_s: float
+) -> TurnUrl | Literal[Undecided.PENDING] | None:
+    """The first URL, in the server's order, that worked; None when all failed.
+
+    A URL still being tried holds the choice, unless a later one worked and
+    ``elapsed_s`` (since the probes began) is past that one's ``patience_s``.
     """
-    for url in urls:
-        if url not in errors:
+    for i, url in enumerate(urls):
+        result = probed.get(url)
+        if result is None:
+            worked = _first_that_worked(urls[i + 1 :], probed)
+            if worked is not None and elapsed_s >= patience_s(worked.took_s):
+                continue  # given up: treated as failed
             return PENDING
-        if errors[url] is None:
+        if result.failure is None:
             return url
     return None
 
 
-def unusable_message(urls: Sequence[TurnUrl], errors: Mapping[TurnUrl, Failure | None]) -> str:
-    reasons = "; ".join(f"{url}: {errors[url]}" for url in urls)
+def next_look_s(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> float | None:
+    """When (since the probes began) ``choose`` may change its answer without a new result."""
+    worked = _first_that_worked(urls, probed)
+    return None if worked is None else patience_s(worked.took_s)
+
+
+def _first_that_worked(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> Probed | None:
+    return next((probed[u] for u in urls if u in probed and probed[u].failure is None), None)
+
+
+def silent_udp(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> frozenset[tuple[str, int]]:
+    """Where UDP TURN URLs got no answer, or none in time: STUN there would be silent too."""
+
+    def silent(url: TurnUrl) -> bool:
+        result = probed.get(url)
+        return result is None or (result.failure is not None and result.failure.silent)
+
+    return frozenset((u.host, u.port) for u in urls if u.transport is RelayTransport.UDP and silent(u))
+
+
+def unusable_message(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> str:
+    reasons = "; ".join(f"{url}: {probed[url].failure}" for url in urls)
     return f"No relay server works, so calls through strict NATs or firewalls will not connect. {reasons}."
 
 
@@ -182,9 +224,13 @@ class RelayChoice:
         self._servers = list(servers)
         self._urls = turn_urls(servers)
         self._on_unusable = on_unusable
-        self._errors: dict[TurnUrl, Failure | None] = {}
+        self._probed: dict[TurnUrl, Probed] = {}
         self._chosen: TurnUrl | None = None
         self._decided = asyncio.Event()
+        self._silent: frozenset[tuple[str, int]] = frozenset()
+        self._loop = asyncio.get_running_loop()
+        self._started = self._loop.time()
+        self._look: asyncio.TimerHandle | None = None
         self._tasks = [asyncio.create_task(self._probe(url, timeout_s)) for url in self._urls]
         if not self._urls:
             self._decided.set()
@@ -196,29 +242,37 @@ class RelayChoice:
     async def ice_servers(self) -> list[RTCIceServer]:
         """aiortc's configuration, once the choice is made (the probes bound the wait)."""
         await self._decided.wait()
-        silent = frozenset(
-            (url.host, url.port)
-            for url, error in self._errors.items()
-            if url.transport is RelayTransport.UDP and error is not None and error.silent
-        )
-        return rtc_ice_servers(self._servers, self._chosen, silent)
+        return rtc_ice_servers(self._servers, self._chosen, self._silent)
 
     def close(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self._look is not None:
+            self._look.cancel()
 
     async def _probe(self, url: TurnUrl, timeout_s: float) -> None:
-        self._errors[url] = error = await probe(url, timeout_s)
-        if error is not None:
-            log.warning("TURN %s: %s", url, error)
+        failure = await probe(url, timeout_s)
+        self._probed[url] = Probed(failure, self._loop.time() - self._started)
+        if failure is not None:
+            log.warning("TURN %s: %s", url, failure)
+        self._decide()
+
+    def _decide(self) -> None:
         if self._decided.is_set():
             return
-        choice = choose(self._urls, self._errors)
+        elapsed_s = self._loop.time() - self._started
+        choice = choose(self._urls, self._probed, elapsed_s)
         if choice is PENDING:
+            look_s = next_look_s(self._urls, self._probed)
+            if look_s is not None:
+                if self._look is not None:
+                    self._look.cancel()
+                self._look = self._loop.call_later(max(0.0, look_s - elapsed_s), self._decide)
             return
         self._chosen = choice
+        self._silent = silent_udp(self._urls, self._probed)
         self._decided.set()
         if choice is None:
-            self._on_unusable(unusable_message(self._urls, self._errors))
+            self._on_unusable(unusable_message(self._urls, self._probed))
         else:
             log.info("calls use the relay %s", choice)

@@ -4,6 +4,7 @@ aiortc alone would use only the first TURN URL; ``RelayChoice`` allocates
 through each and keeps the first that works, in the server's order.
 """
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -17,10 +18,13 @@ import trustme
 from client_desktop.engine.relays import (
     PENDING,
     Failure,
+    Probed,
     RelayChoice,
     RelayTransport,
     TurnUrl,
     choose,
+    next_look_s,
+    patience_s,
     probe,
     rtc_ice_servers,
     turn_urls,
@@ -76,14 +80,26 @@ def test_turn_urls_keep_the_servers_order_and_leave_out_what_aiortc_cannot_use()
 
 def test_the_first_url_that_works_is_chosen_once_every_earlier_one_failed() -> None:
     urls = [U, T, S]
-    assert choose(urls, {}) is PENDING
-    assert choose(urls, {T: None}) is PENDING  # UDP may still work, and it comes first
-    assert choose(urls, {U: None}) == U  # no need to wait for the others
     blocked, refused, untrusted = Failure("blocked", silent=True), Failure("refused"), Failure("untrusted")
-    assert choose(urls, {U: blocked, T: None}) == T
-    assert choose(urls, {U: blocked, T: refused, S: None}) == S
-    assert choose(urls, {U: blocked, T: refused, S: untrusted}) is None
-    assert choose([], {}) is None
+    assert choose(urls, {}, 0.1) is PENDING
+    assert choose(urls, {U: Probed(None, 0.05)}, 0.05) == U  # no need to wait for the others
+    assert choose(urls, {U: Probed(blocked, 2.5), T: Probed(None, 0.1)}, 2.5) == T
+    assert choose(urls, {U: Probed(blocked, 2.5), T: Probed(refused, 0.1), S: Probed(None, 0.2)}, 2.5) == S
+    failed = {U: Probed(blocked, 2.5), T: Probed(refused, 0.1), S: Probed(untrusted, 0.2)}
+    assert choose(urls, failed, 2.5) is None
+    assert choose([], {}, 0.0) is None
+
+
+def test_a_silent_earlier_url_is_waited_for_only_so_long_after_a_later_one_worked() -> None:
+    urls = [U, T, S]
+    tcp_worked = {T: Probed(None, 0.1)}
+    assert patience_s(0.1) == 0.35  # at least 0.25 s more
+    assert patience_s(1.0) == 2.0  # twice as long
+    assert choose(urls, tcp_worked, 0.2) is PENDING  # UDP may still answer, and it comes first
+    assert next_look_s(urls, tcp_worked) == 0.35
+    assert choose(urls, tcp_worked, 0.35) == T
+    assert choose(urls, {U: Probed(None, 0.3), **tcp_worked}, 0.3) == U  # UDP in time: still first
+    assert next_look_s(urls, {U: Probed(Failure("x"), 0.1)}) is None  # nothing worked: wait for results
 
 
 def test_aiortc_gets_every_stun_url_and_only_the_chosen_turn_url() -> None:
@@ -202,4 +218,19 @@ async def test_where_udp_gets_no_answer_stun_is_left_out_and_tcp_chosen(coturn: 
         [f"stun:{coturn.listen_ip}:{coturn.port}"],
         coturn.urls[1],
     ]
+    choice.close()
+
+
+async def test_where_udp_does_not_answer_in_time_tcp_is_chosen_without_waiting_out_the_timeout(
+    coturn: Coturn,
+) -> None:
+    dead = free_port()
+    servers = [
+        IceServer(urls=[f"stun:127.0.0.1:{dead}"]),
+        turn_server([f"turn:127.0.0.1:{dead}", coturn.urls[1]]),
+    ]
+    choice = RelayChoice(servers, lambda _: None, timeout_s=30.0)
+    async with asyncio.timeout(5.0):  # far below the probe's own 30 s
+        configuration = await choice.ice_servers()
+    assert [s.urls for s in configuration] == [coturn.urls[1]]  # and the silent STUN URL is gone too
     choice.close()
