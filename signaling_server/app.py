@@ -25,7 +25,9 @@ from protocol import limits
 from .config import ServerConfig
 from .hub import Hub
 from .metrics import Metrics
-from .store import Retention, Store, StoreThread
+from .model import AddressBan, Place
+from .sqlite_store import sqlite_store
+from .store import Retention, Store, StoreError, StoreThread
 from .transport import Relay, StrangerConnection
 
 log = logging.getLogger("voxroom.server")
@@ -74,12 +76,10 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     Raises:
         StoreError: the database cannot be used (see its message).
     """
-    retention = Retention(config.history_days, config.history_max_per_room)
-    store = Store(config.data_dir / DB_NAME, retention, max_db_pages)
-    places = store.load_places()
+    store, places, bans = await asyncio.to_thread(_open_store, config, max_db_pages)
     hub = Hub(config)
     hub.restore(places, time.time())
-    hub.restore_bans(store.load_bans(time.time()))
+    hub.restore_bans(bans)
     metrics = Metrics(config.version)
     relay = Relay(hub, StoreThread(store), metrics, config.trust_proxy)
     started = time.monotonic()
@@ -135,8 +135,40 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         asyncio.create_task(relay.keep_alive_forever(config.ping_interval_s, config.ping_timeout_s)),
     ]
     running = RunningServer(config, server, relay, relay.store, started, chores)
-    log.info("listening on %s (data in %s)", running.url, config.data_dir)
+    log.info("listening on %s (data in %s)", running.url, store.db.name)
     return running
+
+
+def _open_store(
+    config: ServerConfig, max_db_pages: int | None
+) -> tuple[Store, list[Place], list[AddressBan]]:
+    """Open ``--database`` (PostgreSQL) or the SQLite file in ``--data-dir``, and read what it restores.
+
+    Off the event loop: connecting to PostgreSQL and migrating may take a while.
+    """
+    retention = Retention(config.history_days, config.history_max_per_room)
+    if config.database is None:
+        store = sqlite_store(config.data_dir / DB_NAME, retention, max_db_pages)
+    else:
+        try:
+            from .pg_store import postgres_store  # psycopg only for those who ask for it
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("psycopg"):
+                raise
+            raise StoreError(
+                "--database needs the PostgreSQL driver, which is not installed:"
+                " pip install 'voxroom[cluster]'"
+            ) from exc
+        store = postgres_store(config.database, retention)
+    try:
+        store.begin()
+        places, bans = store.load_places(), store.load_bans(time.time())
+        store.commit()
+    except BaseException:
+        store.rollback()
+        store.close()
+        raise
+    return store, places, bans
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -36,6 +37,7 @@ class ServerConfig(HubConfig):
     host: str = "0.0.0.0"  # noqa: S104 - a server for the LAN listens on every interface
     port: int = limits.DEFAULT_PORT
     data_dir: Path = Path(platformdirs.user_data_dir("voxroom-server"))
+    database: str | None = field(default=None, repr=False)  # PostgreSQL's URL; it may hold a password
     history_days: int = 0  # 0: kept forever
     history_max_per_room: int = 10_000  # 10x the most a v1 `since` can return (docs/operations.md)
     log_level: str = "info"
@@ -83,6 +85,15 @@ def _text_or_none(text: str) -> str | None:
     return text or None
 
 
+def _database_url(url: str) -> str | None:
+    """A ``postgresql://`` URL, kept as given (libpq reads it); empty means none, so SQLite."""
+    if not url:
+        return None
+    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+        raise argparse.ArgumentTypeError("is not a postgresql://USER@HOST:PORT/DATABASE URL")
+    return url
+
+
 def _ice_server(url: str) -> IceServer:
     return IceServer(urls=[url])
 
@@ -126,6 +137,13 @@ FLAGS = (
     _Flag("port", "port", f"port for WebSocket and HTTP (default {_D.port})", int),
     _Flag(
         "data-dir", "data_dir", "directory of the SQLite database (default: the user data directory)", Path
+    ),
+    _Flag(
+        "database",
+        "database",
+        "PostgreSQL instead of SQLite in --data-dir: postgresql://USER@HOST:PORT/DATABASE"
+        " (needs voxroom[cluster]; docs/operations.md)",
+        _database_url,
     ),
     _Flag(
         "history-days",

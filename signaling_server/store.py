@@ -1,33 +1,34 @@
-"""SQLite persistence: chat history with per-room ids, and the places.
+"""The store: chat history with per-room ids, the places and the bans, on SQLite or PostgreSQL.
 
-All database work runs on one writer thread, in the order it was asked
-for, so the event loop never waits on the disk and a history read sees
-exactly the messages submitted before it. Queued jobs are committed
-together (group commit); a batch that fails is retried job by job, so one
-bad write fails alone. WAL with ``synchronous=NORMAL``: a committed message
-survives the death of the process (``kill -9``), which is the promise.
+``Store`` holds every rule (ids, ``since``, the byte bound, retention) once,
+in SQL both engines speak; a ``Database`` is one connection to an engine
+(``sqlite_store``, ``pg_store``) and adds only what differs: connecting,
+transactions, where the schema version lives, and the migration steps.
 
-The schema's version is SQLite's ``user_version``; opening a database runs
-the migrations it lacks, each in its own transaction, and refuses one
-written by a newer server. The same thread prunes the history the
-retention settings give up, in short transactions between the others.
+All database work runs on one thread (``StoreThread``), in the order it was
+asked for, so the event loop never waits on the disk or the network and a
+history read sees exactly the messages submitted before it. Queued jobs are
+committed together (group commit); a batch that fails is retried job by job,
+so one bad write fails alone. A chat's id comes from its room's counter row,
+bumped in the transaction that inserts the chat: a failed write leaves no
+gap, and several servers sharing one PostgreSQL cannot give an id twice.
+
+Opening a database runs the migrations it lacks, each in its own
+transaction, and refuses one written by a newer server. The same thread
+prunes the history the retention settings give up, in short transactions
+between the others.
 """
 
 import asyncio
-import contextlib
 import functools
 import logging
 import math
-import os
 import queue
-import sqlite3
-import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import msgspec
 
@@ -39,46 +40,27 @@ from .model import AddressBan, ChatDraft, PeerId, Place
 log = logging.getLogger("voxroom.store")
 T = TypeVar("T")
 P = ParamSpec("P")
+Row = tuple[Any, ...]
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: the tables of 0.1.0. It set no user_version, so its databases read 0 like a new
-    # file, and IF NOT EXISTS makes this step a no-op on them.
-    (
-        """CREATE TABLE IF NOT EXISTS chat (
-            room TEXT NOT NULL, id INTEGER NOT NULL, from_id TEXT NOT NULL, username TEXT NOT NULL,
-            text TEXT NOT NULL, ts INTEGER NOT NULL, nonce TEXT, PRIMARY KEY (room, id)
-        ) WITHOUT ROWID""",
-        """CREATE TABLE IF NOT EXISTS places (
-            peer_id TEXT PRIMARY KEY, room TEXT NOT NULL, username TEXT NOT NULL, token_hash TEXT NOT NULL,
-            muted INTEGER NOT NULL, deafened INTEGER NOT NULL, voice INTEGER NOT NULL, grace_until REAL
-        )""",
-    ),
-    # 2: each room's last id, so a room pruned to empty goes on from it instead of 1;
-    # each place's client address, which the caps on places in grace count by.
-    (
-        "CREATE TABLE rooms (room TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID",
-        "INSERT INTO rooms SELECT room, MAX(id) FROM chat GROUP BY room",
-        "ALTER TABLE places ADD COLUMN address TEXT",
-    ),
-    # 3: moderation: a place's role and server mute, and the bans by client address.
-    (
-        "ALTER TABLE places ADD COLUMN role TEXT NOT NULL DEFAULT 'member'",
-        "ALTER TABLE places ADD COLUMN server_muted INTEGER NOT NULL DEFAULT 0",
-        "CREATE TABLE bans (address TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT NOT NULL)",
-    ),
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
-"""The ``user_version`` this code writes; a database with a higher one is refused."""
 _MAX_BATCH = 256
 PRUNE_EVERY_S = 3600.0
 PRUNE_BATCH_ROWS = 1000
 """Messages one pruning transaction deletes at most: a few milliseconds of the writer."""
 PRUNE_BATCH_ROOMS = 500
-_PRIVATE_DIR, _PRIVATE_FILE = 0o700, 0o600
+HISTORY_PAGE_ROWS = 64
+"""Rows a history read fetches at once, newest first: one page serves a join without ``since``."""
+_NO_ID = 1 << 62
+"""Above every chat id: where a history read starts."""
+_NO_CUTOFF_MS = -(1 << 62)
+"""Older than every message: the age cutoff when ``--history-days`` is 0."""
 
 
 class StoreError(Exception):
     """The database cannot be used; the message says why and what to do."""
+
+
+class UncertainCommitError(StoreError):
+    """The connection was lost during COMMIT: the batch may or may not be saved, so it is not run again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,83 +75,149 @@ class Retention:
         return bool(self.max_age_days or self.max_per_room)
 
 
-class Store:
-    """The database itself; every method runs on the writer thread only."""
+KEEP_EVERYTHING = Retention()
 
-    def __init__(self, path: Path, retention: Retention = Retention(), max_pages: int | None = None) -> None:
-        """Open (creating it and its folder, private to this user) and migrate the database at ``path``.
 
-        Raises:
-            StoreError: it is not a database, or one written by a newer server.
-        """
-        self.retention = retention
-        _make_private(path)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            if max_pages is not None:  # lets tests fill the "disk"
-                self._db.execute(f"PRAGMA max_page_count={int(max_pages)}")
-            self._migrate(path)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise StoreError(f"cannot open the database {path}: {exc}") from exc
-        except StoreError:
-            self._db.close()
-            raise
-        self._last_id: dict[str, int] = {}
-        self._pruned_up_to = ""  # the room a pass of ``prune`` goes on after
+class Database(Protocol):
+    """One connection to an engine, used by one thread at a time: what ``Store`` needs of it.
 
-    def _migrate(self, path: Path) -> None:
-        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{path} has schema version {version}, written by a newer voxroom-server;"
-                f" {__version__} knows up to {SCHEMA_VERSION}. Run the newer version, or restore"
-                " the backup taken before upgrading (docs/operations.md, Upgrading)."
-            )
-        for number in range(version + 1, SCHEMA_VERSION + 1):
-            self.begin()
-            try:
-                for statement in _MIGRATIONS[number - 1]:
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
-                self.commit()
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            log.info("database schema now at version %d", number)
+    SQL is written with ``?`` placeholders in the dialect SQLite and
+    PostgreSQL share (``ON CONFLICT … DO UPDATE``, ``RETURNING``); an engine
+    translates the placeholders if it must.
+    """
 
-    def close(self) -> None:
-        self._db.close()
+    @property
+    def name(self) -> str:
+        """What to call it in messages: the file, or the URL without its password."""
+
+    @property
+    def place_order(self) -> str:
+        """The column that orders places as they were first saved (seats are restored in that order)."""
+
+    @property
+    def migrations(self) -> Sequence[Sequence[str]]:
+        """Step N (from 1) brings the schema from version N - 1 to N."""
 
     def begin(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        """Start a transaction: every statement until ``commit`` or ``rollback`` is in it."""
 
     def commit(self) -> None:
-        self._db.execute("COMMIT")
+        """Raises ``UncertainCommitError`` when the connection is lost during it."""
 
     def rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
-        self._last_id.clear()  # ids handed out in the failed batch were not kept
+        """Undo the transaction; never raises (a lost connection is dropped, to be made again)."""
+
+    def close(self) -> None: ...
+
+    def execute(self, sql: str, args: Sequence[object] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+
+    def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        """Run one query; all its rows."""
+
+    def lock_schema(self) -> None:
+        """Hold off other servers' migrations until this transaction ends."""
+
+    def schema_version(self) -> int:
+        """The version of the schema, 0 for an empty database."""
+
+    def set_schema_version(self, version: int) -> None: ...
+
+
+def migrate(db: Database, up_to: int | None = None) -> None:
+    """Run the migration steps ``db`` lacks, each in its own transaction, under the schema lock.
+
+    Each step re-reads the version once it holds the lock, so servers that
+    open one database together migrate it once. ``up_to`` stops early: tests
+    build an older schema with it.
+
+    Raises:
+        StoreError: the database was written by a newer server.
+    """
+    steps = db.migrations
+    target = len(steps) if up_to is None else up_to
+    while True:
+        db.begin()
+        try:
+            db.lock_schema()
+            version = db.schema_version()
+            if version > len(steps):
+                raise StoreError(
+                    f"{db.name} has schema version {version}, written by a newer voxroom-server;"
+                    f" {__version__} knows up to {len(steps)}. Run the newer version, or restore"
+                    " the backup taken before upgrading (docs/operations.md, Upgrading)."
+                )
+            if version >= target:
+                db.commit()
+                return
+            for statement in steps[version]:
+                db.execute(statement)
+            db.set_schema_version(version + 1)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        log.info("database schema now at version %d", version + 1)
+
+
+_NEXT_ID = (
+    "INSERT INTO rooms (room, last_id) VALUES (?, 1)"
+    " ON CONFLICT (room) DO UPDATE SET last_id = rooms.last_id + 1 RETURNING last_id"
+)
+_SAVE_PLACE = (
+    "INSERT INTO places (peer_id, room, username, token_hash, muted, deafened, voice, grace_until,"
+    " address, role, server_muted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (peer_id) DO UPDATE"
+    " SET room = excluded.room, username = excluded.username, token_hash = excluded.token_hash,"
+    " muted = excluded.muted, deafened = excluded.deafened, voice = excluded.voice,"
+    " grace_until = excluded.grace_until, address = excluded.address, role = excluded.role,"
+    " server_muted = excluded.server_muted"
+)
+_SELECT_PLACES = (
+    "SELECT peer_id, room, username, token_hash, muted, deafened, voice, grace_until, address, role,"
+    " server_muted FROM places ORDER BY "
+)
+
+
+class Store:
+    """The rules of the history, the places and the bans, over one ``Database``.
+
+    Every method runs on the store's thread only, inside ``begin``/``commit``.
+    """
+
+    def __init__(self, db: Database, retention: Retention = KEEP_EVERYTHING) -> None:
+        """Take ``db``, opened and migrated by its engine."""
+        self.db = db
+        self.retention = retention
+        self._pruned_up_to = ""  # the room a pass of ``prune`` goes on after
+
+    def begin(self) -> None:
+        self.db.begin()
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def rollback(self) -> None:
+        self.db.rollback()
+
+    def close(self) -> None:
+        self.db.close()
 
     def _last(self, room: str) -> int:
         """The room's last chat id: pruning never lowers it, so no id is given twice."""
-        last = self._last_id.get(room)
-        if last is None:
-            row = self._db.execute("SELECT last_id FROM rooms WHERE room = ?", (room,)).fetchone()
-            last = row[0] if row else 0
-        return last
+        found = self.db.rows("SELECT last_id FROM rooms WHERE room = ?", (room,))
+        return int(found[0][0]) if found else 0
 
     def append_chat(self, draft: ChatDraft) -> ChatPosted:
-        chat_id = self._last(draft.room) + 1
-        self._db.execute(
-            "INSERT INTO chat VALUES (?, ?, ?, ?, ?, ?, ?)",
+        """Save ``draft`` with the next id of its room, taken from the room's counter row.
+
+        The counter row stays locked until this transaction ends, so writers
+        sharing the database take turns per room, and a rollback takes the id back.
+        """
+        ((chat_id,),) = self.db.rows(_NEXT_ID, (draft.room,))
+        self.db.execute(
+            "INSERT INTO chat (room, id, from_id, username, text, ts, nonce) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (draft.room, chat_id, draft.from_id, draft.username, draft.text, draft.ts_ms, draft.nonce),
         )
-        self._db.execute("INSERT OR REPLACE INTO rooms VALUES (?, ?)", (draft.room, chat_id))
-        self._last_id[draft.room] = chat_id
         return ChatPosted(
             id=chat_id,
             from_=draft.from_id,
@@ -182,29 +230,31 @@ class Store:
     def history(self, room: str, since: int | None, max_bytes: int) -> tuple[list[ChatPosted], bool]:
         """The last 50 messages, or those after ``since`` (at most 1,000), newest kept.
 
-        At most ``max_bytes`` of them as JSON: rows are read newest first and
-        the reading stops there, so a history nobody can take is never built.
-        The flag says that older messages were left out, or that some after
-        ``since`` are gone (pruned by retention).
+        At most ``max_bytes`` of them as JSON: rows are read newest first, a
+        page at a time, and the reading stops there, so a history nobody can
+        take is never built. The flag says that older messages were left out,
+        or that some after ``since`` are gone (pruned by retention).
         """
-        if since is None:
-            sql, args = (
-                "SELECT * FROM chat WHERE room = ? ORDER BY id DESC LIMIT ?",
-                (room, limits.HISTORY_ON_JOIN),
-            )
-        else:
-            sql = "SELECT * FROM chat WHERE room = ? AND id > ? ORDER BY id DESC LIMIT ?"
-            args = (room, since, limits.MAX_HISTORY_SINCE + 1)  # type: ignore[assignment]
+        wanted = limits.HISTORY_ON_JOIN if since is None else limits.MAX_HISTORY_SINCE + 1
         history: list[ChatPosted] = []
-        left, truncated = max_bytes, False
-        with contextlib.closing(self._db.execute(sql, args)) as rows:
-            for r in rows:
-                posted = ChatPosted(id=r[1], from_=r[2], username=r[3], text=r[4], ts=r[5], nonce=r[6])
+        left, truncated, read, below = max_bytes, False, 0, _NO_ID
+        while read < wanted and not truncated:
+            size = min(HISTORY_PAGE_ROWS, wanted - read)
+            page = self.db.rows(
+                "SELECT id, from_id, username, text, ts, nonce FROM chat"
+                " WHERE room = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (room, since or 0, below, size),
+            )
+            for r in page:
+                posted = ChatPosted(id=r[0], from_=r[1], username=r[2], text=r[3], ts=r[4], nonce=r[5])
                 left -= len(msgspec.json.encode(posted)) + 1  # and its comma
                 if left < 0 or len(history) == limits.MAX_HISTORY_SINCE:
                     truncated = True
                     break
                 history.append(posted)
+            if len(page) < size:
+                break
+            read, below = read + size, page[-1][0]
         history.reverse()
         if since is not None and not truncated:
             first = history[0].id if history else self._last(room) + 1
@@ -223,24 +273,21 @@ class Store:
             The number deleted, and whether a next call may have more to delete.
         """
         days, keep = self.retention.max_age_days, self.retention.max_per_room
-        cutoff_ms = int((now - days * 86_400) * 1000) if days else -math.inf
+        cutoff_ms = int((now - days * 86_400) * 1000) if days else _NO_CUTOFF_MS
         left = PRUNE_BATCH_ROWS
-        rooms = self._db.execute(
+        rooms = self.db.rows(
             "SELECT room, last_id FROM rooms WHERE room > ? ORDER BY room LIMIT ?",
             (self._pruned_up_to, PRUNE_BATCH_ROOMS),
-        ).fetchall()
+        )
         for room, last_id in rooms:
             floor = last_id - keep if keep else 0
-            oldest = self._db.execute(
-                "SELECT id, ts FROM chat WHERE room = ? ORDER BY id LIMIT 1", (room,)
-            ).fetchone()
-            if oldest is not None and (oldest[0] <= floor or oldest[1] < cutoff_ms):
-                deleted: int = self._db.execute(
+            oldest = self.db.rows("SELECT id, ts FROM chat WHERE room = ? ORDER BY id LIMIT 1", (room,))
+            if oldest and (oldest[0][0] <= floor or oldest[0][1] < cutoff_ms):
+                left -= self.db.execute(
                     "DELETE FROM chat WHERE room = ? AND id IN (SELECT id FROM chat"
                     " WHERE room = ? AND (id <= ? OR ts < ?) ORDER BY id LIMIT ?)",
                     (room, room, floor, cutoff_ms, left),
-                ).rowcount
-                left -= deleted
+                )
                 if not left:  # this room may have more: the next call starts with it again
                     return PRUNE_BATCH_ROWS, True
             self._pruned_up_to = room
@@ -250,8 +297,8 @@ class Store:
         return PRUNE_BATCH_ROWS - left, True
 
     def save_place(self, p: Place) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO places VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.execute(
+            _SAVE_PLACE,
             (
                 p.peer_id,
                 p.room,
@@ -268,10 +315,10 @@ class Store:
         )
 
     def drop_place(self, peer_id: PeerId) -> None:
-        self._db.execute("DELETE FROM places WHERE peer_id = ?", (peer_id,))
+        self.db.execute("DELETE FROM places WHERE peer_id = ?", (peer_id,))
 
     def load_places(self) -> list[Place]:
-        rows = self._db.execute("SELECT * FROM places ORDER BY rowid").fetchall()
+        """Every place, in the order they were first saved."""
         return [
             Place(
                 PeerId(r[0]),
@@ -287,45 +334,21 @@ class Store:
                 Role(r[9]),
                 bool(r[10]),
             )
-            for r in rows
+            for r in self.db.rows(_SELECT_PLACES + self.db.place_order)
         ]
 
     def save_ban(self, ban: AddressBan) -> None:
-        self._db.execute("INSERT OR REPLACE INTO bans VALUES (?, ?, ?)", (ban.address, ban.until, ban.reason))
+        self.db.execute(
+            "INSERT INTO bans (address, until, reason) VALUES (?, ?, ?)"
+            " ON CONFLICT (address) DO UPDATE SET until = excluded.until, reason = excluded.reason",
+            (ban.address, ban.until, ban.reason),
+        )
 
     def load_bans(self, now: float) -> list[AddressBan]:
         """The bans still running at wall-clock ``now``; the others are deleted."""
-        self._db.execute("DELETE FROM bans WHERE until <= ?", (now,))
-        return [AddressBan(*row) for row in self._db.execute("SELECT * FROM bans")]
-
-
-def _make_private(path: Path) -> None:
-    """Create ``path``'s folder 0700 and the database 0600, and tighten them if more open.
-
-    The database holds every room's chat and the hashes of resume tokens.
-    SQLite gives its ``-wal`` and ``-shm`` files the database's mode. POSIX
-    only: elsewhere the modes mean nothing.
-    """
-    path.parent.mkdir(_PRIVATE_DIR, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, _PRIVATE_FILE))
-    if os.name != "posix":
-        return
-    wal, shm = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
-    for item, mode in (
-        (path.parent, _PRIVATE_DIR),
-        (path, _PRIVATE_FILE),
-        (wal, _PRIVATE_FILE),
-        (shm, _PRIVATE_FILE),
-    ):
-        with contextlib.suppress(FileNotFoundError):
-            was = stat.S_IMODE(item.stat().st_mode)
-            if was & 0o077:
-                try:
-                    item.chmod(was & mode)
-                except PermissionError:
-                    log.warning("%s is mode %04o and not ours to change: others may read it", item, was)
-                else:
-                    log.warning("%s was mode %04o, others could read it: now %04o", item, was, was & mode)
+        self.db.execute("DELETE FROM bans WHERE until <= ?", (now,))
+        rows = self.db.rows("SELECT address, until, reason FROM bans ORDER BY address")
+        return [AddressBan(*row) for row in rows]
 
 
 _Job = tuple[Callable[[], Any], asyncio.Future[Any]]
@@ -412,6 +435,9 @@ class StoreThread:
             self._store.commit()
         except Exception as exc:  # any failure: roll back, then isolate the culprit
             self._store.rollback()
+            if isinstance(exc, UncertainCommitError):  # run again, a saved batch would be saved twice
+                log.error("database commit lost: %s", exc)
+                return [(future, None, exc) for _, future in batch]
             if len(batch) > 1:
                 return [outcome for job in batch for outcome in self._run_batch([job])]
             log.error("database write failed: %s", exc)

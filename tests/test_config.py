@@ -119,6 +119,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         host = "127.0.0.2"
         port = 9000
         data-dir = "/srv/voxroom"
+        database = "postgresql://voxroom:pgs3cret@db.example:5432/voxroom"
         history-days = 90
         history-max-per-room = 500
         log-level = "debug"
@@ -146,6 +147,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         host="127.0.0.2",
         port=9000,
         data_dir=Path("/srv/voxroom"),
+        database="postgresql://voxroom:pgs3cret@db.example:5432/voxroom",
         history_days=90,
         history_max_per_room=500,
         log_level="debug",
@@ -170,6 +172,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
     assert "t0ken" not in repr(config)
     assert "4dmin" not in repr(config)
     assert "tu4n" not in repr(config)
+    assert "pgs3cret" not in repr(config)
     keys = {line.split("=")[0].strip() for line in toml.read_text().splitlines() if "=" in line}
     assert keys == {flag.name for flag in FLAGS} - {
         "password",
@@ -253,6 +256,23 @@ def test_the_turn_secret_comes_from_a_flag_the_environment_or_its_file_like_the_
     with pytest.raises(SystemExit):
         parse_args([*urls, "--turn-secret", "typed", "--turn-secret-file", str(secret)], environ={})
     assert "--turn-secret and --turn-secret-file: give one" in capsys.readouterr().err
+
+
+def test_the_database_is_sqlite_unless_a_postgresql_url_is_given_in_any_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://voxroom@127.0.0.1:5432/voxroom"
+    assert parse_args([], environ={}).database is None
+    assert parse_args(["--database", url], environ={}).database == url
+    assert parse_args([], environ={"VOXROOM_DATABASE": "postgres://h/db"}).database == "postgres://h/db"
+    toml = _write(tmp_path / "voxroom.toml", f'database = "{url}"\n')
+    assert parse_args(["--config", str(toml)], environ={}).database == url
+    # An empty value unsets a lower source's, as for the password: SQLite again.
+    assert parse_args(["--config", str(toml)], environ={"VOXROOM_DATABASE": ""}).database is None
+    for wrong in ("mysql://h/db", "/srv/voxroom.db", "127.0.0.1:5432"):
+        with pytest.raises(SystemExit):
+            parse_args(["--database", wrong], environ={})
+        assert "is not a postgresql://USER@HOST:PORT/DATABASE URL" in capsys.readouterr().err
 
 
 def test_check_turn_is_a_command_not_a_setting() -> None:

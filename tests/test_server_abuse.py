@@ -16,7 +16,7 @@ import pytest
 from signaling_server import hub, ratelimit, transport
 from signaling_server.app import DB_NAME, RunningServer
 from signaling_server.model import ChatDraft, PeerId
-from signaling_server.store import Store
+from signaling_server.sqlite_store import sqlite_store
 
 from .conftest import ServerFactory, ServerProcess
 from .wsclient import Client
@@ -251,7 +251,7 @@ def vm_rss_bytes(pid: int) -> int:
 def write_full_history(data_dir: Path, room: str, messages: int) -> None:
     """The database of a room whose history is full of the longest messages, written directly."""
     data_dir.mkdir(parents=True)
-    store = Store(data_dir / DB_NAME)
+    store = sqlite_store(data_dir / DB_NAME)
     store.begin()
     for n in range(messages):
         store.append_chat(ChatDraft(room, PeerId("0123456789abcdef"), "writer", EMOJI_TEXT, n, None))

@@ -1,4 +1,4 @@
-"""Retention: the oldest chat goes, by age and by count per room; ids never restart."""
+"""Retention: the oldest chat goes, by age and by count per room; ids never restart (on both engines)."""
 
 import asyncio
 import contextlib
@@ -13,7 +13,10 @@ from signaling_server.model import ChatDraft, PeerId
 from signaling_server.store import Retention, Store, StoreThread
 
 from .conftest import ServerFactory
+from .stores import StoreAt, postgres, store_at
 from .wsclient import Client
+
+__all__ = ["postgres", "store_at"]  # the fixtures of tests/stores.py, for pytest to find
 
 NOW = 1_800_000_000.0  # wall-clock seconds
 DAY_MS = 86_400_000
@@ -44,8 +47,8 @@ def _ids(store: Store, room: str, since: int | None) -> tuple[list[int], bool]:
     return [m.id for m in history], truncated
 
 
-def test_max_per_room_keeps_each_rooms_newest(tmp_path: Path) -> None:
-    store = Store(tmp_path / DB_NAME, Retention(max_per_room=10))
+def test_max_per_room_keeps_each_rooms_newest(store_at: StoreAt) -> None:
+    store = store_at.open(Retention(max_per_room=10))
     _post(store, "a", 25)
     _post(store, "b", 3)
     assert _prune_all(store) == 15
@@ -59,8 +62,8 @@ def test_max_per_room_keeps_each_rooms_newest(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_room_pruned_to_empty_goes_on_from_its_last_id_after_a_restart(tmp_path: Path) -> None:
-    store = Store(tmp_path / DB_NAME, Retention(max_age_days=7))
+def test_a_room_pruned_to_empty_goes_on_from_its_last_id_after_a_restart(store_at: StoreAt) -> None:
+    store = store_at.open(Retention(max_age_days=7))
     _post(store, "a", 3, ts_ms=int(NOW * 1000) - 8 * DAY_MS)
     _post(store, "b", 2, ts_ms=int(NOW * 1000) - 6 * DAY_MS)  # younger than 7 days: kept
     assert _prune_all(store) == 3
@@ -68,15 +71,15 @@ def test_a_room_pruned_to_empty_goes_on_from_its_last_id_after_a_restart(tmp_pat
     assert _ids(store, "a", 3) == ([], False)  # nothing was missed after 3
     assert _ids(store, "b", 0) == ([1, 2], False)
     store.close()
-    store = Store(tmp_path / DB_NAME, Retention(max_age_days=7))
+    store = store_at.open(Retention(max_age_days=7))
     assert _post(store, "a", 1) == [4]
     store.close()
 
 
-def test_pruning_goes_in_short_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pruning_goes_in_short_batches(store_at: StoreAt, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "PRUNE_BATCH_ROWS", 4)
     monkeypatch.setattr(store_module, "PRUNE_BATCH_ROOMS", 2)
-    store = Store(tmp_path / DB_NAME, Retention(max_per_room=1))
+    store = store_at.open(Retention(max_per_room=1))
     for room in "abc":
         _post(store, room, 4)
     batches = []
@@ -92,10 +95,10 @@ def test_pruning_goes_in_short_batches(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 async def test_the_store_thread_prunes_at_start_and_every_period(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_at: StoreAt, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_module, "PRUNE_EVERY_S", 0.05)
-    thread = StoreThread(Store(tmp_path / DB_NAME, Retention(max_per_room=3)))
+    thread = StoreThread(store_at.open(Retention(max_per_room=3)))
     try:
         for _ in range(5):
             await thread.submit(Store.append_chat, ChatDraft("a", PeerId("p1"), "alice", "hi", 0, None))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from signaling_server.app import DB_NAME
-from signaling_server.store import Store
+from signaling_server.sqlite_store import sqlite_store
 
 from .conftest import ServerFactory
 from .wsclient import Client
@@ -81,7 +81,7 @@ def test_an_open_data_directory_and_database_are_tightened_with_a_warning(
     (data / DB_NAME).touch()
     (data / DB_NAME).chmod(0o644)
     with caplog.at_level(logging.WARNING, logger="voxroom.store"):
-        Store(data / DB_NAME).close()
+        sqlite_store(data / DB_NAME).close()
     assert (_mode(data), _mode(data / DB_NAME)) == (0o700, 0o600)
     assert [r.getMessage() for r in caplog.records] == [
         f"{data} was mode 0755, others could read it: now 0700",

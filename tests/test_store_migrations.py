@@ -1,7 +1,11 @@
-"""The schema's versions: a 0.1.0 database is migrated and served; a newer one is refused."""
+"""The schema's versions: older ones are migrated and served, a newer one is refused (both engines).
+
+SQLite also has the databases 0.1.0 wrote, which set no version at all.
+"""
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import signal
 import sqlite3
@@ -12,13 +16,17 @@ import pytest
 
 from protocol import Role
 from signaling_server.app import DB_NAME
-from signaling_server.model import AddressBan, PeerId, Place
-from signaling_server.store import SCHEMA_VERSION, Store, StoreError
+from signaling_server.model import AddressBan, ChatDraft, PeerId, Place
+from signaling_server.sqlite_store import SCHEMA_VERSION, sqlite_store
+from signaling_server.store import StoreError
 
 from .conftest import ServerFactory, ServerProcess
 from .data.make_0_1_0_db import OUT as DB_0_1_0
 from .data.make_0_1_0_db import ROOM, TOKEN
+from .stores import StoreAt, postgres, store_at
 from .wsclient import Client
+
+__all__ = ["postgres", "store_at"]  # the fixtures of tests/stores.py, for pytest to find
 
 
 async def _until_pruned(db: Path, timeout_s: float = 5.0) -> None:
@@ -81,29 +89,66 @@ async def test_history_days_prunes_a_migrated_room_to_empty_and_its_ids_go_on(
     await alice.close()
 
 
-def test_reopening_a_current_database_changes_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "data" / DB_NAME
-    Store(path).close()
-    assert _user_version(path) == SCHEMA_VERSION
-    Store(path).close()
-    assert _user_version(path) == SCHEMA_VERSION
+def test_every_older_schema_is_migrated_and_then_served(store_at: StoreAt) -> None:
+    empty = store_at.database(up_to=0)
+    steps = len(empty.migrations)
+    empty.close()
+    for version in range(steps):  # 0: an empty database
+        at = store_at.another()
+        older = at.database(up_to=version)
+        older.begin()
+        assert older.schema_version() == version
+        older.commit()
+        older.close()
+        store = at.open()
+        store.begin()
+        assert store.db.schema_version() == steps
+        assert store.append_chat(ChatDraft("den", PeerId("p1"), "mia", "hi", 0, "n1")).id == 1
+        store.save_place(Place(PeerId("p1"), "den", "mia", "h", role=Role.MODERATOR))
+        store.save_ban(AddressBan("203.0.113.2", 2000.0, "spam"))
+        store.commit()
+        store.begin()
+        assert [m.text for m in store.history("den", 0, 1 << 20)[0]] == ["hi"]
+        assert [p.role for p in store.load_places()] == [Role.MODERATOR]
+        assert store.load_bans(1000.0) == [AddressBan("203.0.113.2", 2000.0, "spam")]
+        store.commit()
+        store.close()
 
 
-def test_a_database_from_a_newer_server_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / DB_NAME
-    Store(path).close()
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, written by a newer"):
-        Store(path)
-    assert _user_version(path) == SCHEMA_VERSION + 1  # left as it was
+def test_reopening_a_current_database_changes_nothing(
+    store_at: StoreAt, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="voxroom.store"):
+        store_at.open().close()
+        migrated = len(caplog.records)
+        store = store_at.open()
+    assert migrated == len(store.db.migrations)  # one line per step, the first time only
+    assert len(caplog.records) == migrated
+    store.begin()
+    assert store.db.schema_version() == len(store.db.migrations)
+    store.commit()
+    store.close()
+
+
+def test_a_database_from_a_newer_server_is_refused(store_at: StoreAt) -> None:
+    db = store_at.database()
+    newer = len(db.migrations) + 1
+    db.begin()
+    db.set_schema_version(newer)
+    db.commit()
+    db.close()
+    for _ in range(2):  # and it is left as it was
+        with pytest.raises(StoreError, match=f"has schema version {newer}, written by a newer"):
+            store_at.database()
+    if store_at.url is None:
+        assert _user_version(store_at.path) == newer
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / DB_NAME
     path.write_bytes(b"not a database, but 100 bytes long " * 3)
     with pytest.raises(StoreError, match=r"cannot open the database .*: file is not a database"):
-        Store(path)
+        sqlite_store(path)
 
 
 def test_the_server_stops_with_a_message_on_a_newer_database(
@@ -122,16 +167,21 @@ def test_the_server_stops_with_a_message_on_a_newer_database(
     assert "Traceback" not in err
 
 
-def test_bans_and_moderation_state_of_places_survive_a_reopen_and_expired_bans_go(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    store = Store(path)
+def test_bans_and_moderation_state_of_places_survive_a_reopen_and_expired_bans_go(
+    store_at: StoreAt,
+) -> None:
+    store = store_at.open()
+    store.begin()
     store.save_ban(AddressBan("203.0.113.2", 2000.0, "spam"))
     store.save_ban(AddressBan("203.0.113.3", 1000.0, ""))
     store.save_place(Place(PeerId("p1"), "den", "mia", "h", role=Role.MODERATOR, server_muted=True))
+    store.commit()
     store.close()
-    store = Store(path)
+    store = store_at.open()
+    store.begin()
     assert store.load_bans(1000.0) == [AddressBan("203.0.113.2", 2000.0, "spam")]
     assert store.load_bans(0.0) == [AddressBan("203.0.113.2", 2000.0, "spam")]  # the expired one is gone
     (place,) = store.load_places()
     assert (place.role, place.server_muted) == (Role.MODERATOR, True)
+    store.commit()
     store.close()
