@@ -207,3 +207,11 @@ def longest_gap_s(samples: Pcm) -> float:
     if len(present) < 2:
         return 0.0
     return float(np.max(np.diff(present)) - 1) * WINDOW_S
+
+
+async def wait_connected(bots: Sequence[BotRun], timeout_s: float) -> None:
+    """Until every bot has reported a path (its call connected); fails after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while any(bot.connected_at is None for bot in bots):
+        assert time.monotonic() < deadline, "the call did not connect\n" + "\n".join(map(str, bots))
+        await asyncio.sleep(0.05)

@@ -16,7 +16,7 @@ import pytest
 
 from ..engine.audio import peaks_hz
 from ..support.natlab import Nat
-from .calls import RATE, BotRun, TurnSite, call, finish, longest_gap_s, turn_site, two_bots
+from .calls import RATE, BotRun, TurnSite, call, finish, longest_gap_s, turn_site, two_bots, wait_connected
 
 DURATION_S = 5.0
 UDP_BLOCKED_DURATION_S = 8.0
@@ -131,10 +131,3 @@ async def test_audio_returns_within_3_s_after_the_relay_restarts(tmp_path: Path)
             f"(restart took {restart_s:.2f} s)\n{bot}"
         )
     assert_heard_each_other(a, b)
-
-
-async def wait_connected(bots: tuple[BotRun, ...], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while any(bot.connected_at is None for bot in bots):
-        assert time.monotonic() < deadline, "the call did not connect\n" + "\n".join(map(str, bots))
-        await asyncio.sleep(0.05)
