@@ -13,10 +13,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import sys
 from collections.abc import Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 
 import platformdirs
@@ -25,9 +23,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from protocol import limits
-from signaling_server.app import RunningServer
-from signaling_server.app import start as start_server
-from signaling_server.config import ServerConfig
 
 from . import single_instance
 from .engine import events
@@ -36,13 +31,15 @@ from .engine.engine import AudioIO, AudioOptions, Engine
 from .engine.media import Silence
 from .engine.pacer import PacedAudio
 from .engine.processing import VoiceProcessor
-from .links import LinkError, RoomLink, parse_link
+from .hosting import Host, HostChoice, network_addresses
+from .links import LinkError, parse_link
 from .single_instance import Claim, Handoff, InstanceServer, NoAnswerError
 from .ui import icons, style
 from .ui.bridge import Bridge, JoinRequest
 from .ui.driver import TestDriver
+from .ui.invite import InviteNotice
+from .ui.link_opener import bring_to_front, open_link
 from .ui.preferences import LoginValues, Preferences
-from .ui.status import NoticeKind
 from .ui.window import MainWindow
 
 log = logging.getLogger("voxroom.app")
@@ -51,35 +48,6 @@ log = logging.getLogger("voxroom.app")
 def _device_names() -> tuple[list[str], list[str]]:
     devices = list_devices(rescan=True)
     return [d.name for d in devices if d.inputs], [d.name for d in devices if d.outputs]
-
-
-class Host:
-    """The bundled server, started on first use and kept until the app quits."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.server: RunningServer | None = None
-
-    async def __call__(self) -> tuple[str, str]:
-        if self.server is None:
-            data_dir = Path(platformdirs.user_data_dir("voxroom")) / "server"
-            config = ServerConfig(host="0.0.0.0", port=self.port, data_dir=data_dir, log_level="warning")  # noqa: S104
-            self.server = await start_server(config)
-        return self.server.url, f"{_lan_address()}:{self.server.port}"
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()
-
-
-def _lan_address() -> str:
-    """The address others on the network reach us at (a UDP connect sends nothing)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect(("192.0.2.1", 9))
-            return str(s.getsockname()[0])
-        except OSError:
-            return "127.0.0.1"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -94,6 +62,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--username")
     p.add_argument("--password")
     p.add_argument("--host", action="store_true", help="host the room on this computer")
+    p.add_argument(
+        "--host-network",
+        action="store_true",
+        help="when hosting, let others on the network join (default: this computer only)",
+    )
     p.add_argument(
         "--host-port",
         type=int,
@@ -113,7 +86,7 @@ class App:
         self.args = args
         self.loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.host = Host(args.host_port)
+        self.host = Host(args.host_port, self._host_choice)
         prefs = Preferences()
         check = None if args.no_audio else DeviceCheck()
         self.bridge = Bridge(self._make_engine, self._spawn, self.host, prefs.audio(), _device_names, check)
@@ -123,8 +96,11 @@ class App:
             args.room or remembered.room,
             args.username or remembered.username,
             args.host or remembered.host,
+            args.host_network or remembered.host_network,
         )
         self.window = MainWindow(self.bridge, prefs, values)
+        self.window.login.set_hosting(args.host_port, network_addresses)
+        self.invite = InviteNotice(self.window, self.bridge)
         if args.password:
             self.window.login.password.setText(args.password)
         self.closed = self.loop.create_future()
@@ -133,6 +109,9 @@ class App:
         self.instance = instance
         if instance is not None:
             instance.received.connect(self._handed_off)
+
+    def _host_choice(self) -> HostChoice:
+        return self.window.login.hosting_choice()
 
     def _window_closed(self) -> None:
         if not self.closed.done():
@@ -179,38 +158,17 @@ class App:
 
     def _handed_off(self, message: Handoff) -> None:
         """Another launch: come to the front, and open its link if it brought one."""
-        if message.activation_token:  # Qt's Wayland plugin reads (and clears) it when raising a window
-            os.environ["XDG_ACTIVATION_TOKEN"] = message.activation_token
-        window = self.window
-        window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
-        window.show()
-        window.raise_()
-        window.activateWindow()
+        bring_to_front(self.window, message.activation_token)
         if message.link is not None:
             try:
-                self.open_link(parse_link(message.link))
+                open_link(self.window, parse_link(message.link))
             except LinkError as exc:
-                window.login.show_error(str(exc))
-
-    def open_link(self, link: RoomLink) -> None:
-        """Join the link's room; from inside another room, only fill the form: a click never drops a call."""
-        window, login = self.window, self.window.login
-        if self.bridge.in_room and window.room.room_name == link.room:
-            return
-        ready = login.fill_link(link)
-        if self.bridge.in_room:
-            window.room.notice.say(
-                f"To join {link.room} from the link you opened, leave this room: the form has it filled in.",
-                NoticeKind.INFO,
-                "Dismiss",
-            )
-        elif ready:
-            login.submit()
+                self.window.login.show_error(str(exc))
 
     async def run(self) -> None:
         self.window.show()
         if self.args.link is not None:
-            self.open_link(parse_link(self.args.link))
+            open_link(self.window, parse_link(self.args.link))
         elif self.args.join:
             self.window.login.submit()
         await self.closed

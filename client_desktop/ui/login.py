@@ -5,15 +5,18 @@ It knows nothing of the engine: it validates, emits ``submitted`` with a
 words, the address others can use when hosting).
 """
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFormLayout,
+    QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -21,10 +24,14 @@ from PySide6.QtWidgets import (
 from protocol import limits
 from protocol.text import clean_username
 
+from ..hosting import HostChoice, HostScope, make_password
 from ..links import RoomLink, room_problem
-from . import style
 from .bridge import JoinRequest
+from .hosting_box import HostingBox
 from .preferences import LoginValues
+
+CARD_MAX_PX = 460
+GROUP_GAP_PX = 10
 
 
 def normalize_server(text: str) -> str:
@@ -68,21 +75,26 @@ class LoginView(QWidget):
         self.room = self._field("Room", values.room, "e.g. lobby")
         self.room.setMaxLength(limits.MAX_ROOM_CHARS)
         self.username = self._field("Your name", values.username, "How others will see you")
-        self.password = self._field("Password", "", "Only if the server asks for one")
+        self.password = self._field("Password", "", "")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.made_password: str | None = None
+        """The password this form made for a room on the network, until the host types another."""
+        self.password.textEdited.connect(self._password_typed)
         self.host = QCheckBox("Host on this computer")
         self.host.setAccessibleName("Host on this computer")
-        self.host.setToolTip("Start a server here; others connect to the address shown below")
+        self.host.setToolTip("Start a server here and join it; choose below who else can reach it")
         self.host.setChecked(values.host)
         self.host.toggled.connect(self._host_toggled)
-        self.hosting = QLabel()
-        self.hosting.setObjectName("hint")
-        self.hosting.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hosting.setWordWrap(True)
-        self.hosting.hide()
+        self.hosting_box = HostingBox()
+        self.hosting_box.set_scope(HostScope.NETWORK if values.host_network else HostScope.THIS_COMPUTER)
+        self.hosting_box.scope_changed.connect(self._scope_changed)
+        self.hosting = self.hosting_box.status
+        self.room.textChanged.connect(self.hosting_box.set_room)
+        self.hosting_box.set_room(values.room)
         self.error = QLabel()
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setAccessibleName("Error")
         self.error.hide()
         self.join_button = QPushButton("Join room")
@@ -98,32 +110,48 @@ class LoginView(QWidget):
         title.setObjectName("title")
         subtitle = QLabel("Join a voice room, or host one for your friends.")
         subtitle.setObjectName("hint")
-        form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
-        form.setVerticalSpacing(6)
-        form.addRow("&Server address", self.server)
-        form.addRow(self.host)
-        form.addRow(self.hosting)
-        form.addRow("&Room", self.room)
-        form.addRow("Your &name", self.username)
-        form.addRow("&Password (optional)", self.password)
-
+        subtitle.setWordWrap(True)
+        self.password_label = QLabel()
         card = QWidget()
         card.setObjectName("card")
-        card.setMaximumWidth(420)
+        card.setMaximumWidth(CARD_MAX_PX)
         box = QVBoxLayout(card)
         box.setContentsMargins(28, 24, 28, 24)
-        box.setSpacing(12)
+        box.setSpacing(4)
         box.addWidget(title)
         box.addWidget(subtitle)
-        box.addLayout(form)
+        box.addSpacing(GROUP_GAP_PX)
+        self._labelled(box, "&Server address", self.server)
+        box.addWidget(self.host)
+        box.addWidget(self.hosting_box)
+        self._labelled(box, "&Room", self.room)
+        self._labelled(box, "Your &name", self.username)
+        self._labelled(box, self.password_label, self.password)
+        box.addSpacing(GROUP_GAP_PX)
         box.addWidget(self.error)
         box.addWidget(self.join_button)
         box.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        self._card = card
+
+        # centred while it fits, scrolled when the window is smaller than the form: never clipped
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(card, 100)
+        row.addStretch(1)
+        page = QWidget()
+        page.setObjectName("loginPage")
+        column = QVBoxLayout(page)
+        column.addStretch(1)
+        column.addLayout(row)
+        column.addStretch(2)
+        scroll = QScrollArea()
+        scroll.setObjectName("loginScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(page)
         outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
-        outer.addStretch(2)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self._host_toggled(values.host)
         self.setTabOrder(self.server, self.host)
 
@@ -135,11 +163,46 @@ class LoginView(QWidget):
         edit.textEdited.connect(lambda _text: self.error.hide())
         return edit
 
+    def _labelled(self, box: QVBoxLayout, label: str | QLabel, field: QLineEdit) -> None:
+        """A field under its label (the mnemonic focuses the field), a gap before the next one."""
+        caption = label if isinstance(label, QLabel) else QLabel(label)
+        caption.setBuddy(field)
+        box.addSpacing(GROUP_GAP_PX - box.spacing())
+        box.addWidget(caption)
+        box.addWidget(field)
+
+    def set_hosting(self, port: int, read_addresses: Callable[[], list[str]]) -> None:
+        """Where hosting listens and how to read this machine's addresses (the app knows, the form shows)."""
+        self.hosting_box.configure(port, read_addresses)
+
+    def hosting_choice(self) -> HostChoice:
+        """What the hosted server should do, as the form says now (read when it starts)."""
+        return HostChoice(self.hosting_box.scope(), self.password.text() or None)
+
     def _host_toggled(self, on: bool) -> None:
         self.server.setEnabled(not on)
-        self.hosting.setVisible(on)
-        if on and not self.hosting.text():
-            self.hosting.setText("A server will start on this computer when you join.")
+        self.hosting_box.setVisible(on)
+        if on:
+            self.hosting_box.refresh()
+        self._scope_changed(self.hosting_box.scope())
+
+    def _password_typed(self, _text: str) -> None:
+        self.made_password = None
+
+    def _guarded(self) -> bool:
+        """Hosting for the network: then the room must have a password."""
+        return self.host.isChecked() and self.hosting_box.scope() is HostScope.NETWORK
+
+    def _scope_changed(self, _scope: HostScope) -> None:
+        guarded = self._guarded()
+        self.password_label.setText("&Password for your guests" if guarded else "&Password (optional)")
+        self.password.setPlaceholderText(
+            "Leave empty to get one made for you"
+            if guarded
+            else "Others on this computer must type it"
+            if self.host.isChecked()
+            else "Only if the server asks for one"
+        )
 
     def fill_link(self, link: RoomLink) -> bool:
         """Take a link's server and room; ``True`` when nothing is missing to join (a name is known).
@@ -159,7 +222,11 @@ class LoginView(QWidget):
 
     def values(self) -> LoginValues:
         return LoginValues(
-            self.server.text().strip(), self.room.text().strip(), self.username.text(), self.host.isChecked()
+            self.server.text().strip(),
+            self.room.text().strip(),
+            self.username.text(),
+            self.host.isChecked(),
+            self.hosting_box.scope() is HostScope.NETWORK,
         )
 
     def request(self) -> JoinRequest:
@@ -178,6 +245,12 @@ class LoginView(QWidget):
     def submit(self) -> None:
         if not self.join_button.isEnabled():
             return
+        if (
+            self.host.isChecked()
+            and self.hosting_box.scope() is HostScope.NETWORK
+            and not self.password.text()
+        ):
+            self._make_password()
         try:
             request = self.request()
         except ValueError as exc:
@@ -195,6 +268,19 @@ class LoginView(QWidget):
         self.error.setText(message)
         self.error.show()
 
+    def _make_password(self) -> None:
+        """A room on the network never goes without a password: make one and show it to pass on."""
+        made = self.made_password = make_password()
+        self.password.setText(made)
+        self.hosting.setText(f"Your guests need the password {made} (it is not in the link).")
+
     def show_hosting(self, address: str) -> None:
-        self.hosting.setText(f"Hosting. Others can join at <b>{style.escape(address)}</b>")
-        self.hosting.show()
+        """The server runs: where others join (the invite above says it as a link)."""
+        if self.hosting_box.scope() is HostScope.THIS_COMPUTER:
+            said = f"Hosting at {address}, for this computer only."
+        else:
+            said = f"Hosting. Others can join at {address}."
+        if self.made_password:
+            said += f" Your guests need the password {self.made_password}."
+        self.hosting.setText(said)
+        self.hosting_box.show()

@@ -31,6 +31,8 @@ class LoginValues:
     room: str = "lobby"
     username: str = ""
     host: bool = False
+    host_network: bool = False
+    """Hosting for the network (every interface), not for this computer only."""
 
 
 class Preferences:
@@ -44,6 +46,7 @@ class Preferences:
             room=str(self._s.value("login/room", d.room)),
             username=str(self._s.value("login/username", d.username)),
             host=_bool(self._s.value("login/host", d.host)),
+            host_network=_bool(self._s.value("login/host_network", d.host_network)),
         )
 
     def save_login(self, values: LoginValues) -> None:

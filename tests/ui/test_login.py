@@ -103,14 +103,26 @@ def test_details_the_engine_cannot_use_are_not_called_unreachable(
 def test_the_last_values_are_remembered(window: MainWindow, qtbot: QtBot, harness: Harness) -> None:
     fill(window, qtbot, "team-1", "bob")
     window.login.submit()
-    assert harness.prefs.login() == LoginValues("127.0.0.1:8765", "team-1", "bob", False)
+    assert harness.prefs.login() == LoginValues("127.0.0.1:8765", "team-1", "bob", False, False)
+
+
+def test_hosting_for_the_network_is_remembered(window: MainWindow, qtbot: QtBot, harness: Harness) -> None:
+    fill(window, qtbot)
+    window.login.host.setChecked(True)
+    window.login.hosting_box.network.setChecked(True)
+    window.login.submit()
+    assert harness.prefs.login().host_network
+    again = MainWindow(harness.bridge, harness.prefs)
+    qtbot.addWidget(again)
+    assert again.login.hosting_box.network.isChecked()
 
 
 def test_hosting_disables_the_address_and_shows_where_others_join(window: MainWindow) -> None:
     window.login.host.setChecked(True)
+    window.login.hosting_box.network.setChecked(True)
     assert not window.login.server.isEnabled()
     window.login.show_hosting("192.168.1.5:8765")
-    assert "192.168.1.5:8765" in window.login.hosting.text()
+    assert window.login.hosting.text() == "Hosting. Others can join at 192.168.1.5:8765."
     assert window.login.hosting.isVisible()
 
 

@@ -1,0 +1,40 @@
+"""What the window does with a link or a second launch: come to the front, and join if it may.
+
+A click on a link must never drop a call: inside a room, the link only
+fills the form (for after leaving) and says so.
+"""
+
+import os
+
+from PySide6.QtCore import Qt
+
+from ..links import RoomLink
+from .status import NoticeKind
+from .window import MainWindow
+
+
+def bring_to_front(window: MainWindow, activation_token: str | None = None) -> None:
+    """Un-minimise, show and raise; ``activation_token`` is the launching desktop's (Wayland)."""
+    if activation_token:  # Qt's Wayland plugin reads (and clears) it when it activates a window
+        os.environ["XDG_ACTIVATION_TOKEN"] = activation_token
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
+def open_link(window: MainWindow, link: RoomLink) -> None:
+    """Join the link's room; from inside another room, only fill the form."""
+    login, room = window.login, window.room
+    in_room = window.bridge.in_room
+    if in_room and room.room_name == link.room:
+        return
+    ready = login.fill_link(link)
+    if in_room:
+        room.notice.say(
+            f"To join {link.room} from the link you opened, leave this room: the form has it filled in.",
+            NoticeKind.INFO,
+            "Dismiss",
+        )
+    elif ready:
+        login.submit()
