@@ -104,8 +104,11 @@ class HostingBox(QWidget):
         self._show_invite()
 
     def invite_link(self) -> RoomLink | None:
-        """The link for the room in the form; ``None`` for this computer only (nobody to invite) or
-        while the room's name is not one the protocol allows."""
+        """The link for the room in the form, or ``None``.
+
+        ``None`` for this computer only (nobody to invite), or while the room's
+        name is not one the protocol allows.
+        """
         if self.scope() is HostScope.THIS_COMPUTER:
             return None
         try:
