@@ -6,6 +6,9 @@ prints ``ready`` and serves until killed (at most ``SERVE_LIMIT_S``).
 ``ask udp|tcp HOST PORT...`` asks each port from one local socket and prints
 one answer per line, ``timeout`` or the error's name: the same local port
 asking two destinations shows whether a NAT maps it once or per destination.
+``count SECONDS IP:PORT...`` listens on those UDP addresses, prints ``ready``,
+and after SECONDS one line per address: how many STUN requests came (ICE's
+connectivity checks).
 """
 
 import selectors
@@ -40,6 +43,24 @@ def serve(ports: Sequence[int]) -> None:
                         conn.sendall(f"{ip}:{port}".encode())
 
 
+def count_stun(seconds: float, addresses: Sequence[str]) -> list[str]:
+    counts = dict.fromkeys(addresses, 0)
+    with selectors.DefaultSelector() as sel:
+        for address in addresses:
+            ip, port = address.rsplit(":", 1)
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind((ip, int(port)))
+            sel.register(udp, selectors.EVENT_READ, address)
+        print("ready", flush=True)
+        deadline = time.monotonic() + min(seconds, SERVE_LIMIT_S)
+        while (left := deadline - time.monotonic()) > 0:
+            for key, _ in sel.select(timeout=left):
+                data = key.fileobj.recv(2048)  # type: ignore[union-attr]
+                if data[:2] == b"\x00\x01":  # a STUN Binding request
+                    counts[key.data] += 1
+    return [f"{address} {n}" for address, n in counts.items()]
+
+
 def ask(protocol: str, host: str, ports: Sequence[int]) -> list[str]:
     """One line per port: the address the server saw, ``timeout``, or an error's name."""
     answers = []
@@ -66,6 +87,8 @@ def main(argv: Sequence[str]) -> int:
     match argv:
         case ["serve", *ports]:
             serve([int(p) for p in ports])
+        case ["count", seconds, *addresses]:
+            print("\n".join(count_stun(float(seconds), addresses)), flush=True)
         case ["ask", ("udp" | "tcp") as protocol, host, *ports]:
             print("\n".join(ask(protocol, host, [int(p) for p in ports])), flush=True)
         case _:
