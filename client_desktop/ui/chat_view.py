@@ -1,14 +1,18 @@
-"""The chat: messages rendered as escaped HTML, and a composer that knows the protocol's limit.
+"""The chat: messages appended to the view one block at a time, and a composer that knows the limit.
 
-Text from others is never interpreted as markup: every message is escaped
-and only URLs we recognise become links. Messages are kept as values
-(delivered ones by chat id, ours pending by nonce until the server echoes
-them) and the view is re-rendered from them, so a reconnect, a replayed
-history or a late echo can never duplicate or lose a line.
+Text from others is never interpreted as markup (``chat_document`` writes
+it with character formats; a small Markdown subset and our mentions are
+styled). Messages are kept as values (delivered ones by chat id, ours
+pending by nonce until the server echoes them); each change touches only
+the blocks it concerns, so a reconnect, a replayed history or a late echo
+can never duplicate or lose a line, and a new message costs the same with
+500 lines shown as with none: a peer flooding the room at its rate limit
+cannot hold up the event loop the call runs on.
 """
 
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import assert_never
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -26,44 +30,19 @@ from PySide6.QtWidgets import (
 from protocol import limits
 from protocol.text import clean_chat
 
-from . import style
+from .chat_document import END_ISOLATE, ISOLATE, ChatDocument, ChatKey, Delivered, Line, Pending
+
+__all__ = ["COUNT_FROM", "ChatKey", "ChatView", "Composer", "Delivered", "Line", "Pending"]
 
 MAX_SHOWN = 500
 """Older messages drop out of the view (the server keeps them)."""
+TRIM_STEP = 100
+"""They drop out this many at once: taking blocks from the top moves every block below,
+which costs as much for one as for a hundred."""
 GROUP_S = 300
 """A message within 5 minutes of the same sender's previous one shares its header."""
 COUNT_FROM = int(limits.MAX_CHAT_CHARS * 0.8)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """A line the server has stored, under its chat id."""
-
-    chat_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """Our own line on its way, under the nonce the server will echo."""
-
-    nonce: str
-
-
-ChatKey = Delivered | Pending
-"""Which message a line shows: the same key never makes two lines."""
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    key: ChatKey
-    username: str
-    text: str
-    ts_s: float
-    own: bool
-
-    @property
-    def pending(self) -> bool:
-        return isinstance(self.key, Pending)
+_NO_ISOLATES = str.maketrans(dict.fromkeys(ISOLATE + END_ISOLATE))
 
 
 class Composer(QPlainTextEdit):
@@ -86,10 +65,13 @@ class ChatView(QWidget):
         super().__init__(parent)
         self._lines: list[Line] = []
         self._ids: set[int] = set()
+        self._me = ""
         self.render_pending = False
         """Lines were added with ``defer``: the view shows them once the event loop turns."""
         self.browser = QTextBrowser()
         self.browser.setObjectName("chat")
+        self.document = ChatDocument(self.browser.document())
+        self.document.restyle(self.browser.palette())
         self.browser.setOpenExternalLinks(True)
         self.browser.setAccessibleName("Chat messages")
         self.browser.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -130,6 +112,13 @@ class ChatView(QWidget):
 
     # --- messages -------------------------------------------------------------
 
+    def set_own_name(self, name: str) -> None:
+        """Our name in this room: messages from others that mention it are highlighted."""
+        if name != self._me:
+            self._me = name
+            if self._lines:
+                self._render_all(follow=False)
+
     def add_chat(
         self,
         chat_id: int,
@@ -145,34 +134,50 @@ class ChatView(QWidget):
         if chat_id in self._ids:
             return
         self._ids.add(chat_id)
-        if own and nonce is not None:
-            self._lines = [line for line in self._lines if line.key != Pending(nonce)]
-        delivered = Line(Delivered(chat_id), username, text, ts_ms / 1000, own)
+        follow = own or self.at_end()
         at = len(self._lines)
+        if own and nonce is not None:
+            for i in range(len(self._lines) - 1, -1, -1):
+                if self._lines[i].key == Pending(nonce):
+                    del self._lines[i]
+                    if not self.render_pending:
+                        self._unplace(i)
+                    break
+            at = len(self._lines)
         while at > 0 and _after(self._lines[at - 1].key, chat_id):
             at -= 1
-        self._lines.insert(at, delivered)
-        if not defer:
-            self._render(follow=own)
-        elif not self.render_pending:
-            self.render_pending = True
-            QTimer.singleShot(0, self._render_deferred)
+        self._lines.insert(at, Line(Delivered(chat_id), username, text, ts_ms / 1000, own))
+        if defer:
+            if not self.render_pending:
+                self.render_pending = True
+                QTimer.singleShot(0, self._render_deferred)
+        elif self.render_pending:
+            self._render_all(follow=follow)
+        else:
+            self._place(at, follow)
 
     def _render_deferred(self) -> None:
         if self.render_pending:
-            self._render(follow=False)
+            self._render_all(follow=self.at_end())
 
     def add_pending(self, nonce: str, username: str, text: str) -> None:
         self._lines.append(Line(Pending(nonce), username, text, time.time(), True))
-        self._render(follow=True)
+        if self.render_pending:
+            self._render_all(follow=True)
+        else:
+            self._place(len(self._lines) - 1, follow=True)
 
     def clear(self) -> None:
         self._lines.clear()
         self._ids.clear()
-        self._render(follow=True)
+        self._render_all(follow=True)
 
     def lines(self) -> list[Line]:
         return list(self._lines)
+
+    def plain_text(self) -> str:
+        """What the view shows, as text: without the invisible isolates around names and bodies."""
+        return self.browser.toPlainText().translate(_NO_ISOLATES)
 
     def at_end(self) -> bool:
         bar = self.browser.verticalScrollBar()
@@ -183,19 +188,60 @@ class ChatView(QWidget):
         bar.setValue(bar.maximum())
         self.jump.hide()
 
-    def _render(self, follow: bool) -> None:
-        """Re-render; follow the end if we were there (or it is ours), else keep the reader's place."""
+    def _place(self, at: int, follow: bool) -> None:
+        """Show the new ``_lines[at]``; the line after it may now share its header."""
+        with self._keeping_place(follow):
+            with self.document.change():
+                self.document.insert(at)
+                self._write(at)
+                if at + 1 < len(self._lines):
+                    self._write(at + 1)
+            excess = len(self._lines) - MAX_SHOWN
+            if excess >= TRIM_STEP:
+                with self.document.change():
+                    del self._lines[:excess]
+                    self.document.remove(0, excess)
+                    self._write(0)
+
+    def _unplace(self, at: int) -> None:
+        """``_lines[at]`` is gone from the model: take its block away, regroup the next."""
+        with self.document.change():
+            self.document.remove(at)
+            if at < len(self._lines):
+                self._write(at)
+
+    def _render_all(self, follow: bool) -> None:
+        """Write every block again: a history batch, a new palette, a new name."""
         self.render_pending = False
+        with self._keeping_place(follow):
+            del self._lines[: max(0, len(self._lines) - MAX_SHOWN)]
+            self.document.reset([(line, self._grouped(i), self._me) for i, line in enumerate(self._lines)])
+
+    def _write(self, at: int) -> None:
+        self.document.write(at, self._lines[at], self._grouped(at), self._me)
+
+    def _grouped(self, at: int) -> bool:
+        """Whether ``_lines[at]`` goes under the previous line's header (same sender, soon after)."""
+        if at == 0:
+            return False
+        previous, line = self._lines[at - 1], self._lines[at]
+        return (
+            previous.username == line.username
+            and previous.own == line.own
+            and line.ts_s - previous.ts_s < GROUP_S
+        )
+
+    @contextmanager
+    def _keeping_place(self, follow: bool) -> Iterator[None]:
+        """Follow the end (we were there, or it is ours), else keep the reader's place."""
         bar = self.browser.verticalScrollBar()
-        stay = not follow and not self.at_end()
         old = bar.value()
-        del self._lines[: max(0, len(self._lines) - MAX_SHOWN)]
-        self.browser.setHtml(_html(self._lines))
-        if stay:
+        yield
+        if follow:
+            self.scroll_to_end()
+        else:
             bar.setValue(old)
             self.jump.show()
-        else:
-            self.scroll_to_end()
 
     def _scrolled(self, _value: int) -> None:
         if self.at_end():
@@ -228,10 +274,12 @@ class ChatView(QWidget):
             self.send_button.setEnabled(False)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
-        """A new palette (the system went dark): the HTML's colours are picked by it, so re-render."""
+        """A new palette (the system went dark): the formats' colours come from it, so rewrite."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and self._lines:
-            self._render(follow=False)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.document.restyle(self.browser.palette())
+            if self._lines:
+                self._render_all(follow=self.at_end())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         """A reader at the end stays at the end when the window is resized."""
@@ -249,30 +297,3 @@ def _after(key: ChatKey, chat_id: int) -> bool:
             return True
         case _:
             assert_never(key)
-
-
-def _html(lines: list[Line]) -> str:
-    parts: list[str] = []
-    previous: Line | None = None
-    for line in lines:
-        grouped = (
-            previous is not None
-            and previous.username == line.username
-            and previous.own == line.own
-            and line.ts_s - previous.ts_s < GROUP_S
-        )
-        stamp = time.strftime("%H:%M", time.localtime(line.ts_s))
-        body = style.linkify(line.text)
-        state = ' <span style="color:gray"><i>sending…</i></span>' if line.pending else ""
-        colour = style.accent().name() if line.own else ""
-        name = style.escape(line.username) + (" (you)" if line.own else "")
-        header = (
-            ""
-            if grouped
-            else f'<b style="color:{colour}">{name}</b> <span style="color:gray">{stamp}</span><br>'
-        )
-        text_colour = "color:gray;" if line.pending else ""
-        top = 2 if grouped else 10
-        parts.append(f'<div style="margin-top:{top}px;{text_colour}">{header}{body}{state}</div>')
-        previous = line
-    return "".join(parts)

@@ -87,6 +87,7 @@ class RoomView(QWidget):
         if me is None:
             return
         self.users.show_room(me, event.peers)
+        self.chat.set_own_name(me.username)
         self.calls.show_self(me)
         self.status.connected()
 

@@ -6,12 +6,9 @@ colours that must read on both are picked by the palette's lightness.
 """
 
 import html
-import re
 
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
-
-URL = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 STYLE_SHEET = """
 QWidget#card { background: palette(base); border: 1px solid palette(mid); border-radius: 10px; }
@@ -45,19 +42,6 @@ def plain_tooltip(*lines: str) -> str:
     """
     body = "<br>".join(escape(line) for line in lines)
     return f'<p style="white-space:pre">{body}</p>'
-
-
-def linkify(text: str) -> str:
-    """Escape ``text`` for HTML and make its http(s) URLs links: markup from others stays text."""
-    out: list[str] = []
-    last = 0
-    for match in URL.finditer(text):
-        out.append(escape(text[last : match.start()]))
-        url = escape(match.group(0))
-        out.append(f'<a href="{url}">{url}</a>')
-        last = match.end()
-    out.append(escape(text[last:]))
-    return "".join(out).replace("\n", "<br>")
 
 
 def is_dark() -> bool:
