@@ -23,7 +23,7 @@ from signaling_server.app import start
 from signaling_server.config import ServerConfig
 from signaling_server.model import ChatDraft, PeerId
 from signaling_server.pg_store import CONNECT_TIMEOUT_S, RECONNECT_MAX_S, PostgresDatabase
-from signaling_server.store import Store, StoreError
+from signaling_server.store import Store, StoreError, StoreThread, UncertainCommitError
 
 from .conftest import ServerProcess, free_port
 from .stores import postgres
@@ -238,3 +238,40 @@ def test_servers_opening_an_empty_database_together_migrate_it_once(
         ]
         for db in opened:
             db.close()
+
+
+async def test_a_batch_whose_commit_is_cut_off_fails_whole_and_is_not_run_again(postgres: Postgres) -> None:
+    """Run again, a batch that PostgreSQL did commit would be saved twice: so it fails, as uncertain."""
+    with postgres.database() as url:
+        store = Store(PostgresDatabase(url))
+        store.begin()
+        ((backend,),) = store.db.rows("SELECT pg_backend_pid()")
+        store.commit()
+        thread = StoreThread(store)
+        try:
+
+            def cut_off(_: Store) -> None:  # another session ends ours before our COMMIT
+                postgres.admin(f"SELECT pg_terminate_backend({int(backend)})")
+
+            running, held = threading.Event(), threading.Event()
+
+            def hold(_: Store) -> bool:  # while it runs, the next two queue up: one batch
+                running.set()
+                return held.wait(5)
+
+            first = thread.submit(hold)
+            assert await asyncio.to_thread(running.wait, 5)
+            draft = ChatDraft("den", PeerId("p1"), "mia", "cut off", 0, "n1")
+            posted = thread.submit(Store.append_chat, draft)
+            cutting = thread.submit(cut_off)
+            held.set()
+            assert await first is True
+            for future in (posted, cutting):
+                with pytest.raises(UncertainCommitError, match="during COMMIT"):
+                    await future
+            history, _ = await thread.submit(Store.history, "den", 0, 1 << 20)
+            assert history == []  # cut off before COMMIT: not saved, and not saved again by a retry
+            again = await thread.submit(Store.append_chat, draft)
+            assert again.id == 1
+        finally:
+            await asyncio.to_thread(thread.stop)
