@@ -1,7 +1,8 @@
 """The store on each engine, for the tests that must hold on both: SQLite in a file, PostgreSQL.
 
-A test module imports ``postgres`` and ``store_at``: ``store_at`` runs the
-test once per engine, on a new database each time. The PostgreSQL cluster
+A test module imports ``postgres`` and ``store_at`` (or ``database_flags``,
+for a server process): either runs the test once per engine, on a new
+database each time. The PostgreSQL cluster
 is started once per module, and only if a test there asks for it (about a
 second: ``initdb`` is most of it); its tests are skipped, saying why, where
 it cannot run.
@@ -69,3 +70,14 @@ def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreAt
             return StoreAt(engine, path, url, another)
 
         yield another()
+
+
+@pytest.fixture(params=ENGINES)
+def database_flags(request: pytest.FixtureRequest) -> Iterator[tuple[str, ...]]:
+    """A server's flags for a new, empty database on each engine in turn (SQLite: none, --data-dir's file)."""
+    if request.param == "sqlite":
+        yield ()
+        return
+    cluster: pg.Postgres = request.getfixturevalue("postgres")
+    with cluster.database() as url:
+        yield ("--database", url)

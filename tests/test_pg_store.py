@@ -1,9 +1,9 @@
-"""PostgreSQL as the store: the real server on it, PostgreSQL going away and coming back, shared use.
+"""PostgreSQL as the store: PostgreSQL going away and coming back under a running server, shared use.
 
 The rules both engines share are tested on both (test_server_retention.py,
-test_store_migrations.py); here is what only PostgreSQL has: a server
-process that outlives its database's restarts, and a database that several
-writers may share.
+test_store_migrations.py, test_server_restart.py); here is what only
+PostgreSQL has: a server process that outlives its database's restarts, and
+a database that several writers may share.
 """
 
 import asyncio
@@ -61,42 +61,6 @@ async def chat_until_saved(client: Client, text: str, timeout_s: float) -> dict[
     raise AssertionError(f"no chat was saved within {timeout_s} s")
 
 
-async def test_a_server_restarted_on_the_same_postgresql_keeps_history_ids_and_places(
-    postgres: Postgres, server_process: Callable[..., ServerProcess]
-) -> None:
-    with postgres.database() as url:
-        proc = server_process("--database", url, "--grace", "10")
-        proc.start()
-        alice, bob = await Client.open(proc.url), await Client.open(proc.url)
-        a = await alice.join(username="alice")
-        b = await bob.join(username="bob")
-        await alice.expect("peer-joined")
-        for i in range(3):
-            await alice.send({"type": "chat", "text": f"before {i}", "nonce": f"n{i}"})
-            await bob.expect("chat")
-        proc.kill(signal.SIGKILL)
-        proc.start()
-        alice2, bob2 = await Client.open(proc.url), await Client.open(proc.url)
-        a2 = await alice2.join(username="alice", resume=a["resume"], since=0)
-        assert (a2["resumed"], a2["self"]["id"]) == (True, a["self"]["id"])
-        assert [(m["id"], m["text"], m["nonce"]) for m in a2["history"]] == [
-            (1, "before 0", "n0"),
-            (2, "before 1", "n1"),
-            (3, "before 2", "n2"),
-        ]
-        assert [p["id"] for p in a2["peers"]] == [b["self"]["id"]]  # bob's place waits for him
-        b2 = await bob2.join(username="bob", resume=b["resume"], since=3)
-        assert (b2["resumed"], b2["history"]) == (True, [])
-        await alice2.nothing(0.3)  # bob came back without peer-left / peer-joined churn
-        await bob2.send({"type": "chat", "text": "after"})
-        assert (await alice2.expect("chat"))["id"] == 4
-        for c in (alice2, bob2):
-            await c.close()
-        err = await proc.stop(signal.SIGTERM)
-    assert b"Traceback" not in err
-    assert f"data in {url}".encode() in err  # the URL holds no password here, and is named
-
-
 async def test_while_postgresql_is_down_chats_fail_and_presence_and_signaling_go_on_until_it_is_back(
     postgres: Postgres, server_process: Callable[..., ServerProcess]
 ) -> None:
@@ -138,6 +102,7 @@ async def test_while_postgresql_is_down_chats_fail_and_presence_and_signaling_go
             await client.close()
         log = (await proc.stop(signal.SIGTERM)).decode()
     assert a["self"]["id"]
+    assert f"data in {url}" in log  # named by its URL (which holds no password here)
     assert "lost the connection to PostgreSQL" in log
     assert "connected to PostgreSQL at" in log
     assert "again" in log

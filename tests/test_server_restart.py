@@ -1,4 +1,4 @@
-"""Restarts lose nothing: kill -9 keeps history, id sequence and places; SIGTERM says 1001."""
+"""Restarts lose nothing: kill -9 keeps history, id sequence and places; SIGTERM says 1001 (both engines)."""
 
 import signal
 from collections.abc import Callable
@@ -6,11 +6,16 @@ from collections.abc import Callable
 from websockets.frames import CloseCode
 
 from .conftest import ServerProcess
+from .stores import database_flags, postgres
 from .wsclient import Client
 
+__all__ = ["database_flags", "postgres"]  # the fixtures of tests/stores.py, for pytest to find
 
-async def test_kill_9_keeps_history_ids_and_places(server_process: Callable[..., ServerProcess]) -> None:
-    proc = server_process("--grace", "10")
+
+async def test_kill_9_keeps_history_ids_and_places(
+    server_process: Callable[..., ServerProcess], database_flags: tuple[str, ...]
+) -> None:
+    proc = server_process(*database_flags, "--grace", "10")
     proc.start()
     alice, bob = await Client.open(proc.url), await Client.open(proc.url)
     a = await alice.join(username="alice")
@@ -42,9 +47,9 @@ async def test_kill_9_keeps_history_ids_and_places(server_process: Callable[...,
 
 
 async def test_sigterm_closes_with_1001_and_clients_resume(
-    server_process: Callable[..., ServerProcess],
+    server_process: Callable[..., ServerProcess], database_flags: tuple[str, ...]
 ) -> None:
-    proc = server_process()
+    proc = server_process(*database_flags)
     proc.start()
     alice = await Client.open(proc.url)
     a = await alice.join(username="alice")
