@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("psycopg", reason="the PostgreSQL driver is not installed: pip install -e '.[dev]'")
+
 from signaling_server.app import start
 from signaling_server.config import ServerConfig
 from signaling_server.model import ChatDraft, PeerId
