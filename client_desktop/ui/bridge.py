@@ -161,6 +161,8 @@ class Bridge(QObject):
         self.stats.rows.connect(self.call_stats)
         self._engine: EngineLike | None = None
         self._request: JoinRequest | None = None
+        self.server = ""
+        """The server of the room we are joining or in, as the engine was given it (ours when hosting)."""
         self.me: Peer | None = None
         self.joined_at: float | None = None
         """When the last ``RoomJoined`` reached us (``time.monotonic()``): the test driver times from it."""
@@ -217,6 +219,7 @@ class Bridge(QObject):
                 self._failed(JoinProblem.CANNOT_HOST, f"Could not start a server on this computer: {exc}")
                 return
             self.hosting.emit(shared)
+        self.server = url
         try:
             engine = self._make_engine(
                 JoinRequest(url, request.room, request.username, request.password, False, request.voice),

@@ -1,17 +1,20 @@
-"""The room: status banners, chat and people side by side, the call bar below.
+"""The room: its name and server, status banners, chat and people side by side, the call bar below.
 
 It listens to the bridge's signals and calls the bridge's methods; it
 holds no engine and no asyncio. The people panel folds away on narrow
 windows (and comes back when there is room, unless hidden by hand).
 """
 
+from urllib.parse import urlsplit
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from protocol import Peer
 
 from ..engine import events
+from . import style
 from .bridge import Bridge
 from .call_bar import CallBar
 from .chat_view import ChatView
@@ -26,6 +29,10 @@ class RoomView(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.room_name = ""
+        self.server_name = ""
+        self._hosted_at = ""
+        self.title = _plain_label("roomTitle", "Room")
+        self.server = _plain_label("hint", "Server")
         self.status = ConnectionStatus()
         self.notice = Banner("Notice")
         self.notice.action.connect(self.notice.hide)
@@ -42,14 +49,20 @@ class RoomView(QWidget):
         self._people_wanted = True
         self._narrow = False
 
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addWidget(self.server, 1, Qt.AlignmentFlag.AlignBaseline)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
+        layout.addLayout(header)
         layout.addWidget(self.status)
         layout.addWidget(self.notice)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.calls)
 
         b = bridge
+        b.joining.connect(lambda: setattr(self, "_hosted_at", ""))
+        b.hosting.connect(lambda address: setattr(self, "_hosted_at", address))
         b.joined.connect(self._joined)
         b.peer_arrived.connect(self.users.upsert)
         b.peer_updated.connect(self.users.upsert)
@@ -77,6 +90,11 @@ class RoomView(QWidget):
     def enter(self, room: str) -> None:
         """A fresh room: nothing of the previous one stays."""
         self.room_name = room
+        server = urlsplit(self.bridge.server).netloc or self.bridge.server
+        self.server_name = f"hosted here, others join at {self._hosted_at}" if self._hosted_at else server
+        self.title.setText(room)
+        self.server.setText(f"on {self.server_name}")
+        self.server.setToolTip(style.plain_tooltip(self.bridge.server))
         self.chat.clear()
         self.status.hide()
         self.notice.hide()
@@ -128,3 +146,14 @@ class RoomView(QWidget):
             self.calls.people.blockSignals(True)
             self.calls.people.setChecked(not self.users.isHidden())
             self.calls.people.blockSignals(False)
+
+
+def _plain_label(name: str, accessible: str) -> QLabel:
+    """A label for a string from the network or the user: plain text, never markup, cut if too long."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setAccessibleName(accessible)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 STYLE_SHEET = """
 QWidget#card { background: palette(base); border: 1px solid palette(mid); border-radius: 10px; }
 QLabel#title { font-size: 20pt; font-weight: 600; }
+QLabel#roomTitle { font-size: 13pt; font-weight: 600; }
 QLabel#hint { color: palette(placeholder-text); }
 QLabel#error { color: #c62828; font-weight: 600; }
 QLabel#banner { padding: 6px 10px; border-radius: 6px; background: palette(alternate-base);

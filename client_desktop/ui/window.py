@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
             self.room.enter(event.room)
             self.stack.setCurrentWidget(self.room)
             self.login.set_busy(False)
-        self.setWindowTitle(f"{event.room} — Voxroom")
+        self.setWindowTitle(window_title(self.room.room_name, self.room.server_name))
 
     def _hosting(self, address: str) -> None:
         self.login.show_hosting(address)
@@ -124,3 +124,9 @@ class MainWindow(QMainWindow):
         self.prefs.save_geometry("splitter", self.room.splitter.saveState())
         super().closeEvent(event)
         self.closed.emit()
+
+
+def window_title(room: str, server: str) -> str:
+    """``ROOM on SERVER — Voxroom``, shown as written: Qt would hide a ``[*]`` in a title
+    (its placeholder for unsaved changes) unless doubled."""
+    return f"{room} on {server} — Voxroom".replace("[*]", "[*][*]")
