@@ -137,7 +137,7 @@ class PostgresDatabase:
         except psycopg.OperationalError as exc:
             self._retry_at = now + self._backoff_s
             self._backoff_s = min(2 * self._backoff_s, RECONNECT_MAX_S)
-            reason = str(exc).strip().splitlines()[-1]
+            reason = " ".join(line.strip() for line in str(exc).splitlines())  # libpq's, on one line
             log.warning("cannot reach PostgreSQL at %s: %s", self.name, reason)
             raise StoreError(f"PostgreSQL at {self.name} is unreachable: {reason}") from exc
         if self._lost:

@@ -133,6 +133,7 @@ async def test_a_server_whose_postgresql_cannot_be_reached_does_not_start() -> N
     url = f"postgresql://voxroom:pw-not-shown@127.0.0.1:{free_port()}/voxroom"
     with pytest.raises(StoreError, match="is unreachable") as refused:
         await start(ServerConfig(host="127.0.0.1", port=0, database=url))
+    assert "Connection refused" in str(refused.value)  # libpq's reason, whole
     assert "pw-not-shown" not in str(refused.value)
     assert "postgresql://voxroom@127.0.0.1:" in str(refused.value)
 
