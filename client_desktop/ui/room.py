@@ -32,6 +32,7 @@ class RoomView(QWidget):
         self.server_name = ""
         self._hosted_at = ""
         self.title = _plain_label("roomTitle", "Room")
+        self.title.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)  # at most 64 chars
         self.server = _plain_label("hint", "Server")
         self.status = ConnectionStatus()
         self.notice = Banner("Notice")
@@ -149,7 +150,8 @@ class RoomView(QWidget):
 
 
 def _plain_label(name: str, accessible: str) -> QLabel:
-    """A label for a string from the network or the user: plain text, never markup, cut if too long."""
+    """A label for a string from the network or the user: plain text, never markup; cut, not
+    widening the window, when too long."""
     label = QLabel()
     label.setObjectName(name)
     label.setAccessibleName(accessible)

@@ -7,8 +7,11 @@ colours that must read on both are picked by the palette's lightness.
 
 import html
 
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+EMOJI_FAMILIES = ("Noto Color Emoji", "Apple Color Emoji", "Segoe UI Emoji", "Twemoji", "JoyPixels")
+"""Colour emoji fonts, by platform (Linux, macOS, Windows, and two a Linux user may add)."""
 
 STYLE_SHEET = """
 QWidget#card { background: palette(base); border: 1px solid palette(mid); border-radius: 10px; }
@@ -96,6 +99,23 @@ def use_palette(app: QApplication, palette: QPalette) -> None:
     app.setStyleSheet(STYLE_SHEET)  # re-resolves palette(...) in the sheet
 
 
+def use_emoji_font() -> str | None:
+    """Name the installed colour emoji font as Qt's emoji fallback; return it (None: none found).
+
+    Without one, Qt takes the first font fontconfig offers for each emoji,
+    which may draw a box or a black-and-white glyph (DejaVu has some).
+    Debian's is ``fonts-noto-color-emoji`` (``./dev`` installs it).
+    """
+    installed = set(QFontDatabase.families())
+    for family in EMOJI_FAMILIES:
+        if family in installed:
+            if family not in QFontDatabase.applicationEmojiFontFamilies():
+                QFontDatabase.addApplicationEmojiFontFamily(family)
+            return family
+    return None
+
+
 def apply(app: QApplication) -> None:
     app.setStyle("Fusion")
     app.setStyleSheet(STYLE_SHEET)
+    use_emoji_font()

@@ -34,6 +34,7 @@ from ..engine.events import CallState
 from . import call_path, icons, style
 from .call_path import PathLook
 from .icons import Glyph
+from .markdown import tame
 
 SPEAKING_DBFS = -45.0
 """A peer's mix level above this lights their row (speech sits around -30 to -10 dBFS)."""
@@ -230,7 +231,7 @@ class _Delegate(QStyledItemDelegate):
         p.setPen(text)
         icons_w = 4 * 20
         name_rect = QRect(circle.right() + 10, r.top(), r.width() - d - 26 - icons_w, r.height())
-        name = peer.username + (" (you)" if peer.id == self._panel.self_id else "")
+        name = tame(peer.username) + (" (you)" if peer.id == self._panel.self_id else "")
         elided = p.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, name_rect.width())
         p.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
         # the state icons, right-aligned

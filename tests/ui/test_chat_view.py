@@ -1,9 +1,10 @@
 """The chat view on its own: one block per message, appended in place, hostile text kept literal."""
 
 import pytest
-from PySide6.QtGui import QFont, QTextBlock, QTextCharFormat
+from PySide6.QtGui import QColor, QFont, QTextBlock, QTextCharFormat
 from pytestqt.qtbot import QtBot
 
+from client_desktop.ui import style
 from client_desktop.ui.chat_document import END_ISOLATE, ISOLATE
 from client_desktop.ui.chat_view import MAX_SHOWN, TRIM_STEP, ChatView, Delivered
 from client_desktop.ui.markdown import MAX_MARKS
@@ -149,3 +150,16 @@ def test_old_lines_drop_out_in_steps_and_the_first_keeps_a_header(chat: ChatView
     assert chat.plain_text().startswith("bob ")
     chat.add_chat(MAX_SHOWN + TRIM_STEP + 1, "bob", "next", TS, False, None)
     assert len(chat.lines()) == MAX_SHOWN + 1  # the next trim waits for a whole step
+
+
+def test_emoji_are_drawn_in_colour(chat: ChatView) -> None:
+    if style.use_emoji_font() is None:
+        pytest.skip("no colour emoji font installed (Debian: fonts-noto-color-emoji)")
+    chat.add_chat(1, "bob", "😀🎉👍🏽", TS, False, None)
+    image = chat.browser.viewport().grab().toImage()
+    coloured = sum(
+        QColor(image.pixel(x, y)).hsvSaturation() > 120
+        for x in range(0, min(image.width(), 200))
+        for y in range(0, min(image.height(), 60))
+    )
+    assert coloured > 50  # a missing font draws boxes or black outlines: no colour at all

@@ -281,3 +281,12 @@ def test_leaving_returns_to_the_login(window: MainWindow, harness: Harness) -> N
     window.room.calls.leave.click()
     assert ("leave", None) in engine.calls
     assert window.stack.currentWidget() is window.login
+
+
+def test_the_room_and_server_are_in_the_header_and_title(window: MainWindow, harness: Harness) -> None:
+    enter(window, harness)
+    assert window.room.title.text() == "lobby"
+    assert window.room.server.text() == "on h:1"
+    assert window.windowTitle() == "lobby on h:1 — Voxroom"
+    window.room.calls.leave.click()
+    assert window.windowTitle() == "Voxroom"
