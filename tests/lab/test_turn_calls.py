@@ -19,8 +19,8 @@ from ..support.natlab import Nat
 from .calls import RATE, BotRun, TurnSite, call, finish, longest_gap_s, turn_site, two_bots, wait_connected
 
 DURATION_S = 5.0
-UDP_BLOCKED_DURATION_S = 8.0
-"""Longer: with UDP dropped, set-up first waits out the 2.5 s probe of the UDP relay."""
+UDP_BLOCKED_DURATION_S = 6.0
+"""A little longer: with UDP dropped, set-up waits a little for the silent UDP relay first."""
 RESTORED_WITHIN_S = 3.0
 CHECK_TURN_TIMEOUT_S = 30.0
 
