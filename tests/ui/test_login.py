@@ -52,7 +52,7 @@ def test_enter_in_a_field_joins_and_the_room_opens(
     assert window.stack.currentWidget() is window.room
     assert harness.engine.request.server == "ws://127.0.0.1:8765/ws"
     assert harness.engine.request.username == "alice"
-    assert window.windowTitle() == "lobby — Voxroom"
+    assert window.windowTitle() == "lobby on 127.0.0.1:8765 — Voxroom"
 
 
 @pytest.mark.parametrize(
