@@ -7,6 +7,7 @@ this module and ``app.py`` touch the engine: the widgets can be tested
 against a fake engine with no asyncio loop at all.
 """
 
+import errno
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -216,7 +217,9 @@ class Bridge(QObject):
                 url, shared = await self._host_server()
             except OSError as exc:  # the port is in use, or the data folder cannot be written
                 log.warning("hosting failed: %s", exc)
-                self._failed(JoinProblem.CANNOT_HOST, f"Could not start a server on this computer: {exc}")
+                self._failed(
+                    JoinProblem.CANNOT_HOST, f"Could not start a server on this computer: {_why(exc)}"
+                )
                 return
             self.hosting.emit(shared)
         self.server = url
@@ -380,3 +383,10 @@ class Bridge(QObject):
                 self.server_error.emit(event.message or f"The server reported a problem ({event.code}).")
             case _:
                 assert_never(event)
+
+
+def _why(exc: OSError) -> str:
+    """An OS error in words, without its errno: the port's usual story said plainly."""
+    if exc.errno == errno.EADDRINUSE:
+        return "its port is already in use (is Voxroom already hosting, or another program on that port?)."
+    return f"{exc.strerror or exc}."

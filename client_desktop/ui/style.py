@@ -14,7 +14,7 @@ EMOJI_FAMILIES = ("Noto Color Emoji", "Apple Color Emoji", "Segoe UI Emoji", "Tw
 """Colour emoji fonts, by platform (Linux, macOS, Windows, and two a Linux user may add)."""
 
 STYLE_SHEET = """
-QWidget#card { background: palette(base); border: 1px solid palette(mid); border-radius: 10px; }
+QWidget#card { background: palette(alternate-base); border: 1px solid palette(mid); border-radius: 10px; }
 QLabel#title { font-size: 20pt; font-weight: 600; }
 QLabel#roomTitle { font-size: 13pt; font-weight: 600; }
 QLabel#hint { color: palette(placeholder-text); }

@@ -213,7 +213,8 @@ def clipped(root: QWidget) -> list[str]:
     return found
 
 
-SHOTS = Path(os.environ.get("VOXROOM_SCREENSHOT_DIR", "/tmp"))
+SHOTS_ENV = "VOXROOM_SCREENSHOT_DIR"
+"""Where the form's screenshots go to be looked at; a test's own temporary folder otherwise."""
 
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
@@ -229,7 +230,8 @@ def test_the_form_fits_in_every_choice_and_palette(
         window = open_window(qtbot, Harness(tmp_path))
         hosting(window, scope)
         window.login.show_error(
-            "Could not start a server on this computer: [Errno 98] Address already in use"
+            "Could not start a server on this computer: its port is already in use "
+            "(is Voxroom already hosting, or another program on that port?)."
         )
         window.resize(*size)
         qtbot.waitExposed(window)
@@ -238,7 +240,8 @@ def test_the_form_fits_in_every_choice_and_palette(
         name = (
             f"ui-login-{scope.value}-{'dark' if dark else 'light'}-{'wide' if size[0] > 600 else 'small'}.png"
         )
-        assert window.grab().save(str(SHOTS / name))
+        shots = Path(os.environ.get(SHOTS_ENV, tmp_path))
+        assert window.grab().save(str(shots / name))
     finally:
         style.use_palette(app, app.style().standardPalette())
 

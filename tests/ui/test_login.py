@@ -1,5 +1,6 @@
 """The login form: protocol rules inline, Enter submits, refusals in plain words, values remembered."""
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,7 @@ def test_hosting_starts_the_server_then_joins_it_and_shows_the_address(qtbot: Qt
 
 def test_a_port_in_use_when_hosting_says_the_server_did_not_start(qtbot: QtBot, tmp_path: Path) -> None:
     async def host() -> tuple[str, str]:
-        raise OSError(98, "Address already in use")
+        raise OSError(errno.EADDRINUSE, "Address already in use")
 
     harness = Harness(tmp_path, host)
     window = open_window(qtbot, harness)
@@ -154,7 +155,8 @@ def test_a_port_in_use_when_hosting_says_the_server_did_not_start(qtbot: QtBot, 
     window.login.submit()
     assert harness.engines == []
     assert window.login.error.text() == (
-        "Could not start a server on this computer: [Errno 98] Address already in use"
+        "Could not start a server on this computer: its port is already in use "
+        "(is Voxroom already hosting, or another program on that port?)."
     )
 
 
