@@ -19,6 +19,7 @@ from . import events
 from .call_rules import DEFAULT_TIMING, CallTiming
 from .call_stats import PeerCallStats, transport_stats
 from .candidate_policy import CandidateFilter, server_is_loopback
+from .cues import Cue, samples
 from .devices import DeviceAudio
 from .mesh import CallMesh
 from .mixer import Mixer
@@ -178,6 +179,14 @@ class Engine:
     def set_peer_gain(self, peer_id: str, gain: float) -> None:
         self._mixer.set_gain(peer_id, gain)
 
+    def play_cue(self, cue: Cue, volume: float = 1.0) -> None:
+        """Play a short sound through the call's own output (``volume`` 0 to 1).
+
+        The owner decides when: what sounds, and how loud, is the app's to choose (the bot plays none).
+        """
+        if volume > 0:
+            self._mixer.play(samples(cue, volume))
+
     async def apply_audio(self, options: AudioOptions) -> None:
         """Use new audio settings in the running call, devices included."""
         self._configure(options)
@@ -270,7 +279,7 @@ class Engine:
                 self._mesh.peer_arrived(peer.id, peer.voice)
             case events.PeerDeparted(peer_id=peer_id):
                 self._mesh.peer_departed(peer_id)
-                self._mixer.remove(peer_id)
+                self._mixer.forget(peer_id)
             case events.PeerUpdated(peer=peer):
                 if peer.id != self._signaling.self_id:
                     self._mixer.silence(peer.id, peer.server_muted)  # even if its client keeps sending
