@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
 
+import msgspec
 from PySide6.QtCore import QObject, Signal
 
 from protocol import Peer, limits
 from protocol.text import clean_chat
 
 from ..engine import events
+from ..engine.cues import Cue
 from ..engine.engine import AudioOptions
 from ..engine.errors import SignalingError
 from ..engine.events import FailureCode
@@ -95,6 +97,7 @@ class EngineLike(StatsSource, Protocol):
     def set_deafened(self, deafened: bool) -> None: ...
     def set_push_to_talk(self, pressed: bool) -> None: ...
     def set_peer_gain(self, peer_id: str, gain: float) -> None: ...
+    def play_cue(self, cue: Cue, volume: float) -> None: ...
     async def apply_audio(self, options: AudioOptions) -> None: ...
 
 
@@ -261,6 +264,7 @@ class Bridge(QObject):
         self._set_self(muted=muted)
         if self._engine is not None:
             self._engine.set_muted(muted)
+            self._cue(Cue.MUTE if muted else Cue.UNMUTE)
 
     def set_deafened(self, deafened: bool) -> None:
         self._set_self(deafened=deafened)
@@ -335,11 +339,15 @@ class Bridge(QObject):
         if self._metering:
             self.input_level.emit(dbfs)
 
+    def _cue(self, cue: Cue) -> None:
+        """A sound for what just happened, if the settings want them (the engine mixes it into the call)."""
+        if self._engine is not None and self.settings.cues:
+            self._engine.play_cue(cue, self.settings.cue_volume)
+
     def _set_self(self, **changes: bool) -> None:
         if self.me is None:
             return
-        fields = {"muted": self.me.muted, "deafened": self.me.deafened, "voice": self.me.voice, **changes}
-        self.me = Peer(self.me.id, self.me.username, fields["muted"], fields["deafened"], fields["voice"])
+        self.me = msgspec.structs.replace(self.me, **changes)
         self.self_changed.emit(self.me)
 
     # --- events -----------------------------------------------------------------
@@ -349,16 +357,21 @@ class Bridge(QObject):
             case events.RoomJoined():
                 self.joined_at = time.monotonic()
                 voice = self._request.voice if self._request is not None else True
+                if self.me is None:
+                    self._cue(Cue.JOIN)  # we are in (not again after a reconnect)
                 if self.me is None or self.me.id != event.self_id:
                     self.me = Peer(event.self_id, event.username, False, False, voice)
                 self.joined.emit(event)
                 if self._engine is not None:
                     self.stats.start(self._engine)
             case events.PeerArrived():
+                self._cue(Cue.JOIN)
                 self.peer_arrived.emit(event.peer)
             case events.PeerDeparted():
+                self._cue(Cue.LEAVE)
                 self.peer_departed.emit(event.peer_id)
             case events.PeerUpdated():
+                self._server_muted(event.peer)
                 self.peer_updated.emit(event.peer)
             case events.ChatReceived():
                 self.chat_received.emit(event)
@@ -383,6 +396,13 @@ class Bridge(QObject):
                 self.server_error.emit(event.message or f"The server reported a problem ({event.code}).")
             case _:
                 assert_never(event)
+
+
+    def _server_muted(self, peer: Peer) -> None:
+        """A moderator muted or unmuted us: sound it, as our own mute is sounded."""
+        if self.me is not None and peer.id == self.me.id and peer.server_muted != self.me.server_muted:
+            self.me = msgspec.structs.replace(self.me, server_muted=peer.server_muted)
+            self._cue(Cue.MUTE if peer.server_muted else Cue.UNMUTE)
 
 
 def _why(exc: OSError) -> str:

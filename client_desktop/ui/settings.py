@@ -1,4 +1,4 @@
-"""Audio settings: devices, voice processing, how we decide to transmit, and the bitrate.
+"""Audio settings: devices, voice processing, how we decide to transmit, the bitrate, and the cues.
 
 The dialog edits an ``AudioSettings`` value and emits it on Apply/OK; the
 window saves it and the bridge applies it to the running call (devices are
@@ -7,7 +7,8 @@ rejoining. The meter shows the live input level, with the voice-activity
 threshold marked, so the threshold can be set by eye: in a room from the
 call's own levels, outside one from the chosen microphone, opened while
 the dialog is shown. "Play test tone" sounds 440 Hz through the chosen
-speaker.
+speaker. "Sounds" switches the cues (joins, leaves, mute) and sets their
+volume, apart from the people's voices.
 """
 
 from dataclasses import replace
@@ -81,7 +82,15 @@ class SettingsDialog(QDialog):
         self.bitrate = self._combo("Voice quality")
         for bps in BITRATES_BPS:
             self.bitrate.addItem(f"{bps // 1000} kbit/s", bps)
-        for widget in (self.echo, self.noise, self.vad, self.ptt):
+        self.cues = QCheckBox("Play a sound when someone joins or leaves, and when you mute")
+        self.cue_volume = QSlider(Qt.Orientation.Horizontal)
+        self.cue_volume.setRange(0, 100)
+        self.cue_volume.setAccessibleName("Sound volume")
+        self.cue_volume_value = QLabel()
+        self.cue_volume_value.setMinimumWidth(64)
+        self.cue_volume.valueChanged.connect(lambda percent: self.cue_volume_value.setText(f"{percent}%"))
+        self.cues.toggled.connect(self.cue_volume.setEnabled)
+        for widget in (self.echo, self.noise, self.vad, self.ptt, self.cues):
             widget.setAccessibleName(widget.text())
         self.threshold.valueChanged.connect(self._threshold_moved)
         self.vad.toggled.connect(self._mode_changed)
@@ -108,6 +117,13 @@ class SettingsDialog(QDialog):
         grid.addRow(self.ptt)
         grid.addRow("Key", self.key)
         grid.addRow("&Quality", self.bitrate)
+        sounds = QGroupBox("Sounds")
+        cue_form = QFormLayout(sounds)
+        cue_form.addRow(self.cues)
+        cue_row = QHBoxLayout()
+        cue_row.addWidget(self.cue_volume, 1)
+        cue_row.addWidget(self.cue_volume_value)
+        cue_form.addRow("&Volume", cue_row)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Apply
@@ -119,7 +135,7 @@ class SettingsDialog(QDialog):
         self.apply_button.clicked.connect(self.apply)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
-        for group in (devices, processing, talking):
+        for group in (devices, processing, talking, sounds):
             layout.addWidget(group)
         layout.addWidget(buttons)
         bridge.levels.connect(self._levels)
@@ -166,6 +182,10 @@ class SettingsDialog(QDialog):
         self.key.setKeySequence(QKeySequence(settings.ptt_key))
         self.bitrate.setCurrentIndex(max(0, self.bitrate.findData(options.bitrate_bps)))
         self._mode_changed()
+        self.cues.setChecked(settings.cues)
+        self.cue_volume.setValue(round(settings.cue_volume * 100))
+        self.cue_volume_value.setText(f"{self.cue_volume.value()}%")
+        self.cue_volume.setEnabled(settings.cues)
 
     def value(self) -> AudioSettings:
         options = replace(
@@ -178,7 +198,12 @@ class SettingsDialog(QDialog):
             vad_threshold_dbfs=float(self.threshold.value()),
             bitrate_bps=int(self.bitrate.currentData()),
         )
-        return AudioSettings(options, self.key.keySequence().toString() or self._settings.ptt_key)
+        return AudioSettings(
+            options,
+            self.key.keySequence().toString() or self._settings.ptt_key,
+            self.cues.isChecked(),
+            self.cue_volume.value() / 100,
+        )
 
     def apply(self) -> None:
         self._settings = self.value()

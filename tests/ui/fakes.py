@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from client_desktop.engine import events
 from client_desktop.engine.call_stats import CandidateType, ConnectionPath, PeerCallStats, TransportProtocol
+from client_desktop.engine.cues import Cue
 from client_desktop.engine.engine import AudioOptions
 from client_desktop.ui.bridge import JoinRequest
 from protocol import ChatPosted, Peer, SendChat
@@ -23,6 +24,8 @@ class FakeEngine:
     history: tuple[ChatPosted, ...] = ()
     calls: list[tuple[str, object]] = field(default_factory=list)
     applied: list[AudioOptions] = field(default_factory=list)
+    cues: list[tuple[Cue, float]] = field(default_factory=list)
+    """Cues played, with their volume (kept apart from ``calls``, which tests read from the end)."""
     sent: int = 0
     stats: list[PeerCallStats] = field(default_factory=list)
     """What ``call_stats`` answers; ``stats_error``, when set, is raised instead."""
@@ -65,6 +68,9 @@ class FakeEngine:
 
     def set_peer_gain(self, peer_id: str, gain: float) -> None:
         self.calls.append(("gain", (peer_id, gain)))
+
+    def play_cue(self, cue: Cue, volume: float) -> None:
+        self.cues.append((cue, volume))
 
     async def apply_audio(self, options: AudioOptions) -> None:
         self.applied.append(options)
