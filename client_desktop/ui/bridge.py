@@ -397,7 +397,6 @@ class Bridge(QObject):
             case _:
                 assert_never(event)
 
-
     def _server_muted(self, peer: Peer) -> None:
         """A moderator muted or unmuted us: sound it, as our own mute is sounded."""
         if self.me is not None and peer.id == self.me.id and peer.server_muted != self.me.server_muted:

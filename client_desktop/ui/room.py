@@ -2,7 +2,9 @@
 
 It listens to the bridge's signals and calls the bridge's methods; it
 holds no engine and no asyncio. The people panel folds away on narrow
-windows (and comes back when there is room, unless hidden by hand).
+windows (and comes back when there is room, unless hidden by hand). It
+remembers, per server, the volume given to each name (applied as that
+name arrives, whatever its new peer id) and the room we were last in.
 """
 
 from urllib.parse import urlsplit
@@ -18,6 +20,7 @@ from . import style
 from .bridge import Bridge
 from .call_bar import CallBar
 from .chat_view import ChatView
+from .preferences import Preferences
 from .status import Banner, ConnectionStatus, NoticeKind
 from .users_panel import UsersPanel
 
@@ -25,9 +28,12 @@ NARROW_PX = 620
 
 
 class RoomView(QWidget):
-    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, bridge: Bridge, prefs: Preferences | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.bridge = bridge
+        self.prefs = prefs
         self.room_name = ""
         self.server_name = ""
         self._hosted_at = ""
@@ -62,10 +68,10 @@ class RoomView(QWidget):
         layout.addWidget(self.calls)
 
         b = bridge
-        b.joining.connect(lambda: setattr(self, "_hosted_at", ""))
+        b.joining.connect(self._joining)
         b.hosting.connect(lambda address: setattr(self, "_hosted_at", address))
         b.joined.connect(self._joined)
-        b.peer_arrived.connect(self.users.upsert)
+        b.peer_arrived.connect(self._arrived)
         b.peer_updated.connect(self.users.upsert)
         b.peer_departed.connect(self.users.remove)
         b.self_changed.connect(self._self_changed)
@@ -81,7 +87,7 @@ class RoomView(QWidget):
         b.warning.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
         self.status.retry.connect(b.retry)
         self.chat.send_requested.connect(self._send)
-        self.users.gain_changed.connect(b.set_peer_gain)
+        self.users.gain_changed.connect(self._gain_chosen)
         self.calls.voice_toggled.connect(b.set_voice)
         self.calls.mute_toggled.connect(b.set_muted)
         self.calls.deafen_toggled.connect(b.set_deafened)
@@ -101,14 +107,38 @@ class RoomView(QWidget):
         self.notice.hide()
         self.chat.composer.setFocus()
 
+    def _joining(self) -> None:
+        self._hosted_at = ""
+        self.users.forget_gains()
+
     def _joined(self, event: events.RoomJoined) -> None:
         me = self.bridge.me
         if me is None:
             return
         self.users.show_room(me, event.peers)
+        for peer in event.peers:
+            self._remembered_gain(peer)
+        if self.prefs is not None:
+            self.prefs.save_last_room(self.bridge.server, event.room)
         self.chat.set_own_name(me.username)
         self.calls.show_self(me)
         self.status.connected()
+
+    def _arrived(self, peer: Peer) -> None:
+        self.users.upsert(peer)
+        self._remembered_gain(peer)
+
+    def _remembered_gain(self, peer: Peer) -> None:
+        gain = None if self.prefs is None else self.prefs.peer_gain(self.bridge.server, peer.username)
+        if gain is not None:
+            self.users.show_gain(peer.id, gain)
+            self.bridge.set_peer_gain(peer.id, gain)
+
+    def _gain_chosen(self, peer_id: str, gain: float) -> None:
+        self.bridge.set_peer_gain(peer_id, gain)
+        peer = self.users.peer(peer_id)
+        if self.prefs is not None and peer is not None:
+            self.prefs.save_peer_gain(self.bridge.server, peer.username, gain)
 
     def _self_changed(self, me: Peer) -> None:
         self.users.upsert(me)

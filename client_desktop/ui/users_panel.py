@@ -35,6 +35,7 @@ from . import call_path, icons, style
 from .call_path import PathLook
 from .icons import Glyph
 from .markdown import tame
+from .preferences import MAX_GAIN
 
 SPEAKING_DBFS = -45.0
 """A peer's mix level above this lights their row (speech sits around -30 to -10 dBFS)."""
@@ -157,7 +158,7 @@ class UsersPanel(QListWidget):
     def volume_menu(self, peer_id: str) -> QMenu:
         menu = QMenu(self)
         slider = QSlider(Qt.Orientation.Horizontal)
-        slider.setRange(0, 200)
+        slider.setRange(0, round(MAX_GAIN * 100))
         slider.setValue(round(self._gains.get(peer_id, 1.0) * 100))
         slider.setAccessibleName("Volume")
         slider.setMinimumWidth(160)
@@ -182,8 +183,17 @@ class UsersPanel(QListWidget):
         return menu
 
     def set_gain(self, peer_id: str, gain: float) -> None:
-        self._gains[peer_id] = gain
+        """The person at the keyboard chose a volume: shown, and said on ``gain_changed``."""
+        self.show_gain(peer_id, gain)
         self.gain_changed.emit(peer_id, gain)
+
+    def forget_gains(self) -> None:
+        """A new join (a new engine): the volumes shown are those applied again after it."""
+        self._gains.clear()
+
+    def show_gain(self, peer_id: str, gain: float) -> None:
+        """Show a volume set elsewhere (a remembered one) without announcing it as a new choice."""
+        self._gains[peer_id] = gain
         self._rebuild()
 
 

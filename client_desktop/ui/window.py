@@ -12,7 +12,7 @@ from ..engine import events
 from ..engine.uplink import TalkMode
 from . import icons
 from .bridge import Bridge, JoinFailure, JoinRequest
-from .login import LoginView
+from .login import LoginView, normalize_server
 from .preferences import AudioSettings, LoginValues, Preferences
 from .room import RoomView
 from .settings import SettingsDialog
@@ -36,7 +36,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.app_icon())
         self.setMinimumSize(420, 420)
         self.login = LoginView(login or prefs.login())
-        self.room = RoomView(bridge)
+        self.room = RoomView(bridge, prefs)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.login)
         self.stack.addWidget(self.room)
@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
         self._ptt_down = False
 
         self.login.submitted.connect(self._submit)
+        self.login.server.editingFinished.connect(self._server_edited)
         bridge.joining.connect(lambda: self.login.set_busy(True))
         bridge.join_failed.connect(self._join_failed)
         bridge.joined.connect(self._joined)
@@ -67,6 +68,15 @@ class MainWindow(QMainWindow):
     def _submit(self, request: JoinRequest) -> None:
         self.prefs.save_login(self.login.values())
         self.bridge.join(request)
+
+    def _server_edited(self) -> None:
+        """Another server typed: its last room, unless a room was typed by hand."""
+        try:
+            room = self.prefs.last_room(normalize_server(self.login.server.text()))
+        except ValueError:
+            return
+        if room is not None and not self.login.room.isModified():
+            self.login.room.setText(room)
 
     def _join_failed(self, _code: JoinFailure, message: str) -> None:
         self.stack.setCurrentWidget(self.login)
