@@ -4,7 +4,7 @@
 #   dist/voxroom-server/voxroom-server            the signaling server (no Qt, no WebRTC)
 #   dist/voxroom-<version>-linux-x86_64.tar.gz    and dist/voxroom-server-<version>-linux-x86_64.tar.gz
 # Needs the venv with the build extra (pip install -e '.[desktop,build]'), gcc, binutils, and
-# Debian's libportaudio2 and libopus0 (their libraries are bundled).
+# Debian's libportaudio2 (bundled; libopus comes with PyAV).
 # Environment: PYTHON (default .venv/bin/python), VOXROOM_BUILD_ONLY=app|server (one of the two).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -90,7 +90,6 @@ def version_file_for(name: str) -> str | None:
 
 APP_EXCLUDES = [
     *COMMON_EXCLUDES,
-    "PySide6.QtNetwork",  # only imported by PySide6/__init__.py on Windows, for its own OpenSSL
     "PySide6.QtDBus",
 ]
 
@@ -104,34 +103,27 @@ APP_HIDDEN_IMPORTS = [
 def app_extra_binaries() -> list[tuple[str, str]]:
     """Native libraries loaded at run time that PyInstaller cannot see.
 
-    livekit's FFI library (the echo canceller) is opened from ``livekit.rtc.resources``;
-    libopus (our Opus binding) is the system's on Linux, found with ctypes.
+    livekit's FFI library (the echo canceller) is opened from ``livekit.rtc.resources``. libopus
+    needs nothing here: our binding loads the copy in PyAV's ``av.libs``, which comes along as
+    libavcodec's dependency.
     """
-    import ctypes.util
-
     from PyInstaller.utils.hooks import collect_dynamic_libs
 
     found = collect_dynamic_libs("livekit")
     if not found:
         raise SystemExit("livekit's native library is missing: pip install livekit")
     if not sys.platform.startswith("linux"):
-        return found  # Windows/macOS CI: libopus comes with the build (see the README)
-
-    from PyInstaller.depend.utils import _resolveCtypesImports
-
-    opus = ctypes.util.find_library("opus")
-    if opus is None:
-        raise SystemExit("libopus not found on the build machine: apt-get install libopus0")
+        return found
     jack_stub = ROOT / "build" / "stubs" / "libjack.so.0"  # compiled by build.sh
     if not jack_stub.is_file():
         raise SystemExit(f"{jack_stub} is missing: build with packaging/build.sh")
-    found += [(path, ".") for _, path, _ in _resolveCtypesImports([opus])]
     return [*found, (str(jack_stub), STUBS_DIR.rstrip("/"))]
 
 
 # Qt plugins the app never loads: other platforms (eglfs, vnc, framebuffer), image formats (our
-# icons are drawn with QPainter), SVG, TLS and network information (we do no networking with Qt),
-# the GTK theme (it pulls in GTK, cairo and pango from the build host) and evdev input.
+# icons are drawn with QPainter), SVG, TLS and network information (QtNetwork only lists network
+# interfaces and runs the single-instance socket), the GTK theme (it pulls in GTK, cairo and pango
+# from the build host) and evdev input.
 _QT_PLUGINS_DROPPED = (
     "egldeviceintegrations/",
     "generic/",
@@ -154,7 +146,7 @@ _QT_PLUGINS_DROPPED = (
 SYSTEM_LIBS_DROPPED = ("libasound.so.2", "libjack.so.0")
 STUBS_DIR = "voxroom-stubs/"
 # Loaded with dlopen/ctypes by name, so no other binary lists them as needed.
-_LOADED_BY_NAME = ("libopus.so", "libportaudio.so", "liblivekit_ffi.so", "libpython3")
+_LOADED_BY_NAME = ("libportaudio.so", "liblivekit_ffi.so", "libpython3")
 
 
 def _needed(path: str) -> list[str]:

@@ -1,10 +1,10 @@
 """Runtime hook of the ``voxroom`` bundle on Linux: native libraries come from the right place.
 
 1. ``ctypes.util.find_library`` looks in the bundle first. sounddevice
-   (``portaudio``) and our Opus binding (``opus``) find their libraries with
-   it, and on Linux it only asks ``ldconfig``, so on a machine without
-   ``libportaudio2`` or ``libopus0`` the bundled copies would be ignored.
-   (PyInstaller patches this on Windows and macOS, not on Linux.)
+   (``portaudio``) finds its library with it, and on Linux it only asks
+   ``ldconfig``, so on a machine without ``libportaudio2`` the bundled copy
+   would be ignored. (PyInstaller patches this on Windows and macOS, not on
+   Linux.) Our Opus binding needs none of this: it opens PyAV's libopus by path.
 2. JACK: the bundled PortAudio is linked against ``libjack.so.0``. The
    machine's own is loaded when it has one (a JACK client must match its JACK
    server); otherwise a stub whose ``jack_client_open`` fails, so PortAudio

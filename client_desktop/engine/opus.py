@@ -1,4 +1,4 @@
-"""Opus through ctypes on the system libopus: the knobs aiortc does not expose.
+"""Opus through ctypes on libopus: the knobs aiortc does not expose.
 
 aiortc's own encoder is fixed at 96 kbit/s stereo with no FEC and no bitrate
 control, and it encodes once per peer. We encode once for the whole mesh, at
@@ -13,17 +13,23 @@ aiortc and browsers may send) by itself.
 One instance is for one thread at a time; it holds native state, freed by
 ``close()`` or when the object is collected.
 
+The library is the one PyAV's wheel ships (aiortc needs PyAV anyway, and
+its wheels carry libopus on Linux, Windows and macOS), else the system's: so
+neither the venv nor the frozen app needs the system package.
+
 Errors: ``OpusError`` when libopus refuses (its own message, from
-``opus_strerror``); ``OpusLibraryNotFoundError`` (an ``OpusError``) when the
-shared library is not installed; ``ValueError``/``TypeError`` for PCM of the
+``opus_strerror``); ``OpusLibraryNotFoundError`` (an ``OpusError``) when no
+libopus can be found or loaded; ``ValueError``/``TypeError`` for PCM of the
 wrong shape or type, which is a bug in the caller rather than in the data.
 """
 
 import ctypes
 import ctypes.util
 import functools
+import importlib.util
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -61,7 +67,34 @@ class OpusLibraryNotFoundError(OpusError):
     """The shared library libopus is not installed."""
 
 
-def load_library(find: Callable[[str], str | None] = ctypes.util.find_library) -> ctypes.CDLL:
+_PYAV_LIBRARIES: Final = (
+    ("av.libs", "libopus*.so*"),
+    ("av.libs", "*opus*.dll"),
+    ("av/.dylibs", "libopus*.dylib"),
+)
+"""Where PyAV's wheels put their libopus (relative to site-packages, or to the frozen bundle):
+auditwheel (Linux) and delvewheel (Windows) beside the package, delocate (macOS) inside it."""
+
+
+def pyav_library() -> str | None:
+    """The path of the libopus inside the installed ``av`` package, or None; ``av`` is not imported."""
+    spec = importlib.util.find_spec("av")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations))).parent
+    for folder, pattern in _PYAV_LIBRARIES:
+        found = sorted((root / folder).glob(pattern))
+        if found:
+            return str(found[0])
+    return None
+
+
+def find_opus(name: str) -> str | None:
+    """``find`` for ``load_library``: PyAV's libopus first, the system's (``ctypes.util``) as a fallback."""
+    return pyav_library() or ctypes.util.find_library(name)
+
+
+def load_library(find: Callable[[str], str | None] = find_opus) -> ctypes.CDLL:
     """Load libopus, located by ``find``, and declare the signatures we call.
 
     The module calls it once, on first use, with the default ``find``.
@@ -77,14 +110,15 @@ def load_library(find: Callable[[str], str | None] = ctypes.util.find_library) -
     name = find("opus")
     if name is None:
         raise OpusLibraryNotFoundError(
-            "libopus not found: install the system package that provides libopus.so.0 "
+            "libopus not found: neither in PyAV (pip install av) nor on the system "
             "(Debian/Ubuntu: apt-get install libopus0)"
         )
     try:
         lib = ctypes.CDLL(name)
     except OSError as exc:
         raise OpusLibraryNotFoundError(
-            f"cannot load {name} ({exc}); on Debian/Ubuntu install libopus0"
+            f"cannot load {name} ({exc}); reinstall PyAV (pip install av), "
+            "or on Debian/Ubuntu install libopus0"
         ) from exc
     c_int, c_int32, c_void_p, c_char_p = ctypes.c_int, ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p
     int_p = ctypes.POINTER(ctypes.c_int)
@@ -133,10 +167,11 @@ def packet_samples(packet: bytes) -> int:
 def packet_has_fec(packet: bytes) -> bool:
     """Whether a packet carries in-band FEC (LBRR) data for the frame before it.
 
-    libopus 1.5 has ``opus_packet_has_lbrr``; Debian 12 ships 1.3.1, so this
-    is the same reading done here: only SILK and hybrid frames carry LBRR,
-    and its flag sits in the first range-coded bits of the first frame,
-    after the VAD flag of each 20 ms SILK frame. A malformed packet has none.
+    libopus 1.5 has ``opus_packet_has_lbrr``; the system's fallback may be
+    older (Debian 12 ships 1.3.1), so this is the same reading done here: only
+    SILK and hybrid frames carry LBRR, and its flag sits in the first
+    range-coded bits of the first frame, after the VAD flag of each 20 ms SILK
+    frame. A malformed packet has none.
     """
     if not packet or packet[0] & 0x80:  # empty, or CELT-only
         return False
