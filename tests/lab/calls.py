@@ -9,9 +9,10 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,7 @@ from ..support.coturn import Coturn
 from ..support.natlab import Host, Nat, NatLab, nat_lab
 from ..support.server import REPO, ServerProcess
 
+T = TypeVar("T")
 SECRET = "lab-secret"
 TURN_PORT = 3478
 TLS_PORT = 5349
@@ -215,3 +217,17 @@ async def wait_connected(bots: Sequence[BotRun], timeout_s: float) -> None:
     while any(bot.connected_at is None for bot in bots):
         assert time.monotonic() < deadline, "the call did not connect\n" + "\n".join(map(str, bots))
         await asyncio.sleep(0.05)
+
+
+async def call_broken_midway(
+    site: TurnSite, tmp: Path, duration_s: float, break_call: Callable[[], Awaitable[T]]
+) -> tuple[BotRun, BotRun, T]:
+    """Bots a and b connect and talk for 1.5 s, then ``break_call`` runs; both finished after."""
+    a, b = await two_bots(site, tmp, duration_s)
+    try:
+        await wait_connected((a, b), timeout_s=10.0)
+        await asyncio.sleep(1.5)  # some tone in both recordings before the break
+        result = await break_call()
+    finally:
+        await finish((a, b))
+    return a, b, result

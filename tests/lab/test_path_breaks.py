@@ -8,14 +8,14 @@ as home routers do after a short idle time or a reboot, while the
 signaling's TCP connection lives on.
 """
 
-import asyncio
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from ..support.natlab import Nat
-from .calls import finish, longest_gap_s, turn_site, two_bots, wait_connected
+from .calls import call_broken_midway, longest_gap_s, turn_site
 
 RESTORED_WITHIN_S = 3.0
 
@@ -23,13 +23,11 @@ RESTORED_WITHIN_S = 3.0
 @pytest.mark.skipif(shutil.which("conntrack") is None, reason="needs conntrack (apt-get install conntrack)")
 async def test_audio_returns_within_3_s_after_a_nat_forgets_its_udp_mappings(tmp_path: Path) -> None:
     with turn_site(tmp_path, Nat.SYMMETRIC, Nat.SYMMETRIC, isolate_wans=True) as site:
-        a, b = await two_bots(site, tmp_path, 10.0)
-        try:
-            await wait_connected((a, b), timeout_s=10.0)
-            await asyncio.sleep(1.5)  # some tone in both recordings before the break
-            flushed = site.lab.routers[0].run("conntrack", "-D", "-p", "udp", check=False)
-        finally:
-            await finish((a, b))
+
+        async def forget_udp_mappings() -> subprocess.CompletedProcess[str]:
+            return site.lab.routers[0].run("conntrack", "-D", "-p", "udp", check=False)
+
+        a, b, flushed = await call_broken_midway(site, tmp_path, 10.0, forget_udp_mappings)
     assert "flow entries have been deleted" in flushed.stderr + flushed.stdout, flushed
     assert not (flushed.stderr + flushed.stdout).startswith("0 flow"), flushed
     gaps = {}

@@ -16,7 +16,7 @@ import pytest
 
 from ..engine.audio import peaks_hz
 from ..support.natlab import Nat
-from .calls import RATE, BotRun, TurnSite, call, finish, longest_gap_s, turn_site, two_bots, wait_connected
+from .calls import RATE, BotRun, TurnSite, call, call_broken_midway, longest_gap_s, turn_site
 
 DURATION_S = 5.0
 UDP_BLOCKED_DURATION_S = 6.0
@@ -111,16 +111,14 @@ def check_turn(site: TurnSite, secret: str) -> subprocess.CompletedProcess[str]:
 
 async def test_audio_returns_within_3_s_after_the_relay_restarts(tmp_path: Path) -> None:
     with turn_site(tmp_path, Nat.SYMMETRIC, Nat.SYMMETRIC, isolate_wans=True) as site:
-        a, b = await two_bots(site, tmp_path, 12.0)
-        try:
-            await wait_connected((a, b), timeout_s=10.0)
-            await asyncio.sleep(1.5)  # some tone in both recordings before the break
+
+        async def restart_relay() -> float:
             killed = time.monotonic()
             await asyncio.to_thread(site.coturn.kill)
             await asyncio.to_thread(site.coturn.start)
-            restart_s = time.monotonic() - killed
-        finally:
-            await finish((a, b))
+            return time.monotonic() - killed
+
+        a, b, restart_s = await call_broken_midway(site, tmp_path, 12.0, restart_relay)
     for bot in (a, b):
         assert bot.proc.returncode == 0, str(bot)
         # The silence starts when the relay dies; what follows its restart is the engine's doing.
