@@ -25,7 +25,7 @@ import logging
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Literal
 
 from aioice.stun import TransactionFailed, TransactionTimeout
@@ -35,17 +35,13 @@ from aiortc.rtcicetransport import parse_stun_turn_uri
 
 from protocol import IceServer
 
+from .call_stats import TransportProtocol
+
 log = logging.getLogger("voxroom.relays")
 
 PROBE_TIMEOUT_S = 2.5
 """Two allocation round trips (the first is challenged) plus TCP and TLS set-up, even far away."""
 MIN_PATIENCE_S = 0.25
-
-
-class RelayTransport(StrEnum):
-    UDP = "udp"
-    TCP = "tcp"
-    TLS = "tls"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +68,7 @@ class TurnUrl:
     url: str
     host: str
     port: int
-    transport: RelayTransport
+    transport: TransportProtocol
     username: str
     credential: str
 
@@ -94,7 +90,7 @@ def turn_urls(servers: Sequence[IceServer]) -> list[TurnUrl]:
                 continue
             if scheme == "turns" and transport != "tcp":
                 continue
-            kind = RelayTransport.TLS if scheme == "turns" else RelayTransport(transport)
+            kind = TransportProtocol.TLS if scheme == "turns" else TransportProtocol(transport)
             urls.append(
                 TurnUrl(
                     url, parsed["host"], parsed["port"], kind, server.username or "", server.credential or ""
@@ -175,7 +171,7 @@ def silent_udp(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> fro
         result = probed.get(url)
         return result is None or (result.failure is not None and result.failure.silent)
 
-    return frozenset((u.host, u.port) for u in urls if u.transport is RelayTransport.UDP and silent(u))
+    return frozenset((u.host, u.port) for u in urls if u.transport is TransportProtocol.UDP and silent(u))
 
 
 def unusable_message(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> str:
@@ -192,8 +188,8 @@ async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> Failure | N
                 server_addr=(url.host, url.port),
                 username=url.username,
                 password=url.credential,
-                ssl=url.transport is RelayTransport.TLS,
-                transport="udp" if url.transport is RelayTransport.UDP else "tcp",
+                ssl=url.transport is TransportProtocol.TLS,
+                transport="udp" if url.transport is TransportProtocol.UDP else "tcp",
             )
     except TransactionFailed as exc:
         code, reason = exc.response.attributes.get("ERROR-CODE", (0, "refused"))

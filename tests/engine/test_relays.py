@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import trustme
 
+from client_desktop.engine.call_stats import TransportProtocol
 from client_desktop.engine.relays import (
     PENDING,
     Failure,
     Probed,
     RelayChoice,
-    RelayTransport,
     TurnUrl,
     choose,
     next_look_s,
@@ -50,9 +50,9 @@ def turn_server(urls: list[str], secret: str = SECRET) -> IceServer:
 
 
 U, T, S = (
-    TurnUrl("turn:r:3478", "r", 3478, RelayTransport.UDP, "u", "c"),
-    TurnUrl("turn:r:3478?transport=tcp", "r", 3478, RelayTransport.TCP, "u", "c"),
-    TurnUrl("turns:r:443?transport=tcp", "r", 443, RelayTransport.TLS, "u", "c"),
+    TurnUrl("turn:r:3478", "r", 3478, TransportProtocol.UDP, "u", "c"),
+    TurnUrl("turn:r:3478?transport=tcp", "r", 3478, TransportProtocol.TCP, "u", "c"),
+    TurnUrl("turns:r:443?transport=tcp", "r", 443, TransportProtocol.TLS, "u", "c"),
 )
 
 
@@ -149,7 +149,7 @@ def trusted(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.usefixtures("trusted")
 async def test_a_relay_is_allocated_over_udp_tcp_and_tls(coturn: Coturn) -> None:
     urls = turn_urls([turn_server(coturn.urls)])
-    assert [u.transport for u in urls] == [RelayTransport.UDP, RelayTransport.TCP, RelayTransport.TLS]
+    assert [u.transport for u in urls] == list(TransportProtocol)  # UDP, TCP, TLS in that order
     assert [await probe(url) for url in urls] == [None, None, None]
 
 
@@ -184,7 +184,7 @@ async def test_the_choice_skips_a_dead_url_and_keeps_the_servers_order(coturn: C
     choice = RelayChoice([turn_server([dead, *coturn.urls[:2]])], notices.append)
     servers = await choice.ice_servers()
     assert choice.chosen is not None
-    assert (choice.chosen.url, choice.chosen.transport) == (coturn.urls[0], RelayTransport.UDP)
+    assert (choice.chosen.url, choice.chosen.transport) == (coturn.urls[0], TransportProtocol.UDP)
     assert [s.urls for s in servers] == [coturn.urls[0]]
     assert notices == []
     choice.close()
