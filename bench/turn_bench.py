@@ -30,7 +30,7 @@ from engine_clicks import pair  # noqa: E402
 from turn_worker import WorkerReport  # noqa: E402
 from vxbench_machine import machine  # noqa: E402
 
-from client_desktop.bot import PATH_LINE  # noqa: E402
+from client_desktop.bot_output import PATH_LINE  # noqa: E402
 from tests.lab.calls import TurnSite, turn_site  # noqa: E402
 from tests.support.natlab import Host, Nat, missing_tools  # noqa: E402
 
@@ -51,7 +51,7 @@ class Trial(msgspec.Struct):
     """Median over the trial's clicks."""
     clicks_heard: int
     path: str
-    """a's ``client_desktop.bot.path_line`` at the end."""
+    """a's ``client_desktop.bot_output.path_line`` at the end."""
     rtt_ms: float | None
 
 

@@ -21,7 +21,7 @@ import msgspec
 from engine_audio import ClockedPacedAudio
 from engine_clicks import ClickTrack, Onsets
 
-from client_desktop.bot import path_line
+from client_desktop.bot_output import path_line
 from client_desktop.engine import events
 from client_desktop.engine.engine import Engine
 from client_desktop.engine.media import Silence
@@ -40,7 +40,7 @@ class WorkerReport(msgspec.Struct):
     connected: float | None
     """The first ``CallStateChanged`` to connected."""
     path: str
-    """``client_desktop.bot.path_line`` at the end."""
+    """``client_desktop.bot_output.path_line`` at the end."""
     onsets: list[float]
     """Clicks captured (a) or rendered (b)."""
 

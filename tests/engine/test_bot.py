@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from client_desktop.bot import JSON_TYPES, PATH_LINE
+from client_desktop.bot_output import JSON_TYPES, PATH_LINE
 from client_desktop.engine.media import read_wav
 from signaling_server.app import RunningServer
 

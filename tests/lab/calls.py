@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import trustme
 
-from client_desktop.bot import PATH_LINE
+from client_desktop.bot_output import PATH_LINE
 from client_desktop.engine.media import read_wav
 from client_desktop.engine.pcm import Pcm
 

@@ -2,7 +2,7 @@
 
 Each case runs two ``voxroom-bot`` processes in the lab's hosts a (440 Hz)
 and b (660 Hz), checks by FFT that each heard the other, and reads the path
-each reports (``client_desktop.bot.PATH_LINE``).
+each reports (``client_desktop.bot_output.PATH_LINE``).
 """
 
 import asyncio
