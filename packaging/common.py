@@ -70,6 +70,12 @@ SERVER_EXCLUDES = [
 ]
 
 
+# Both bundles: TLS clients trust the system's CA store (packaging/rthook_truststore.py).
+TLS_HIDDEN_IMPORTS = ["truststore", "certifi"]
+RUNTIME_HOOKS = [str(ROOT / "packaging" / "rthook_truststore.py")]
+APP_RUNTIME_HOOKS = [*RUNTIME_HOOKS, str(ROOT / "packaging" / "rthook_bundled_libs.py")]
+
+
 _DESCRIPTIONS = {"voxroom": "Voxroom voice rooms", "voxroom-server": "Voxroom signaling server"}
 
 
@@ -95,6 +101,7 @@ APP_EXCLUDES = [
 
 
 APP_HIDDEN_IMPORTS = [
+    *TLS_HIDDEN_IMPORTS,
     "client_desktop.selftest",
     "livekit.rtc.resources",  # found with importlib.resources, which PyInstaller cannot follow
 ]

@@ -8,17 +8,21 @@ JACK hidden (a mount namespace; root only), i.e. it uses what it carries.
 """
 
 import functools
+import json
 import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from client_desktop.engine.media import read_wav
 
@@ -209,3 +213,130 @@ def test_frozen_app_runs_without_the_machines_python_portaudio_opus_and_jack(
     run = _selftest(bundles["voxroom"], ["unshare", "--mount", "--", "sh", "-c", script, "sh"])
     assert run.returncode == 0, run.stdout + run.stderr
     assert "frozen=yes" in run.stdout
+
+
+# --- certificates: the system's store, the bundled set only without one --------------------------
+
+TURN_SECRET = "s3cret"
+
+
+@pytest.fixture
+def tls_turn(tmp_path: Path) -> Iterator[tuple[Coturn, trustme.CA]]:
+    """coturn with TLS, its certificate from a CA that no store on this machine knows."""
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key = tmp_path / "turn-cert.pem", tmp_path / "turn-key.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    with Coturn(tmp_path, secret=TURN_SECRET, cert=cert, key=key) as coturn:
+        yield coturn, ca
+
+
+def _debian_store_with(ca: trustme.CA, tmp_path: Path) -> list[str]:
+    """Mounts for a namespace where Debian's own tool, update-ca-certificates, has added ``ca``.
+
+    It writes into a tmpfs over /etc/ssl/certs, its hooks hidden: the machine's store stays as it is.
+    """
+    local, hooks = tmp_path / "local-cas", tmp_path / "no-hooks"
+    local.mkdir()
+    hooks.mkdir()
+    ca.cert_pem.write_to_path(str(local / "voxroom-test.crt"))
+    return [
+        "mount -t tmpfs none /etc/ssl/certs",
+        f"mount --bind '{local}' /usr/local/share/ca-certificates",
+        f"mount --bind '{hooks}' /etc/ca-certificates/update.d",
+        "update-ca-certificates >/dev/null",
+    ]
+
+
+def _other_distribution_store_with(ca: trustme.CA, tmp_path: Path) -> list[str]:
+    """Mounts for a namespace laid out as Arch, Alpine or Fedora do: one /etc/ssl/cert.pem, no certs/.
+
+    The build machine's OpenSSL looks in /etc/ssl/certs (Debian's place) and finds nothing there.
+    """
+    etc_ssl = tmp_path / "etc-ssl"
+    etc_ssl.mkdir()
+    shutil.copy("/etc/ssl/openssl.cnf", etc_ssl / "openssl.cnf")
+    ca.cert_pem.write_to_path(str(etc_ssl / "cert.pem"))
+    return [f"mount --bind '{etc_ssl}' /etc/ssl"]
+
+
+def _no_store() -> list[str]:
+    """Mounts for a namespace with no CA store anywhere truststore or OpenSSL looks."""
+    from truststore import _openssl  # its list of distributions' CA files
+
+    elsewhere = [p for p in _openssl._CA_FILE_CANDIDATES if not p.startswith("/etc/ssl/certs/")]
+    hidden = [f"mount --bind /dev/null '{p}'" for p in elsewhere if Path(p).is_file()]
+    return [*hidden, "mount -t tmpfs none /etc/ssl/certs"]
+
+
+def _check_tls_turn(server: Path, coturn: Coturn, mounts: list[str]) -> str:
+    """The frozen ``--check-turn`` on coturn's TLS URL in a private mount namespace; its one line."""
+    url = next(u for u in coturn.urls if u.startswith("turns:"))
+    script = " && ".join([*mounts, 'exec "$@"'])
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.environ.get("HOME", "/root")}  # no SSL_CERT_*
+    check = [str(server / "voxroom-server"), "--check-turn", "--turn-secret", TURN_SECRET, "--turn-url", url]
+    run = subprocess.run(
+        ["unshare", "--mount", "--", "sh", "-c", script, "sh", *check],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert run.stdout.startswith("TLS "), run.stdout + run.stderr
+    return run.stdout.strip()
+
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare(1)"
+)
+
+
+@needs_root
+@pytest.mark.parametrize("store", [_debian_store_with, _other_distribution_store_with])
+def test_the_frozen_server_trusts_a_ca_once_the_system_does(
+    bundles: dict[str, Path],
+    tls_turn: tuple[Coturn, trustme.CA],
+    tmp_path: Path,
+    store: Callable[[trustme.CA, Path], list[str]],
+) -> None:
+    coturn, ca = tls_turn
+    server = bundles["voxroom-server"]
+    assert ": works, relayed through 127.0.0.1:" in _check_tls_turn(server, coturn, store(ca, tmp_path))
+    assert "is not trusted: unable to get local issuer certificate" in _check_tls_turn(server, coturn, [])
+
+
+@needs_root
+def test_the_bundled_cas_stand_in_only_where_the_system_has_none(
+    bundles: dict[str, Path], tls_turn: tuple[Coturn, trustme.CA], tmp_path: Path
+) -> None:
+    """A copy of the server whose bundled set (certifi's) holds the test CA too: used without a store only."""
+    coturn, ca = tls_turn
+    server = tmp_path / "voxroom-server"
+    shutil.copytree(bundles["voxroom-server"], server, symlinks=True)
+    bundled = server / "_internal" / "certifi" / "cacert.pem"
+    assert bundled.stat().st_size > 100_000  # Mozilla's set
+    bundled.write_bytes(bundled.read_bytes() + ca.cert_pem.bytes())
+    assert ": works, relayed through" in _check_tls_turn(server, coturn, _no_store())
+    assert "is not trusted" in _check_tls_turn(server, coturn, [])
+
+
+def test_the_frozen_server_still_serves_tls(bundles: dict[str, Path], tmp_path: Path) -> None:
+    """Its own listener, though truststore has replaced ``ssl.SSLContext`` in the bundle."""
+    ca = trustme.CA()
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    leaf = ca.issue_cert("127.0.0.1")
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    command = [str(bundles["voxroom-server"] / "voxroom-server")]
+    server = ServerProcess(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key), command=command)
+    server.start()
+    try:
+        assert server.url.startswith("wss://127.0.0.1:")
+        client = ssl.create_default_context()
+        ca.configure_trust(client)
+        health = f"https://127.0.0.1:{server.port}/health"
+        with urllib.request.urlopen(health, context=client, timeout=10) as response:
+            assert json.load(response)["status"] == "ok"
+    finally:
+        server.kill(signal.SIGTERM)
