@@ -11,7 +11,9 @@ in an AudioBridge it has one sendrecv connection and hears the mix.
 Run as ``python -m tests.lab.janus_peer`` inside the peers' namespace: it
 joins, prints ``JSON {"heard": …}`` once it has heard ``--record-s`` of
 every expected stream (or its time is up), and stays in the room, still
-sending, until its stdin closes; then one last JSON line of counters.
+sending, until its stdin closes; then one last JSON line of counters. Each
+line it reads before that is answered with the counters so far (bytes,
+packets, CPU seconds), so a benchmark can take a window.
 """
 
 import argparse
@@ -49,7 +51,7 @@ _COUNTERS = {
 }
 
 
-def _pc() -> RTCPeerConnection:
+def new_pc() -> RTCPeerConnection:
     """No STUN: Janus and its peers share a subnet, and a STUN server that does not answer costs 5 s."""
     return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
@@ -136,7 +138,7 @@ class Peer:
     async def join(self, source: Source, on_audio: OnAudio, on_capture: OnCapture | None = None) -> None:
         self._uplink = Uplink(source, on_capture)
         handle = await self.session.attach(self.kind.value)
-        pc = _pc()
+        pc = new_pc()
         self.pcs.append(pc)
         if self.kind is Plugin.VIDEOROOM:
             pc.addTransceiver(self._uplink.track, direction="sendonly")
@@ -187,7 +189,7 @@ class Peer:
         streams = [{"feed": p["id"]} for p in new]
         if self._subscriber is None:
             handle = await self.session.attach(self.kind.value)
-            pc = _pc()
+            pc = new_pc()
             self.pcs.append(pc)
             downlink = Downlink(pc, on_audio)
             self._subscriber = handle, pc, downlink
@@ -279,12 +281,18 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.sleep(0.1)
     peaks = {s: peaks_hz(heard.last(s, args.record_s), 2) for s in heard.frames}
     print(json.dumps({"heard": peaks, "seconds": {s: heard.seconds(s) for s in heard.frames}}), flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes it
-    counters: dict[str, Any] = {**await peer.counters(), "cpu_s": cpu_s()}
+    loop = asyncio.get_running_loop()
+    while await loop.run_in_executor(None, sys.stdin.readline):  # a line: counters; closed: leave
+        print(json.dumps(await counters(peer)), flush=True)
+    last = await counters(peer)
     await peer.leave()
     await session.destroy()
     await client.close()
-    print(json.dumps(counters), flush=True)
+    print(json.dumps(last), flush=True)
+
+
+async def counters(peer: Peer) -> dict[str, Any]:
+    return {**await peer.counters(), "cpu_s": cpu_s(), "at": time.monotonic()}
 
 
 def main() -> None:

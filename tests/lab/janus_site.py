@@ -143,8 +143,15 @@ class PeerProcess:
         report: Json = json.loads(line)
         return report
 
-    async def report(self) -> Json:
+    async def report(self, timeout_s: float = PEER_TIMEOUT_S) -> Json:
         """What it heard: ``{"heard": {speaker: [peak Hz, second peak Hz]}, "seconds": {speaker: s}}``."""
+        return await self._line(timeout_s)
+
+    async def counters(self) -> Json:
+        """Its counters now: ``bytes_sent``, ``bytes_received``, ``packets_*``, ``cpu_s``, ``at``."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"counters\n")
+        await self.proc.stdin.drain()
         return await self._line(PEER_TIMEOUT_S)
 
     async def finish(self) -> Json:
