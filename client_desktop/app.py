@@ -141,6 +141,8 @@ class App:
             audio,
             sink,
             password=request.password,
+            admin_password=request.admin_password,
+            room_password=request.room_password,
             voice=request.voice,
             options=options,
         )

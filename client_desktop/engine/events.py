@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
-from protocol import ChatPosted, ErrorCode, IceServer, ModAction, Moderated, Peer
+from protocol import ChatPosted, ErrorCode, IceServer, ModAction, Moderated, Peer, Role
 
 
 class FailureCode(StrEnum):
@@ -49,7 +49,10 @@ class CallState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RoomJoined:
-    """In the room; after a reconnect, ``resumed`` says whether the place was kept."""
+    """In the room; after a reconnect, ``resumed`` says whether the place was kept.
+
+    ``role`` is ours: a moderator (joined with the server's admin password) may moderate.
+    """
 
     room: str
     self_id: str
@@ -57,6 +60,7 @@ class RoomJoined:
     peers: tuple[Peer, ...]
     resumed: bool
     ice_servers: tuple[IceServer, ...]
+    role: Role = Role.MEMBER
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +139,7 @@ class RoomModerated:
             case ModAction.KICK:
                 done = f"{n.by_username} kicked {n.target_username}"
             case ModAction.BAN:
-                done = f"{n.by_username} banned {n.target_username} for {n.duration_s} s"
+                done = f"{n.by_username} banned {n.target_username} for {duration_words(n.duration_s or 0)}"
             case ModAction.SERVER_MUTE:
                 done = f"{n.by_username} {'muted' if n.muted else 'unmuted'} {n.target_username}"
             case ModAction.LOCK_ROOM:
@@ -144,6 +148,15 @@ class RoomModerated:
             case _:
                 assert_never(n.action)
         return f"{done}: {n.reason}" if n.reason else done
+
+
+def duration_words(seconds: int) -> str:
+    """``86400`` as "1 day", ``5400`` as "90 minutes": the largest unit that says it exactly."""
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' * (count != 1)}"
+    return f"{seconds} second{'s' * (seconds != 1)}"
 
 
 SessionEvent = (

@@ -500,6 +500,7 @@ class Session:
             peers=tuple(joined.peers),
             resumed=joined.resumed,
             ice_servers=tuple(joined.ice_servers),
+            role=joined.self_.role,
         )
         actions: list[SessionAction] = [Emit(event)]
         for chat in joined.history:

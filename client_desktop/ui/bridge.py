@@ -11,14 +11,14 @@ import errno
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
 
 import msgspec
 from PySide6.QtCore import QObject, Signal
 
-from protocol import Peer, limits
+from protocol import ErrorCode, ModAction, ModRequest, Peer, Role, limits
 from protocol.text import clean_chat
 
 from ..engine import events
@@ -75,6 +75,19 @@ def plain_words(code: FailureCode, message: str) -> str:
             assert_never(code)
 
 
+def server_words(error: events.ServerError) -> str:
+    """A non-fatal refusal for people; codes a newer server may add say it in the server's own words."""
+    match error.code:
+        case ErrorCode.NOT_MODERATOR:
+            return (
+                "Only moderators can do that. To moderate, join again with the server's admin password "
+                "(under Advanced)."
+            )
+        case ErrorCode.UNKNOWN_TARGET if error.ref in {action.value for action in ModAction}:
+            return "That person is no longer in the room."
+    return error.message or f"The server reported a problem ({error.code})."
+
+
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
     server: str
@@ -83,6 +96,10 @@ class JoinRequest:
     password: str | None = None
     host: bool = False
     voice: bool = True
+    admin_password: str | None = None
+    """The server's admin password: we join as a moderator."""
+    room_password: str | None = None
+    """What a room locked with a password asks of new joins."""
 
 
 class EngineLike(StatsSource, Protocol):
@@ -92,6 +109,7 @@ class EngineLike(StatsSource, Protocol):
     async def leave(self) -> None: ...
     async def close(self) -> None: ...
     def send_chat(self, text: str) -> str: ...
+    def moderate(self, request: ModRequest) -> None: ...
     def set_voice(self, voice: bool) -> None: ...
     def set_muted(self, muted: bool) -> None: ...
     def set_deafened(self, deafened: bool) -> None: ...
@@ -137,6 +155,7 @@ class Bridge(QObject):
     audio_failed = Signal(str)
     server_error = Signal(str)
     notice = Signal(str)  # what a moderator did, in words
+    moderated = Signal(object)  # the Moderated notice itself, for what it changes (the lock)
     warning = Signal(str)  # something works less well than it should (no relay server), in words
     self_changed = Signal(object)  # our own Peer, as the controls set it
     left = Signal()
@@ -168,6 +187,8 @@ class Bridge(QObject):
         self.server = ""
         """The server of the room we are joining or in, as the engine was given it (ours when hosting)."""
         self.me: Peer | None = None
+        self.locked: bool | None = None
+        """Whether our room is locked, as far as we saw a moderator say it (None: not known)."""
         self.joined_at: float | None = None
         """When the last ``RoomJoined`` reached us (``time.monotonic()``): the test driver times from it."""
 
@@ -228,7 +249,7 @@ class Bridge(QObject):
         self.server = url
         try:
             engine = self._make_engine(
-                JoinRequest(url, request.room, request.username, request.password, False, request.voice),
+                replace(request, server=url, host=False),
                 self.settings.options,
                 self._on_event,
             )
@@ -254,6 +275,16 @@ class Bridge(QObject):
         nonce = self._engine.send_chat(text)
         self.chat_queued.emit(nonce, clean_chat(text, limits.MAX_CHAT_CHARS))
         return nonce
+
+    @property
+    def is_moderator(self) -> bool:
+        """We joined with the server's admin password, as the server's ``joined`` said."""
+        return self.in_room and self.me is not None and self.me.role is Role.MODERATOR
+
+    def moderate(self, request: ModRequest) -> None:
+        """Kick, ban, server-mute or lock; the room hears the outcome (``notice``), refusals in words."""
+        if self._engine is not None:
+            self._engine.moderate(request)
 
     def set_voice(self, voice: bool) -> None:
         self._set_self(voice=voice)
@@ -359,8 +390,11 @@ class Bridge(QObject):
                 voice = self._request.voice if self._request is not None else True
                 if self.me is None:
                     self._cue(Cue.JOIN)  # we are in (not again after a reconnect)
+                if self.me is None:
+                    self.locked = None
                 if self.me is None or self.me.id != event.self_id:
-                    self.me = Peer(event.self_id, event.username, False, False, voice)
+                    self.me = Peer(event.self_id, event.username, False, False, voice, role=event.role)
+                self.me = msgspec.structs.replace(self.me, role=event.role)
                 self.joined.emit(event)
                 if self._engine is not None:
                     self.stats.start(self._engine)
@@ -389,11 +423,14 @@ class Bridge(QObject):
                 fallback = event.fallback or "no audio; chat still works"
                 self.audio_failed.emit(f"Audio device problem: {event.message}. Using {fallback}.")
             case events.RoomModerated():
+                if event.notice.action is ModAction.LOCK_ROOM:
+                    self.locked = event.notice.locked
+                self.moderated.emit(event.notice)
                 self.notice.emit(event.text)
             case events.RelayUnusable():
                 self.warning.emit(event.message)
-            case events.ServerError():  # codes a newer server may add: its own message says it
-                self.server_error.emit(event.message or f"The server reported a problem ({event.code}).")
+            case events.ServerError():
+                self.server_error.emit(server_words(event))
             case _:
                 assert_never(event)
 

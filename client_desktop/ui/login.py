@@ -2,7 +2,10 @@
 
 It knows nothing of the engine: it validates, emits ``submitted`` with a
 ``JoinRequest`` and shows what the bridge reports back (a refusal in plain
-words, the address others can use when hosting).
+words, the address others can use when hosting). "Advanced" folds away the
+two passwords few people need: the server's admin password (moderators)
+and a locked room's password. Neither is ever remembered, and both are
+cleared when a link brings another server.
 """
 
 from collections.abc import Callable
@@ -17,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -80,6 +84,17 @@ class LoginView(QWidget):
         self.made_password: str | None = None
         """The password this form made for a room on the network, until the host types another."""
         self.password.textEdited.connect(self._password_typed)
+        self.admin_password = self._field("Admin password", "", "Only if you moderate this server")
+        self.admin_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.room_password = self._field("Room password", "", "Only if a moderator locked the room with one")
+        self.room_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.advanced = QToolButton()
+        self.advanced.setText("Advanced")
+        self.advanced.setAccessibleName("Advanced: admin and room passwords")
+        self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced.setAutoRaise(True)
+        self.advanced_box = QWidget()
+        self.advanced.clicked.connect(lambda: self.show_advanced(self.advanced_box.isHidden()))
         self.host = QCheckBox("Host on this computer")
         self.host.setAccessibleName("Host on this computer")
         self.host.setToolTip("Start a server here and join it; choose below who else can reach it")
@@ -127,6 +142,14 @@ class LoginView(QWidget):
         self._labelled(box, "&Room", self.room)
         self._labelled(box, "Your &name", self.username)
         self._labelled(box, self.password_label, self.password)
+        box.addWidget(self.advanced, 0, Qt.AlignmentFlag.AlignLeft)
+        advanced = QVBoxLayout(self.advanced_box)
+        advanced.setContentsMargins(0, 0, 0, 0)
+        advanced.setSpacing(box.spacing())
+        self._labelled(advanced, "A&dmin password", self.admin_password)
+        self._labelled(advanced, "Roo&m password", self.room_password)
+        box.addWidget(self.advanced_box)
+        self.show_advanced(False)
         box.addSpacing(GROUP_GAP_PX)
         box.addWidget(self.error)
         box.addWidget(self.join_button)
@@ -171,6 +194,10 @@ class LoginView(QWidget):
         box.addWidget(caption)
         box.addWidget(field)
 
+    def show_advanced(self, shown: bool) -> None:
+        self.advanced_box.setVisible(shown)
+        self.advanced.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
     def set_hosting(self, port: int, read_addresses: Callable[[], list[str]]) -> None:
         """Where hosting listens and how to read this machine's addresses (the app knows, the form shows)."""
         self.hosting_box.configure(port, read_addresses)
@@ -213,6 +240,8 @@ class LoginView(QWidget):
         self.server.setText(link.server_url)
         self.room.setText(link.room)
         self.password.clear()
+        self.admin_password.clear()
+        self.room_password.clear()
         self.error.hide()
         if username_problem(self.username.text()):
             self.username.setFocus()
@@ -240,7 +269,15 @@ class LoginView(QWidget):
             raise ValueError(problem)
         name = clean_username(name, limits.MAX_USERNAME_CHARS)
         password = self.password.text() or None
-        return JoinRequest(server, room, name, password, self.host.isChecked())
+        return JoinRequest(
+            server,
+            room,
+            name,
+            password,
+            self.host.isChecked(),
+            admin_password=self.admin_password.text() or None,
+            room_password=self.room_password.text() or None,
+        )
 
     def submit(self) -> None:
         if not self.join_button.isEnabled():

@@ -11,7 +11,16 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from protocol import Peer
 
@@ -20,6 +29,7 @@ from . import style
 from .bridge import Bridge
 from .call_bar import CallBar
 from .chat_view import ChatView
+from .moderation import Moderation
 from .preferences import Preferences
 from .status import Banner, ConnectionStatus, NoticeKind
 from .users_panel import UsersPanel
@@ -53,12 +63,25 @@ class RoomView(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([640, 220])
         self.calls = CallBar()
+        self.moderation = Moderation(bridge, self)
+        self.users.menu_extras = self.moderation.add_actions
+        self.room_menu = QMenu(self)
+        self.room_menu.aboutToShow.connect(self._fill_room_menu)
+        self.moderate = QToolButton()
+        self.moderate.setText("Moderate ▾")
+        self.moderate.setStyleSheet("QToolButton::menu-indicator { image: none; }")  # the ▾ says it
+        self.moderate.setAccessibleName("Moderate the room")
+        self.moderate.setToolTip("Lock or unlock the room (you joined as a moderator)")
+        self.moderate.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.moderate.setMenu(self.room_menu)
+        self.moderate.hide()
         self._people_wanted = True
         self._narrow = False
 
         header = QHBoxLayout()
         header.addWidget(self.title)
         header.addWidget(self.server, 1, Qt.AlignmentFlag.AlignBaseline)
+        header.addWidget(self.moderate)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
         layout.addLayout(header)
@@ -122,7 +145,12 @@ class RoomView(QWidget):
             self.prefs.save_last_room(self.bridge.server, event.room)
         self.chat.set_own_name(me.username)
         self.calls.show_self(me)
+        self.moderate.setVisible(self.bridge.is_moderator)
         self.status.connected()
+
+    def _fill_room_menu(self) -> None:
+        self.room_menu.clear()
+        self.moderation.add_room_actions(self.room_menu)
 
     def _arrived(self, peer: Peer) -> None:
         self.users.upsert(peer)

@@ -6,9 +6,11 @@ relayed, connecting, failed) as an icon, with its figures in the tooltip.
 Kept as values (``Peer`` by id) and re-sorted on every change: you first,
 then the people in the call, then the rest, each by name. The speaking
 light comes from the engine's level reports; the volume from a slider in
-each row's context menu (also reachable with the keyboard's menu key).
+each row's context menu (also reachable with the keyboard's menu key),
+where a moderator also finds what the room adds (``menu_extras``).
 """
 
+from collections.abc import Callable
 from typing import assert_never
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
@@ -35,6 +37,7 @@ from . import call_path, icons, style
 from .call_path import PathLook
 from .icons import Glyph
 from .markdown import tame
+from .plain import add_header, shown_name
 from .preferences import MAX_GAIN
 
 SPEAKING_DBFS = -45.0
@@ -61,6 +64,8 @@ class UsersPanel(QListWidget):
         self._gains: dict[str, float] = {}
         self._calls: dict[str, PeerCallStats] = {}
         self.self_id: str | None = None
+        self.menu_extras: Callable[[QMenu, Peer | None], None] | None = None
+        """Adds the room's own actions to a row's menu (the room gives a moderator's)."""
 
     # --- model ----------------------------------------------------------------
 
@@ -144,19 +149,25 @@ class UsersPanel(QListWidget):
             words.append(f"volume {round(gain * 100)}%")
         return ", ".join(words)
 
-    # --- volume ---------------------------------------------------------------
+    # --- the menu: volume, and what the room adds (a moderator's actions) ----------
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt's name
         item = self.itemAt(event.pos()) or self.currentItem()
-        if item is None:
-            return
-        peer_id = str(item.data(PEER_ROLE))
-        if peer_id == self.self_id:
-            return
-        self.volume_menu(peer_id).exec(event.globalPos())
+        menu = self.menu_for(None if item is None else self._peers.get(str(item.data(PEER_ROLE))))
+        if not menu.isEmpty():
+            menu.exec(event.globalPos())
 
-    def volume_menu(self, peer_id: str) -> QMenu:
+    def menu_for(self, peer: Peer | None) -> QMenu:
+        """The context menu for ``peer``'s row (None: no row): its volume, then ``menu_extras``."""
         menu = QMenu(self)
+        if peer is not None and peer.id != self.self_id:
+            add_header(menu, shown_name(peer.username))
+            self._add_volume(menu, peer.id)
+        if self.menu_extras is not None:
+            self.menu_extras(menu, peer)
+        return menu
+
+    def _add_volume(self, menu: QMenu, peer_id: str) -> None:
         slider = QSlider(Qt.Orientation.Horizontal)
         slider.setRange(0, round(MAX_GAIN * 100))
         slider.setValue(round(self._gains.get(peer_id, 1.0) * 100))
@@ -180,7 +191,6 @@ class UsersPanel(QListWidget):
             self.set_gain(peer_id, percent / 100)
 
         slider.valueChanged.connect(changed)
-        return menu
 
     def set_gain(self, peer_id: str, gain: float) -> None:
         """The person at the keyboard chose a volume: shown, and said on ``gain_changed``."""

@@ -827,6 +827,13 @@ def test_our_role_and_the_peers_come_from_joined() -> None:
     session = in_room(message=encode(moderator))
     assert session.role is Role.MODERATOR
     assert session.peers["p3"].role is Role.MODERATOR
+    seated = make_session()
+    seated.start()
+    seated.opened(T0)
+    emitted = seated.received(encode(moderator), T0)
+    assert [a.event.role for a in emitted if isinstance(a, Emit) and isinstance(a.event, RoomJoined)] == [
+        Role.MODERATOR
+    ]  # the owner learns it too: the app shows moderators their menus
 
 
 def test_a_moderated_notice_is_emitted_and_a_server_mute_shows_in_the_peer() -> None:

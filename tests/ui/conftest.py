@@ -21,7 +21,7 @@ from client_desktop.engine.engine import AudioOptions
 from client_desktop.ui.bridge import Bridge, HostServer, JoinRequest
 from client_desktop.ui.preferences import Preferences
 from client_desktop.ui.window import MainWindow
-from protocol import ChatPosted, Peer
+from protocol import ChatPosted, Peer, Role
 
 from .fakes import FakeDeviceCheck, FakeEngine
 
@@ -37,13 +37,14 @@ def run_now(coro: Coroutine[Any, Any, None]) -> None:
 
 
 class Harness:
-    """The bridge over fake engines; set ``peers``, ``history`` or ``refuse`` before a join to script it."""
+    """The bridge over fake engines; set ``peers``, ``history``, ``refuse`` or ``role`` before a join."""
 
     def __init__(self, tmp_path: Path, host: HostServer | None = None) -> None:
         self.engines: list[FakeEngine] = []
         self.refuse: Exception | None = None
         self.peers: tuple[Peer, ...] = ()
         self.history: tuple[ChatPosted, ...] = ()
+        self.role = Role.MEMBER
         self.prefs = Preferences(QSettings(str(tmp_path / "voxroom.ini"), QSettings.Format.IniFormat))
         self.devices = FakeDeviceCheck()
         self.bridge = Bridge(
@@ -55,7 +56,7 @@ class Harness:
         )
 
     def _make(self, request: JoinRequest, options: AudioOptions, sink: events.EngineEventSink) -> FakeEngine:
-        engine = FakeEngine(request, options, sink, self.refuse, self.peers, self.history)
+        engine = FakeEngine(request, options, sink, self.refuse, self.peers, self.history, role=self.role)
         self.engines.append(engine)
         return engine
 

@@ -8,7 +8,7 @@ from client_desktop.engine.call_stats import CandidateType, ConnectionPath, Peer
 from client_desktop.engine.cues import Cue
 from client_desktop.engine.engine import AudioOptions
 from client_desktop.ui.bridge import JoinRequest
-from protocol import ChatPosted, Peer, SendChat
+from protocol import ChatPosted, ModRequest, Peer, Role, SendChat
 
 SELF_ID = "me-1"
 
@@ -31,11 +31,15 @@ class FakeEngine:
     """What ``call_stats`` answers; ``stats_error``, when set, is raised instead."""
     stats_error: Exception | None = None
     stats_reads: int = 0
+    role: Role = Role.MEMBER
+    """Ours in the ``RoomJoined`` the fake sends."""
 
     async def start(self) -> events.RoomJoined:
         if self.refuse is not None:
             raise self.refuse
-        joined = events.RoomJoined(self.request.room, SELF_ID, self.request.username, self.peers, False, ())
+        joined = events.RoomJoined(
+            self.request.room, SELF_ID, self.request.username, self.peers, False, (), self.role
+        )
         self.emit(joined)
         for chat in self.history:
             self.emit(events.ChatReceived(chat, own=False, from_history=True))
@@ -53,6 +57,9 @@ class FakeEngine:
         nonce = f"n{self.sent}"
         self.calls.append(("chat", text))
         return nonce
+
+    def moderate(self, request: ModRequest) -> None:
+        self.calls.append(("moderate", request))
 
     def set_voice(self, voice: bool) -> None:
         self.calls.append(("voice", voice))
