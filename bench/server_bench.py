@@ -1,6 +1,8 @@
 """Benchmark of the signaling server (issue 2): latency, fan-out, memory, flood resistance.
 
 Usage: ``.venv/bin/python bench/server_bench.py [--quick] [--only NAME[,NAME]] [--json PATH]``
+   or: ``... bench/server_bench.py --compare reference,voxroom [--before TREE] [--rounds N]``
+       (side by side with the Node.js reference, interleaved: see vxbench_compare)
 
 Each scenario starts its own real server (``python -m signaling_server``)
 on 127.0.0.1 with a temporary ``--data-dir`` and only the flags it needs,
@@ -172,11 +174,11 @@ def members_of(rooms: int, per_room: int, prefix: str) -> list[tuple[str, str]]:
 # --- scenarios ---------------------------------------------------------------------------
 
 
-def scenario_join(plan: Plan, n_agents: int) -> Result:
+def scenario_join(plan: Plan, n_agents: int, command: Sequence[str] = PYTHON_SERVER) -> Result:
     """Sequential joins, each timed from sending ``join`` to ``joined``; rooms grow as it goes."""
     flags = ["--max-room-size", "1000"]
     members = members_of(plan.join_rooms, plan.join_per_room, "join")
-    with running(flags, 1) as (server, agents):
+    with running(flags, 1, command) as (server, agents):
         meter = Meter(server, agents).start()
         joined = agents.join([members], timed=True)[0]
         cpu = meter.read()
@@ -184,11 +186,11 @@ def scenario_join(plan: Plan, n_agents: int) -> Result:
     return {"flags": flags, "joins": len(members), "rooms": plan.join_rooms, **stats, "cpu": cpu}
 
 
-def scenario_fanout(plan: Plan, size: int, n_agents: int) -> Result:
-    """One room of ``size``: latency at 20 msg/s, then the ramp for the sustained maximum."""
+def scenario_fanout(plan: Plan, size: int, n_agents: int, command: Sequence[str] = PYTHON_SERVER) -> Result:
+    """One room of ``size``: latency at ``plan.low_rate`` msg/s, then the ramp for the sustained maximum."""
     parts = split(members_of(1, size, f"fan{size}-"), n_agents)  # member 0 (the sender) is agent 0's first
     fanout = [len(p) for p in parts]
-    with running(FANOUT_FLAGS, n_agents) as (server, agents):
+    with running(FANOUT_FLAGS, n_agents, command) as (server, agents):
         agents.join(parts)
         meter = Meter(server, agents)
         sender: list[tuple[int, str | None]] = [(0, None)]
@@ -276,12 +278,12 @@ def scenario_relay(plan: Plan, n_agents: int) -> Result:
     The same phase then runs through the do-nothing floor relay, for comparison.
     """
     flags: list[str] = []
-    result = _relay_phase(plan, flags, PYTHON_SERVER)
-    result["floor"] = _relay_phase(plan, [], FLOOR)
+    result = relay_phase(plan, flags, PYTHON_SERVER)
+    result["floor"] = relay_phase(plan, [], FLOOR)
     return result
 
 
-def _relay_phase(plan: Plan, flags: list[str], command: Sequence[str]) -> Result:
+def relay_phase(plan: Plan, flags: list[str], command: Sequence[str]) -> Result:
     members = [(f"pair{i}", name) for i in range(plan.relay_pairs) for name in ("b", "a")]
     with running(flags, 1, command) as (server, agents):
         ids = agents.join([members])[0].peer_ids
@@ -292,10 +294,10 @@ def _relay_phase(plan: Plan, flags: list[str], command: Sequence[str]) -> Result
     return {"flags": flags, "pairs": plan.relay_pairs, **phase}
 
 
-def scenario_rss(plan: Plan, n_agents: int) -> Result:
+def scenario_rss(plan: Plan, n_agents: int, command: Sequence[str] = PYTHON_SERVER) -> Result:
     """Idle joined clients in rooms of 16; server VmRSS growth divided by the number of clients."""
     flags: list[str] = []
-    with running(flags, n_agents) as (server, agents):
+    with running(flags, n_agents, command) as (server, agents):
         agents.join(split(members_of(1, 16, "warm"), n_agents))
         time.sleep(1.0)
         base = server.rss_kib()
@@ -597,6 +599,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--json", type=Path, help="also write every figure here")
     p.add_argument("--agents", type=int, default=2, help="load-generator processes (default 2)")
+    p.add_argument(
+        "--compare",
+        help="instead: these servers side by side, e.g. reference,voxroom,voxroom-asyncio (vxbench_compare)",
+    )
+    p.add_argument("--before", type=Path, help="with --compare before: the tree whose signaling_server runs")
+    p.add_argument("--rounds", type=int, default=3, help="with --compare: interleaved rounds (default 3)")
     args = p.parse_args(argv)
     unknown = set(args.only.split(",")) - set(SCENARIOS)
     if unknown:
@@ -607,14 +615,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     nofile = free_socket_limit()
+    command = " ".join(
+        [".venv/bin/python", "bench/server_bench.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    found = machine()
+    if args.compare:
+        from vxbench_compare import compare  # imports this module's scenarios: only here, no cycle
+
+        def about() -> Result:
+            return {"command": command, "machine": asdict(found), "agents": args.agents, "nofile": nofile}
+
+        report, everything = compare(args.compare.split(","), args.before, args.rounds, args.agents, about)
+        print(report)
+        if args.json:
+            args.json.write_text(json.dumps(everything, indent=2))
+        return 0
     started = time.perf_counter()
     plan = QUICK if args.quick else FULL
     results = run_all(plan, args.only.split(","), args.agents)
     meta: Result = {
-        "command": " ".join(
-            [".venv/bin/python", "bench/server_bench.py", *(sys.argv[1:] if argv is None else argv)]
-        ),
-        "machine": asdict(machine()),
+        "command": command,
+        "machine": asdict(found),
         "agents": args.agents,
         "nofile": nofile,
         "plan": asdict(plan),
