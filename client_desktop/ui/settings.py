@@ -82,7 +82,7 @@ class SettingsDialog(QDialog):
         self.bitrate = self._combo("Voice quality")
         for bps in BITRATES_BPS:
             self.bitrate.addItem(f"{bps // 1000} kbit/s", bps)
-        self.cues = QCheckBox("Play a sound when someone joins or leaves, and when you mute")
+        self.cues = QCheckBox("Sounds for joins, leaves, mute and unmute")
         self.cue_volume = QSlider(Qt.Orientation.Horizontal)
         self.cue_volume.setRange(0, 100)
         self.cue_volume.setAccessibleName("Sound volume")
@@ -123,7 +123,9 @@ class SettingsDialog(QDialog):
         cue_row = QHBoxLayout()
         cue_row.addWidget(self.cue_volume, 1)
         cue_row.addWidget(self.cue_volume_value)
-        cue_form.addRow("&Volume", cue_row)
+        cue_label = QLabel("&Volume")
+        cue_label.setBuddy(self.cue_volume)  # a row of a layout gets no buddy by itself
+        cue_form.addRow(cue_label, cue_row)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Apply
