@@ -127,6 +127,16 @@ async def test_strangers_are_refused(site: JanusSite) -> None:
     assert await refusal(site, Plugin.VIDEOROOM, {**create, "admin_key": ADMIN_KEY}, **secret) == 0
 
 
+async def test_a_keepalive_is_answered(site: JanusSite) -> None:
+    async with api_client(site, api_secret=API_SECRET) as client:
+        session = await client.create_session()
+        await session.keepalive()  # its answer is an ack alone
+        await session.destroy()
+        with pytest.raises(JanusError) as gone:
+            await session.keepalive()
+        assert gone.value.code == 458  # no such session
+
+
 async def test_restart_serves_on_the_same_address(site: JanusSite) -> None:
     first = site.janus.pid
     await asyncio.to_thread(site.janus.kill)

@@ -42,6 +42,7 @@ KEEPALIVE_S = 25.0
 REQUEST_TIMEOUT_S = 10.0
 OPEN_TIMEOUT_S = 5.0
 TOKEN_REALM = "janus"
+ACK_IS_FINAL = frozenset({"keepalive", "trickle"})
 
 
 class JanusError(Exception):
@@ -87,6 +88,7 @@ class JanusClient:
             self._auth["token"] = token
         self._transactions = (f"t{n}" for n in itertools.count())
         self._pending: dict[str, asyncio.Future[Json]] = {}
+        self._ack_final: set[str] = set()
         self._queues: dict[int, asyncio.Queue[Json]] = {}
         self._reader = asyncio.create_task(self._read())
 
@@ -118,6 +120,8 @@ class JanusClient:
     async def request(self, body: Json, timeout_s: float = REQUEST_TIMEOUT_S) -> Json:
         """Send ``body`` (``janus`` set, transaction and auth added); the final reply.
 
+        An ``ack`` is final only for ``keepalive`` and ``trickle`` (nothing follows it for those).
+
         Raises:
             JanusError: Janus answered ``error``.
             TimeoutError: no final reply in ``timeout_s``.
@@ -126,11 +130,14 @@ class JanusClient:
         transaction = next(self._transactions)
         future: asyncio.Future[Json] = asyncio.get_running_loop().create_future()
         self._pending[transaction] = future
+        if body["janus"] in ACK_IS_FINAL:
+            self._ack_final.add(transaction)
         try:
             await self._ws.send(json.dumps({**body, **self._auth, "transaction": transaction}))
             reply = await asyncio.wait_for(future, timeout_s)
         finally:
             self._pending.pop(transaction, None)
+            self._ack_final.discard(transaction)
         if reply["janus"] == "error":
             raise JanusError(reply["error"]["code"], reply["error"]["reason"])
         return reply
@@ -148,8 +155,9 @@ class JanusClient:
         try:
             async for raw in self._ws:
                 message: Json = json.loads(raw)
-                future = self._pending.get(message.get("transaction", ""))
-                if future is not None and message["janus"] != "ack":
+                transaction = message.get("transaction", "")
+                future = self._pending.get(transaction)
+                if future is not None and (message["janus"] != "ack" or transaction in self._ack_final):
                     if not future.done():
                         future.set_result(message)
                 elif future is None:
@@ -174,11 +182,15 @@ class Session:
     def __post_init__(self) -> None:
         self._keepalive = asyncio.create_task(self._keep_alive())
 
+    async def keepalive(self) -> None:
+        """Tell Janus the session is in use (``Session`` does this by itself every ``KEEPALIVE_S``)."""
+        await self.client.request({"janus": "keepalive", "session_id": self.id})
+
     async def _keep_alive(self) -> None:
         while True:
             await asyncio.sleep(KEEPALIVE_S)
             try:
-                await self.client.request({"janus": "keepalive", "session_id": self.id})
+                await self.keepalive()
             except (JanusError, TimeoutError, ConnectionClosed) as exc:
                 log.warning("janus session %s: keepalive failed: %s", self.id, exc)
                 return
