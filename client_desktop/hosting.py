@@ -24,6 +24,7 @@ from signaling_server.app import start as start_server
 from signaling_server.config import ServerConfig
 
 from .links import RoomLink
+from .ui.bridge import Hosted
 
 log = logging.getLogger("voxroom.hosting")
 
@@ -121,9 +122,11 @@ class Host:
         self._data_dir = data_dir or Path(platformdirs.user_data_dir("voxroom")) / "server"
         self.server: RunningServer | None = None
         self.serving: HostChoice | None = None
+        self.admin_password = secrets.token_urlsafe(24)
+        """Made anew each run and never shown: whoever hosts moderates the room (kick, ban, lock)."""
 
-    async def __call__(self) -> tuple[str, str]:
-        """Start (or restart) the server; returns our URL and the address others use."""
+    async def __call__(self) -> Hosted:
+        """Start (or restart) the server; our URL, the address others use, and its admin password."""
         choice = self._choice()
         if self.server is not None and choice != self.serving:
             await self.close()
@@ -134,12 +137,14 @@ class Host:
                 data_dir=self._data_dir,
                 log_level="warning",
                 password=choice.password,
+                admin_password=self.admin_password,
             )
             self.server = await start_server(config)
             self.serving = choice
             log.info("hosting on %s:%d", config.host, self.server.port)
         addresses = self._addresses() if choice.scope is HostScope.NETWORK else []
-        return self.server.url, f"{addresses[0] if addresses else LOOPBACK}:{self.server.port}"
+        shared = f"{addresses[0] if addresses else LOOPBACK}:{self.server.port}"
+        return Hosted(self.server.url, shared, self.admin_password)
 
     async def close(self) -> None:
         if self.server is not None:

@@ -128,8 +128,21 @@ class DeviceTester(Protocol):
 
 
 EngineFactory = Callable[[JoinRequest, AudioOptions, events.EngineEventSink], EngineLike]
-HostServer = Callable[[], Awaitable[tuple[str, str]]]
-"""Starts the bundled server once; returns (our URL, the address to give others)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hosted:
+    """The bundled server as we join it."""
+
+    url: str
+    shared: str
+    """The address to give others."""
+    admin_password: str | None = None
+    """Its admin password, which only we know: the host moderates its own room."""
+
+
+HostServer = Callable[[], Awaitable[Hosted]]
+"""Starts the bundled server once (or again with new settings)."""
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
 ListDevices = Callable[[], tuple[list[str], list[str]]]
 """The names of the input and the output devices, as the sound system sees them now."""
@@ -238,14 +251,15 @@ class Bridge(QObject):
                 self._failed(JoinProblem.CANNOT_HOST, "Hosting is not available in this copy of Voxroom.")
                 return
             try:
-                url, shared = await self._host_server()
+                hosted = await self._host_server()
             except OSError as exc:  # the port is in use, or the data folder cannot be written
                 log.warning("hosting failed: %s", exc)
                 self._failed(
                     JoinProblem.CANNOT_HOST, f"Could not start a server on this computer: {_why(exc)}"
                 )
                 return
-            self.hosting.emit(shared)
+            self.hosting.emit(hosted.shared)
+            url, request = hosted.url, replace(request, admin_password=hosted.admin_password)
         self.server = url
         try:
             engine = self._make_engine(

@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from client_desktop.hosting import Host, HostChoice, HostScope, make_password, network_addresses, shareable
 from client_desktop.links import RoomLink, parse_link
 from client_desktop.ui import style
+from client_desktop.ui.bridge import Hosted
 from client_desktop.ui.invite import COPY, InviteNotice
 from client_desktop.ui.link_opener import open_link
 from client_desktop.ui.login import LoginView
@@ -45,9 +46,9 @@ def hosted_window(
     chosen: list[HostChoice] = []
     windows: list[MainWindow] = []
 
-    async def host() -> tuple[str, str]:
+    async def host() -> Hosted:
         chosen.append(windows[0].login.hosting_choice())
-        return "ws://127.0.0.1:8765/ws", shared
+        return Hosted("ws://127.0.0.1:8765/ws", shared, "admin-secret")
 
     harness = Harness(tmp_path, host)
     windows.append(open_window(qtbot, harness))
@@ -255,23 +256,30 @@ async def test_my_network_binds_every_interface_and_refuses_a_join_without_the_p
     choice = HostChoice(HostScope.NETWORK, "s3cret")
     host = Host(free_port(), lambda: choice, lambda: ["192.168.1.5"], tmp_path / "data")
     try:
-        url, shared = await host()
+        hosted = await host()
+        url = hosted.url
         assert host.server is not None
         port = host.server.port
         assert [s.getsockname() for s in host.server.server.sockets] == [("0.0.0.0", port)]
-        assert (url, shared) == (f"ws://127.0.0.1:{port}/ws", f"192.168.1.5:{port}")
+        assert (url, hosted.shared) == (f"ws://127.0.0.1:{port}/ws", f"192.168.1.5:{port}")
+        me = await Client.open(url)  # the host joins with the admin password only it knows
+        mine = await me.join(username="host", password="s3cret", admin_password=hosted.admin_password)
+        assert mine["self"]["role"] == "moderator"
         stranger = await Client.open(url)
         await stranger.send({"type": "join", "room": "lobby", "username": "eve"})
         assert (await stranger.expect("error"))["code"] == "auth-failed"
         guest = await Client.open(url)
         joined = await guest.join(username="guest", password="s3cret")
         assert joined["room"] == "lobby"
+        assert joined["self"].get("role", "member") == "member"
         await guest.close()
+        await me.close()
 
         choice = HostChoice(HostScope.THIS_COMPUTER, None)  # the host changed the form: a new server
-        url, shared = await host()
+        hosted = await host()
+        url = hosted.url
         assert [s.getsockname() for s in host.server.server.sockets] == [("127.0.0.1", port)]
-        assert shared == f"127.0.0.1:{port}"
+        assert hosted.shared == f"127.0.0.1:{port}"
         anyone = await Client.open(url)
         assert (await anyone.join(username="anyone"))["room"] == "lobby"
         await anyone.close()

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from client_desktop.engine.errors import JoinRefused
 from client_desktop.engine.events import FailureCode
-from client_desktop.ui.bridge import JoinProblem, plain_words
+from client_desktop.ui.bridge import Hosted, JoinProblem, plain_words
 from client_desktop.ui.login import normalize_server
 from client_desktop.ui.preferences import LoginValues
 from client_desktop.ui.window import MainWindow
@@ -130,9 +130,9 @@ def test_hosting_disables_the_address_and_shows_where_others_join(window: MainWi
 def test_hosting_starts_the_server_then_joins_it_and_shows_the_address(qtbot: QtBot, tmp_path: Path) -> None:
     hosted: list[str] = []
 
-    async def host() -> tuple[str, str]:
+    async def host() -> Hosted:
         hosted.append("started")
-        return "ws://127.0.0.1:8765/ws", "10.0.0.5:8765"
+        return Hosted("ws://127.0.0.1:8765/ws", "10.0.0.5:8765", "admin-secret")
 
     harness = Harness(tmp_path, host)
     window = open_window(qtbot, harness)
@@ -141,11 +141,12 @@ def test_hosting_starts_the_server_then_joins_it_and_shows_the_address(qtbot: Qt
     window.login.submit()
     assert hosted == ["started"]
     assert harness.engine.request.server == "ws://127.0.0.1:8765/ws"
+    assert harness.engine.request.admin_password == "admin-secret"  # the host moderates its room
     assert "10.0.0.5:8765" in window.room.notice.label.text()
 
 
 def test_a_port_in_use_when_hosting_says_the_server_did_not_start(qtbot: QtBot, tmp_path: Path) -> None:
-    async def host() -> tuple[str, str]:
+    async def host() -> Hosted:
         raise OSError(errno.EADDRINUSE, "Address already in use")
 
     harness = Harness(tmp_path, host)
