@@ -1,4 +1,4 @@
-"""Assembles one server: store, core, websockets transport, HTTP endpoints.
+"""Assembles one server: store, core, WebSocket transport, HTTP endpoints.
 
 ``start()`` is what ``voxroom-server``, the tests and the desktop app's
 "host on this computer" all call, so they all run the same server.
@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
 from protocol import limits
@@ -28,19 +29,19 @@ from .metrics import Metrics
 from .model import AddressBan, Place
 from .sqlite_store import sqlite_store
 from .store import Retention, Store, StoreError, StoreThread
-from .transport import Relay, StrangerConnection
+from .transport import STRANGER_READ_BYTES, Relay
+from .wsproto import Connection
 
 log = logging.getLogger("voxroom.server")
+_WS_LOG = logging.getLogger("websockets.server")
 
 DB_NAME = "voxroom.sqlite3"
-CLOSE_TIMEOUT_S = 3.0
-"""How long a closing handshake may take: a vanished peer must not hold up shutdown."""
 
 
 @dataclass
 class RunningServer:
     config: ServerConfig
-    server: Server
+    server: asyncio.Server
     relay: Relay
     store: StoreThread
     started: float
@@ -58,9 +59,8 @@ class RunningServer:
 
     async def close(self) -> None:
         """Close every connection with 1001 (clients resume), then flush the store."""
-        self.relay.flush()  # what was said goes out before the close frames
-        self.server.close(close_connections=True)
-        await self.server.wait_closed()
+        self.server.close()
+        self.relay.close_all(CloseCode.GOING_AWAY)
         for chore in self._chores:
             chore.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -81,7 +81,6 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     hub.restore(places, time.time())
     hub.restore_bans(bans)
     metrics = Metrics(config.version)
-    relay = Relay(hub, StoreThread(store), metrics, config.trust_proxy)
     started = time.monotonic()
     metrics.watch("voxroom_connections", "Open WebSocket connections", lambda: relay.open_connections)
     metrics.watch("voxroom_peers", "Peers seated in rooms, including those in grace", lambda: hub.peers)
@@ -97,39 +96,41 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
             "uptime_s": round(time.monotonic() - started, 3),
         }
 
-    def route(connection: ServerConnection, request: Request) -> Response | None:
+    server_header = f"voxroom-server/{config.version}"
+
+    def http(request: Request, protocol: ServerProtocol) -> Response:
+        response = route(request, protocol)
+        response.headers["Server"] = server_header
+        return response
+
+    def route(request: Request, protocol: ServerProtocol) -> Response:
         path = request.path.split("?", 1)[0]
         if path == limits.WS_PATH:
-            return None
+            return protocol.accept(request)
         if path == "/health":
-            return _response(connection, HTTPStatus.OK, json.dumps(health()), "application/json")
+            return _response(protocol, HTTPStatus.OK, json.dumps(health()), "application/json")
         if path == "/metrics":
             if not _bearer_matches(request, config.metrics_token):
-                response = _response(connection, HTTPStatus.UNAUTHORIZED, "/metrics needs its bearer token\n")
+                response = _response(protocol, HTTPStatus.UNAUTHORIZED, "/metrics needs its bearer token\n")
                 response.headers["WWW-Authenticate"] = 'Bearer realm="voxroom-metrics"'
                 return response
-            return _response(
-                connection, HTTPStatus.OK, metrics.render().decode(), "text/plain; version=0.0.4"
-            )
-        return _response(
-            connection, HTTPStatus.NOT_FOUND, f"not found: {path}; try /ws, /health or /metrics\n"
-        )
+            return _response(protocol, HTTPStatus.OK, metrics.render().decode(), "text/plain; version=0.0.4")
+        return _response(protocol, HTTPStatus.NOT_FOUND, f"not found: {path}; try /ws, /health or /metrics\n")
 
-    server = await serve(
-        relay.handle,
-        config.host,
-        config.port,
-        process_request=route,
-        subprotocols=[Subprotocol(limits.SUBPROTOCOL)],
-        select_subprotocol=_select_subprotocol,
-        compression=None,
-        max_size=config.max_message_bytes,
-        ping_interval=None,  # one server-wide pinger instead of a task per connection (~2.7 KiB each)
-        close_timeout=CLOSE_TIMEOUT_S,
-        ssl=_tls_context(config),
-        server_header=f"voxroom-server/{config.version}",
-        create_connection=StrangerConnection,
-    )
+    relay = Relay(hub, StoreThread(store), metrics, http, config.trust_proxy)
+
+    def connection() -> Connection:
+        """No compression (signaling is small; deflate costs ~50 KiB a connection), read in small bites."""
+        protocol = ServerProtocol(
+            subprotocols=[Subprotocol(limits.SUBPROTOCOL)],
+            select_subprotocol=_select_subprotocol,
+            max_size=config.max_message_bytes,
+            logger=_WS_LOG,
+        )
+        return Connection(relay, protocol, STRANGER_READ_BYTES)
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(connection, config.host, config.port, ssl=_tls_context(config))
     chores = [
         asyncio.create_task(relay.tick_forever()),
         asyncio.create_task(relay.keep_alive_forever(config.ping_interval_s, config.ping_timeout_s)),
@@ -171,7 +172,7 @@ def _open_store(
     return store, places, bans
 
 
-def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+def _select_subprotocol(protocol: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     """Echo ``voxroom.v1`` when offered; serve v1 without one otherwise."""
     return Subprotocol(limits.SUBPROTOCOL) if limits.SUBPROTOCOL in offered else None
 
@@ -184,10 +185,8 @@ def _bearer_matches(request: Request, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def _response(
-    connection: ServerConnection, status: HTTPStatus, body: str, content_type: str = ""
-) -> Response:
-    response = connection.respond(status, body)
+def _response(protocol: ServerProtocol, status: HTTPStatus, body: str, content_type: str = "") -> Response:
+    response = protocol.reject(status, body)
     if content_type:
         headers = Headers((k, v) for k, v in response.headers.raw_items() if k.lower() != "content-type")
         headers["Content-Type"] = content_type

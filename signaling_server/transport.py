@@ -1,4 +1,4 @@
-"""The websockets front of the rooms core: connections in, effects out.
+"""The WebSocket front of the rooms core: connections in, effects out.
 
 Effects are executed per room, in the order the core emitted them. An
 effect that waits on the store (a chat being committed, a history being
@@ -18,12 +18,9 @@ from typing import Any, assert_never
 
 import msgspec
 from prometheus_client import Histogram
-from websockets.asyncio.server import ServerConnection
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from protocol import ChatPosted, ErrorCode, ErrorReported, encode
 
@@ -33,6 +30,7 @@ from .hub import Hub
 from .metrics import Metrics
 from .model import ConnId
 from .store import Store, StoreThread
+from .wsproto import CLOSE_TIMEOUT_S, Connection
 
 log = logging.getLogger("voxroom.server")
 
@@ -50,27 +48,40 @@ asyncio reads 256 KiB at once, ~12,000 tiny frames and ~50 ms of CPU per read.
 """
 JOINED_READ_BYTES = 256 * 1024
 """asyncio's own read size, for a client that has joined (a burst of chats is welcome)."""
+OPEN_TIMEOUT_S = 10.0
+"""A socket that has not completed its opening handshake this long after it was accepted is dropped."""
+TIMER_SLACK_S = 0.005
+"""asyncio may fire a timer up to its clock's resolution early: a deadline this close counts as reached."""
 
 _Action = Callable[["asyncio.Future[Any] | None"], None]
 
 
 class Relay:
-    """Connects the core to websockets connections and the store thread."""
+    """Connects the core to the WebSocket connections (``wsproto.Site``) and the store thread."""
 
     def __init__(
-        self, hub: Hub, store: StoreThread, metrics: Metrics, trusted_proxies: Sequence[Network] = ()
+        self,
+        hub: Hub,
+        store: StoreThread,
+        metrics: Metrics,
+        http: Callable[[Request, ServerProtocol], Response],
+        trusted_proxies: Sequence[Network] = (),
     ) -> None:
         self.hub = hub
         self.store = store
         self.metrics = metrics
+        self.http = http
+        """Answers each opening request: ``protocol.accept`` for a WebSocket, else plain HTTP."""
         self.trusted_proxies = tuple(trusted_proxies)
-        self._conns: dict[ConnId, ServerConnection] = {}
+        self.sockets: set[Connection] = set()
+        """Every accepted socket, opened or not."""
+        self._opening: dict[Connection, float] = {}  # accepted at (``loop.time()``), in that order
+        self._conns: dict[ConnId, Connection] = {}
         self._lanes: dict[str | None, deque[tuple[asyncio.Future[Any] | None, _Action]]] = {}
         self._ids = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._corked: dict[ServerConnection, list[bytes]] = {}
-        self._pauses: dict[ConnId, float] = {}
-        self._ending: set[ConnId] = set()
+        self._corked: dict[Connection, list[bytes]] = {}
+        self._all_lost: asyncio.Event | None = None
+        """Set when the last socket is gone, while ``drain`` waits for it."""
         self._flush_pending = False
         self._backlog_bytes = 0
         """Unsent bytes of all connections: summed on each tick, plus what was queued since."""
@@ -83,40 +94,48 @@ class Relay:
     def open_connections(self) -> int:
         return len(self._conns)
 
-    async def handle(self, ws: ServerConnection) -> None:
-        """The life of one connection: open, every message, close."""
-        conn = ConnId(next(self._ids))
-        self._conns[conn] = ws
-        address = self._client_address(ws)
-        _forget_handshake(ws)
-        try:
-            self.run(self.hub.open(conn, time.time(), address), time.perf_counter())
-            # Once the core closes it (refused, flooding, left) nothing more is consumed:
-            # websockets' flow control then stops reading the socket, so frames pipelined
-            # behind the last one are never parsed, let alone answered.
-            while conn not in self._ending:
-                data = await ws.recv()
-                received = time.perf_counter()
-                self.metrics.received.inc()
-                self.run(self.hub.receive(conn, data, time.time()), received)
-                pause = self._pauses.pop(conn, 0.0)
-                if pause:
-                    # Stop consuming: websockets' own flow control then stops reading the
-                    # socket, and the flooder's kernel buffers fill up instead of our CPU.
-                    await asyncio.sleep(pause)
-            await ws.wait_closed()
-        except ConnectionClosed:
-            pass
-        finally:
-            del self._conns[conn]
-            self._pauses.pop(conn, None)
-            self._ending.discard(conn)
+    # --- wsproto.Site: the life of a connection ------------------------------
+
+    def made(self, connection: Connection) -> None:
+        self.sockets.add(connection)
+        self._opening[connection] = asyncio.get_running_loop().time()
+
+    def opened(self, connection: Connection, request: Request) -> None:
+        del self._opening[connection]
+        conn = connection.conn = ConnId(next(self._ids))
+        self._conns[conn] = connection
+        address = self._client_address(connection, request)
+        self.run(self.hub.open(conn, time.time(), address), time.perf_counter())
+
+    def received(self, connection: Connection, data: str | bytes) -> None:
+        received = time.perf_counter()
+        self.metrics.received.inc()
+        self.run(self.hub.receive(ConnId(connection.conn), data, time.time()), received)
+
+    def lost(self, connection: Connection) -> None:
+        self.sockets.discard(connection)
+        if not self.sockets and self._all_lost is not None:
+            self._all_lost.set()
+        self._opening.pop(connection, None)
+        self._corked.pop(connection, None)
+        conn = ConnId(connection.conn)
+        if self._conns.pop(conn, None) is not None:
             self.run(self.hub.closed(conn, time.time()), time.perf_counter())
 
+    # --- chores ------------------------------------------------------------------
+
     async def tick_forever(self, every_s: float = 0.25) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(every_s)
-            self._backlog_bytes = sum(ws.transport.get_write_buffer_size() for ws in self._conns.values())
+            self._backlog_bytes = sum(c.backlog for c in self._conns.values())
+            late = loop.time() - OPEN_TIMEOUT_S
+            while self._opening:
+                connection, accepted = next(iter(self._opening.items()))
+                if accepted > late:
+                    break
+                del self._opening[connection]
+                connection.abort()
             self.run(self.hub.tick(time.time()), time.perf_counter())
 
     async def keep_alive_forever(self, interval_s: float, timeout_s: float) -> None:
@@ -124,29 +143,37 @@ class Relay:
 
         Dropped, not closed: it is gone or stuck, so its place enters the grace
         period at once (and ``peer-left`` follows if it does not come back).
+        One sweep for all, and no task or future per connection.
         """
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(interval_s)
-            for conn, ws in list(self._conns.items()):
-                if ws.protocol.state is State.OPEN:
-                    self._spawn(self._ping(conn, ws, timeout_s))
+            await asyncio.sleep(min(interval_s, timeout_s))
+            now = loop.time()
+            for connection in list(self._conns.values()):
+                if not connection.ping_sent:
+                    connection.ping(now)
+                elif now - connection.ping_sent >= timeout_s - TIMER_SLACK_S:
+                    log.info("ping timeout conn=%s", connection.conn)
+                    connection.abort()
 
-    async def _ping(self, conn: ConnId, ws: ServerConnection, timeout_s: float) -> None:
-        try:
-            pong = await asyncio.wait_for(ws.ping(), timeout_s)
-            await asyncio.wait_for(pong, timeout_s)
-        except TimeoutError:
-            log.info("ping timeout conn=%s", conn)
-            ws.transport.abort()
-        except ConnectionClosed:
-            pass
+    def close_all(self, code: CloseCode) -> None:
+        """Close every connection with ``code``; a socket still in its handshake is dropped."""
+        self.flush()  # what was said goes out before the close frames
+        for connection in list(self.sockets):
+            if connection.open:
+                connection.close(code, "")
+            elif connection.conn == 0:
+                connection.abort()
 
     async def drain(self) -> None:
         """Wait for the effects held back by the store, then for the closing handshakes."""
         pending = [future for lane in self._lanes.values() for future, _ in lane if future is not None]
         await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.sleep(0)  # let the lanes' done-callbacks send
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.sockets:
+            self._all_lost = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_lost.wait(), CLOSE_TIMEOUT_S + 1)
 
     def run(self, effects: Iterable[Effect], received: float) -> None:
         """Execute ``effects``, caused by what was read at ``received`` (``perf_counter()``).
@@ -173,7 +200,9 @@ class Relay:
                 case PauseReading():
                     self._pause_reading(effect.conn, effect.seconds)
                 case Close():
-                    self._ending.add(effect.conn)
+                    ending = self._conns.get(effect.conn)
+                    if ending is not None:
+                        ending.ending = True  # nothing more of it is handed on, even before it closes
                     self._enqueue(effect.room, None, self._closer(effect))
                 case _:
                     assert_never(effect)
@@ -238,8 +267,8 @@ class Relay:
         Decided before the history is read, so a client that does not read (or
         many of them) can never make the server build more than it can hold.
         """
-        ws = self._conns.get(conn)
-        own = ws.transport.get_write_buffer_size() if ws is not None else 0
+        connection = self._conns.get(conn)
+        own = connection.backlog if connection is not None else 0
         everyone = self._backlog_bytes + self._history_reserved_bytes
         budget = max(
             0, min(JOINED_HISTORY_BYTES, MAX_BACKLOG_BYTES - own, MAX_BACKLOG_TOTAL_BYTES - everyone)
@@ -259,16 +288,16 @@ class Relay:
             if queued:
                 self._backlog_bytes += queued
                 self._timed.append((self.metrics.join_seconds, received))
-                _set_read_size(self._conns[effect.conn], JOINED_READ_BYTES)
+                self._conns[effect.conn].read_bytes = JOINED_READ_BYTES
 
         return send
 
     def _closer(self, effect: Close) -> _Action:
         def close(_: object) -> None:
-            ws = self._conns.get(effect.conn)
-            if ws is not None:
-                self.flush(only=ws)  # what was said before the close goes out before it
-                self._spawn(ws.close(effect.code, effect.reason))
+            connection = self._conns.get(effect.conn)
+            if connection is not None:
+                self.flush(only=connection)  # what was said before the close goes out before it
+                connection.close(effect.code, effect.reason)
 
         return close
 
@@ -283,17 +312,17 @@ class Relay:
         frame = Frame(Opcode.TEXT, encode(message)).serialize(mask=False)
         delivered = 0
         for conn in conns:
-            ws = self._conns.get(conn)
-            if ws is None or ws.protocol.state is not State.OPEN:
+            connection = self._conns.get(conn)
+            if connection is None or not connection.open:
                 continue
-            if ws.transport.get_write_buffer_size() > MAX_BACKLOG_BYTES:
+            if connection.backlog > MAX_BACKLOG_BYTES:
                 log.warning("slow consumer dropped conn=%s backlog>%d", conn, MAX_BACKLOG_BYTES)
                 self.metrics.slow_consumers.inc()
-                ws.transport.abort()
+                connection.abort()
                 continue
-            queued = self._corked.get(ws)
+            queued = self._corked.get(connection)
             if queued is None:
-                self._corked[ws] = [frame]
+                self._corked[connection] = [frame]
             else:
                 queued.append(frame)
             delivered += 1
@@ -305,18 +334,17 @@ class Relay:
             self.metrics.errors.labels(message.code).inc()
         return delivered * len(frame)
 
-    def flush(self, only: ServerConnection | None = None) -> None:
+    def flush(self, only: Connection | None = None) -> None:
         """Write what was queued: for every connection, or for ``only`` (before it closes)."""
         if only is not None:
             frames = self._corked.pop(only, None)
-            if frames and only.protocol.state is State.OPEN:
-                only.transport.writelines(frames)
+            if frames:
+                only.write(frames)
             return
         self._flush_pending = False
         corked, self._corked = self._corked, {}
-        for ws, frames in corked.items():
-            if ws.protocol.state is State.OPEN:
-                ws.transport.writelines(frames)
+        for connection, frames in corked.items():
+            connection.write(frames)
         if self._timed:
             written = time.perf_counter()
             for histogram, started in self._timed:
@@ -324,57 +352,18 @@ class Relay:
             self._timed.clear()
 
     def _pause_reading(self, conn: ConnId, seconds: float) -> None:
-        ws = self._conns.get(conn)
-        if ws is None:
-            return
-        self._pauses[conn] = seconds
-        _set_read_size(ws, STRANGER_READ_BYTES)  # a flooder is read in small bites from now on
+        connection = self._conns.get(conn)
+        if connection is not None:
+            connection.read_bytes = STRANGER_READ_BYTES  # a flooder is read in small bites from now on
+            connection.pause(seconds)
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _client_address(self, ws: ServerConnection) -> str:
+    def _client_address(self, connection: Connection, request: Request) -> str:
         """The client's IP address, as the core keys its per-address rules and the logs name it."""
-        peer = ws.remote_address
+        peer = connection.transport.get_extra_info("peername") if connection.transport else None
         if not peer:
             return "unknown"
-        forwarded = ws.request.headers.get_all("X-Forwarded-For") if ws.request is not None else []
+        forwarded = request.headers.get_all("X-Forwarded-For")
         return client_address(str(peer[0]), forwarded, self.trusted_proxies)
-
-
-class StrangerConnection(ServerConnection):
-    """A connection read in small bites until its client has joined (see ``STRANGER_READ_BYTES``).
-
-    Without it a pre-join flood's first read, 256 KiB of tiny frames, stalls
-    everyone else for hundreds of milliseconds before the first frame is refused.
-    """
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        _set_read_size(self, STRANGER_READ_BYTES)
-
-
-def _set_read_size(ws: ServerConnection, size: int) -> None:
-    """How many bytes asyncio reads of ``ws``'s socket at once, where its transport lets us say."""
-    with contextlib.suppress(AttributeError):  # a loop whose transports have no max_size (uvloop)
-        ws.transport.max_size = size  # type: ignore[attr-defined]
-
-
-_NO_HEADERS = Headers()
-
-
-def _forget_handshake(ws: ServerConnection) -> None:
-    """Drop the handshake's headers (~4 KiB a connection), never read again.
-
-    websockets treats ``request is None`` as "no handshake yet", so the
-    objects stay, emptied.
-    """
-    if ws.request is not None:
-        ws.request = Request(ws.request.path, _NO_HEADERS)
-    if ws.response is not None:
-        ws.response = Response(ws.response.status_code, ws.response.reason_phrase, _NO_HEADERS)
 
 
 def _log_failure(future: "asyncio.Future[Any]") -> None:

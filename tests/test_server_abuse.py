@@ -93,10 +93,10 @@ async def test_a_connection_that_never_joins_is_closed_after_the_deadline(
 
 async def test_a_connection_is_read_in_small_bites_until_it_joins(server: RunningServer) -> None:
     client = await Client.open(server.url)
-    (ws,) = server.server.connections
-    assert ws.transport.max_size == transport.STRANGER_READ_BYTES  # type: ignore[attr-defined]
+    (connection,) = server.relay.sockets
+    assert connection.read_bytes == transport.STRANGER_READ_BYTES
     await client.join()
-    assert ws.transport.max_size == transport.JOINED_READ_BYTES  # type: ignore[attr-defined]
+    assert connection.read_bytes == transport.JOINED_READ_BYTES
     await client.close()
 
 
