@@ -3,7 +3,8 @@
 #   dist/voxroom/voxroom                          the desktop app
 #   dist/voxroom-server/voxroom-server            the signaling server (no Qt, no WebRTC)
 #   dist/voxroom-<version>-linux-x86_64.tar.gz    and dist/voxroom-server-<version>-linux-x86_64.tar.gz
-# Needs the venv with the build extra (pip install -e '.[desktop,build]'), gcc, binutils, and
+#   dist/voxroom_<version>_amd64.deb              and dist/voxroom-server_<version>_amd64.deb (packaging/deb.py)
+# Needs the venv with the build extra (pip install -e '.[desktop,build]'), gcc, binutils, dpkg-deb and
 # Debian's libportaudio2 (bundled; libopus comes with PyAV).
 # Environment: PYTHON (default .venv/bin/python), VOXROOM_BUILD_ONLY=app|server (one of the two).
 set -euo pipefail
@@ -62,6 +63,7 @@ if [ "$ONLY" != app ]; then
   strip_debug dist/voxroom-server
   cp packaging/linux/README-server.txt dist/voxroom-server/README.txt
   archive voxroom-server
+  "$PY" packaging/deb.py server
 fi
 
 if [ "$ONLY" != server ]; then
@@ -78,5 +80,6 @@ if [ "$ONLY" != server ]; then
   install -m 755 packaging/linux/install-desktop-entry.sh "$app/install-desktop-entry.sh"
   cp packaging/linux/README-app.txt "$app/README.txt"
   archive voxroom
+  "$PY" packaging/deb.py app
 fi
 echo "built in $((SECONDS - started)) s"
