@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import logs
-from .app import start
+from .app import loop_factory, start
 from .config import ServerConfig, parse_command
 from .store import StoreError
 
@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # websockets logs every HTTP request at INFO and frame contents (chat text) at DEBUG.
     logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
-        asyncio.run(serve_until_signalled(config))
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(serve_until_signalled(config))
     except (OSError, StoreError) as exc:
         logging.getLogger("voxroom.server").error("cannot start: %s", exc)
         return 1

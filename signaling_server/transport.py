@@ -18,7 +18,7 @@ from typing import Any, assert_never
 
 import msgspec
 from prometheus_client import Histogram
-from websockets.frames import CloseCode, Frame, Opcode
+from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
@@ -30,7 +30,7 @@ from .hub import Hub
 from .metrics import Metrics
 from .model import ConnId
 from .store import Store, StoreThread
-from .wsproto import CLOSE_TIMEOUT_S, Connection
+from .wsproto import CLOSE_TIMEOUT_S, Connection, text_frame
 
 log = logging.getLogger("voxroom.server")
 
@@ -54,6 +54,8 @@ TIMER_SLACK_S = 0.005
 """asyncio may fire a timer up to its clock's resolution early: a deadline this close counts as reached."""
 
 _Action = Callable[["asyncio.Future[Any] | None"], None]
+_Timer = tuple[Histogram, float]
+"""A latency histogram and the ``perf_counter()`` its clock started at."""
 
 
 class Relay:
@@ -87,7 +89,7 @@ class Relay:
         """Unsent bytes of all connections: summed on each tick, plus what was queued since."""
         self._history_reserved_bytes = 0
         """History budgets granted to reads still in the store."""
-        self._timed: list[tuple[Histogram, float]] = []
+        self._timed: list[_Timer] = []
         """Latencies that end when what was queued meanwhile is written: the clock and its start."""
 
     @property
@@ -256,8 +258,7 @@ class Relay:
                 return
             posted: ChatPosted = future.result()
             self.metrics.chats.inc()
-            if self._deliver(effect.conns, posted):
-                self._timed.append((self.metrics.fanout_seconds, committed))
+            self._deliver(effect.conns, posted, (self.metrics.fanout_seconds, committed))
 
         return post
 
@@ -284,10 +285,9 @@ class Relay:
                 effect.message.history, effect.message.history_truncated = future.result()
             else:
                 self.metrics.store_failures.inc()
-            queued = self._deliver((effect.conn,), effect.message)
+            queued = self._deliver((effect.conn,), effect.message, (self.metrics.join_seconds, received))
             if queued:
                 self._backlog_bytes += queued
-                self._timed.append((self.metrics.join_seconds, received))
                 self._conns[effect.conn].read_bytes = JOINED_READ_BYTES
 
         return send
@@ -301,16 +301,23 @@ class Relay:
 
         return close
 
-    def _deliver(self, conns: tuple[ConnId, ...], message: msgspec.Struct) -> int:
+    def _deliver(
+        self, conns: tuple[ConnId, ...], message: msgspec.Struct, timer: _Timer | None = None
+    ) -> int:
         """Queue one message for ``conns``: framed once, written at the end of this loop turn.
 
         Server frames are unmasked and we use no extension, so one frame's
         bytes serve every recipient. Everything queued for a connection in
         one turn of the loop (a group commit's chats, say) leaves in a
-        single write, instead of one ``send()`` per message. Returns the bytes queued.
+        single write, instead of one ``send()`` per message; a message for
+        one connection with nothing queued before it is written at once.
+        ``timer`` (a histogram and its start) is observed when the message
+        is written. Returns the bytes queued.
         """
-        frame = Frame(Opcode.TEXT, encode(message)).serialize(mask=False)
+        frame = text_frame(encode(message))
         delivered = 0
+        corked = self._corked
+        direct = len(conns) == 1
         for conn in conns:
             connection = self._conns.get(conn)
             if connection is None or not connection.open:
@@ -320,15 +327,24 @@ class Relay:
                 self.metrics.slow_consumers.inc()
                 connection.abort()
                 continue
-            queued = self._corked.get(connection)
-            if queued is None:
-                self._corked[connection] = [frame]
-            else:
-                queued.append(frame)
             delivered += 1
-        if delivered and not self._flush_pending:
+            queued = corked.get(connection)
+            if queued is not None:
+                queued.append(frame)
+            elif direct:
+                connection.write(
+                    [frame]
+                )  # nothing to cork it with: the loop's next turn would only add delay
+                if timer is not None:
+                    timer[0].observe(time.perf_counter() - timer[1])
+                    timer = None
+            else:
+                corked[connection] = [frame]
+        if corked and not self._flush_pending:
             self._flush_pending = True
             asyncio.get_running_loop().call_soon(self.flush)
+        if delivered and timer is not None:
+            self._timed.append(timer)
         self.metrics.delivered.inc(delivered)
         if isinstance(message, ErrorReported):
             self.metrics.errors.labels(message.code).inc()

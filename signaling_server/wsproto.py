@@ -25,7 +25,18 @@ from websockets.server import ServerProtocol
 CLOSE_TIMEOUT_S = 3.0
 """How long a closing handshake may take: a vanished peer must not hold its socket."""
 PING_PAYLOAD = b"vx"
+_TEXT_FIN = 0x81
 """Our keep-alive pings all carry this: any pong answers the one outstanding ping."""
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked text frame: what a server sends (RFC 6455 5.2), without ``Frame``'s checks."""
+    n = len(payload)
+    if n < 126:
+        return bytes((_TEXT_FIN, n)) + payload
+    if n < 1 << 16:
+        return bytes((_TEXT_FIN, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((_TEXT_FIN, 127)) + n.to_bytes(8, "big") + payload
 
 
 class Site(Interface):
@@ -65,6 +76,7 @@ class Connection(asyncio.Protocol):
         "_unread",
         "conn",
         "ending",
+        "open",
         "ping_sent",
         "protocol",
         "read_bytes",
@@ -81,6 +93,8 @@ class Connection(asyncio.Protocol):
         self.read_bytes = read_bytes
         self.ending = False
         """Nothing more of it is handed to the site (the core closed it)."""
+        self.open = False
+        """The protocol is OPEN: messages may be written (kept after every call into it)."""
         self.ping_sent = 0.0
         """``loop.time()`` of the ping not yet answered, or 0."""
         self._unread = b""
@@ -114,14 +128,11 @@ class Connection(asyncio.Protocol):
             if handle is not None:
                 handle.cancel()
         self._later = self._next_bite = None
+        self.open = False
         self.protocol.receive_eof()  # idempotent: the protocol learns the socket is gone
         self.site.lost(self)
 
     # --- what the server does with it ----------------------------------------------
-
-    @property
-    def open(self) -> bool:
-        return self.protocol.state is State.OPEN
 
     def pause(self, seconds: float) -> None:
         """Read and hand on nothing for ``seconds``: the peer's kernel buffers fill, not our CPU."""
@@ -154,8 +165,11 @@ class Connection(asyncio.Protocol):
 
     def write(self, frames: list[bytes]) -> None:
         """Frames serialized elsewhere (one frame serves many connections), if the connection is open."""
-        if self.transport is not None and self.protocol.state is State.OPEN:
-            self.transport.writelines(frames)
+        if self.open and self.transport is not None:
+            if len(frames) == 1:
+                self.transport.write(frames[0])  # asyncio's writelines joins them first anyway
+            else:
+                self.transport.writelines(frames)
 
     def ping(self, now: float) -> None:
         if self.protocol.state is State.OPEN:
@@ -257,6 +271,7 @@ class Connection(asyncio.Protocol):
         self.site.received(self, text)
 
     def _write(self) -> None:
+        self.open = self.protocol.state is State.OPEN
         transport = self.transport
         if transport is None:
             return
