@@ -79,6 +79,10 @@ class SettingsDialog(QDialog):
         self.key = QKeySequenceEdit()
         self.key.setMaximumSequenceLength(1)
         self.key.setAccessibleName("Push-to-talk key")
+        self.key_hint = QLabel()  # where the key works only while the window has focus
+        self.key_hint.setObjectName("hint")
+        self.key_hint.setWordWrap(True)
+        self.key_hint.hide()
         self.bitrate = self._combo("Voice quality")
         for bps in BITRATES_BPS:
             self.bitrate.addItem(f"{bps // 1000} kbit/s", bps)
@@ -116,6 +120,7 @@ class SettingsDialog(QDialog):
         grid.addRow("Threshold", row)
         grid.addRow(self.ptt)
         grid.addRow("Key", self.key)
+        grid.addRow("", self.key_hint)
         grid.addRow("&Quality", self.bitrate)
         sounds = QGroupBox("Sounds")
         cue_form = QFormLayout(sounds)
@@ -206,6 +211,11 @@ class SettingsDialog(QDialog):
             self.cues.isChecked(),
             self.cue_volume.value() / 100,
         )
+
+    def show_ptt_limitation(self, limitation: str) -> None:
+        """Say where the push-to-talk key does not reach ("" hides the hint)."""
+        self.key_hint.setText(limitation)
+        self.key_hint.setVisible(bool(limitation))
 
     def apply(self) -> None:
         self._settings = self.value()

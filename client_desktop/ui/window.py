@@ -1,7 +1,10 @@
 """The main window: the login form, then the room, in one window that remembers its size.
 
 It also owns push-to-talk: the configured key is watched application-wide
-(while this window is active), so it works whichever control has focus.
+(while this window is active), so it works whichever control has focus, and,
+while we are in a room, from the desktop (``GlobalPushToTalk``) while other
+windows have focus. Both sources feed one held/released state, so a key seen
+by both moves it once.
 """
 
 from PySide6.QtCore import QEvent, QObject, Signal
@@ -12,6 +15,7 @@ from ..engine import events
 from ..engine.uplink import TalkMode
 from . import icons
 from .bridge import Bridge, JoinFailure, JoinRequest
+from .global_ptt import GlobalPushToTalk
 from .login import LoginView, normalize_server
 from .preferences import AudioSettings, LoginValues, Preferences
 from .room import RoomView
@@ -28,6 +32,7 @@ class MainWindow(QMainWindow):
         prefs: Preferences,
         login: LoginValues | None = None,
         parent: QWidget | None = None,
+        global_ptt: GlobalPushToTalk | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
@@ -43,6 +48,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
         self.settings_dialog: SettingsDialog | None = None
         self._ptt_down = False
+        self.global_ptt = global_ptt or GlobalPushToTalk(parent=self)
+        self.global_ptt.changed.connect(self._set_ptt)
+        self.global_ptt.limitation_changed.connect(self._ptt_limited)
 
         self.login.submitted.connect(self._submit)
         self.login.server.editingFinished.connect(self._server_edited)
@@ -87,6 +95,7 @@ class MainWindow(QMainWindow):
             self.room.enter(event.room)
             self.stack.setCurrentWidget(self.room)
             self.login.set_busy(False)
+        self._watch_ptt()
         self.setWindowTitle(window_title(self.room.room_name, self.room.server_name))
 
     def _hosting(self, address: str) -> None:
@@ -95,6 +104,7 @@ class MainWindow(QMainWindow):
 
     def _left(self) -> None:
         self.stack.setCurrentWidget(self.login)
+        self._watch_ptt()
         self.setWindowTitle("Voxroom")
 
     def open_settings(self) -> SettingsDialog:
@@ -102,6 +112,7 @@ class MainWindow(QMainWindow):
             self.settings_dialog = SettingsDialog(self.bridge, self)
             self.settings_dialog.applied.connect(self._settings_applied)
         self.settings_dialog.load(self.bridge.settings)
+        self.settings_dialog.show_ptt_limitation(self.global_ptt.limitation)
         self.settings_dialog.show()
         self.settings_dialog.raise_()
         return self.settings_dialog
@@ -110,6 +121,26 @@ class MainWindow(QMainWindow):
         self.prefs.save_audio(settings)
         self.bridge.apply_settings(settings)
         self.room.calls.show_settings(settings)
+        self._watch_ptt()
+
+    def _watch_ptt(self) -> None:
+        """Watch the key outside the window only in a room, in push-to-talk: no keys are read otherwise."""
+        settings = self.bridge.settings
+        wanted = settings.options.talk_mode is TalkMode.PUSH_TO_TALK and self.bridge.in_room
+        self.global_ptt.watch(settings.ptt_key if wanted else None)
+        if not wanted:
+            self._set_ptt(False)
+
+    def _ptt_limited(self, limitation: str) -> None:
+        if limitation:
+            self.room.notice.say(limitation, NoticeKind.INFO, "Dismiss")
+        if self.settings_dialog is not None:
+            self.settings_dialog.show_ptt_limitation(limitation)
+
+    def _set_ptt(self, down: bool) -> None:
+        if down != self._ptt_down:
+            self._ptt_down = down
+            self.bridge.set_push_to_talk(down)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         """Push-to-talk: the configured key held down, anywhere in this window."""
@@ -122,10 +153,7 @@ class MainWindow(QMainWindow):
                 and self.isActiveWindow()
                 and QKeySequence(event.keyCombination()).toString() == settings.ptt_key
             ):
-                down = kind == QEvent.Type.KeyPress
-                if down != self._ptt_down:
-                    self._ptt_down = down
-                    self.bridge.set_push_to_talk(down)
+                self._set_ptt(kind == QEvent.Type.KeyPress)
                 return True
         return False
 
@@ -133,6 +161,7 @@ class MainWindow(QMainWindow):
         self.prefs.save_geometry("main", self.saveGeometry())
         self.prefs.save_geometry("splitter", self.room.splitter.saveState())
         super().closeEvent(event)
+        self.global_ptt.stop()
         self.closed.emit()
 
 
