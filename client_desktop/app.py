@@ -40,6 +40,7 @@ from .ui.driver import TestDriver
 from .ui.invite import InviteNotice
 from .ui.link_opener import bring_to_front, open_link
 from .ui.preferences import LoginValues, Preferences
+from .ui.tray import Tray
 from .ui.window import MainWindow
 
 log = logging.getLogger("voxroom.app")
@@ -101,6 +102,7 @@ class App:
         self.window = MainWindow(self.bridge, prefs, values)
         self.window.login.set_hosting(args.host_port, network_addresses)
         self.invite = InviteNotice(self.window, self.bridge)
+        self.tray = Tray(self.window)
         if args.password:
             self.window.login.password.setText(args.password)
         self.closed = self.loop.create_future()

@@ -34,6 +34,10 @@ class AudioSettings:
     """Sounds when someone joins or leaves and when we are muted or unmuted."""
     cue_volume: float = DEFAULT_CUE_VOLUME
     """0 to 1; cues are mixed into the call's output at this level."""
+    keep_in_tray: bool = True
+    """Closing the window keeps the call going in the tray, where the desktop has one (else it quits):
+    people close a voice app's window beside a game and expect to stay in the call, and the tray says
+    so the first time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,7 @@ class Preferences:
             str(s.value("audio/ptt_key", DEFAULT_PTT_KEY)) or DEFAULT_PTT_KEY,
             _bool(s.value("audio/cues", True)),
             cue_volume,
+            _bool(s.value("window/keep_in_tray", True)),
         )
 
     def save_audio(self, audio: AudioSettings) -> None:
@@ -94,6 +99,7 @@ class Preferences:
         self._s.setValue("audio/ptt_key", audio.ptt_key)
         self._s.setValue("audio/cues", audio.cues)
         self._s.setValue("audio/cue_volume", audio.cue_volume)
+        self._s.setValue("window/keep_in_tray", audio.keep_in_tray)
 
     def peer_gain(self, server: str, username: str) -> float | None:
         """The volume we gave ``username`` on ``server``, or None (as sent)."""

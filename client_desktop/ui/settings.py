@@ -8,7 +8,8 @@ threshold marked, so the threshold can be set by eye: in a room from the
 call's own levels, outside one from the chosen microphone, opened while
 the dialog is shown. "Play test tone" sounds 440 Hz through the chosen
 speaker. "Sounds" switches the cues (joins, leaves, mute) and sets their
-volume, apart from the people's voices.
+volume, apart from the people's voices. "Window" says whether closing the
+window keeps the call in the tray (greyed where the desktop has no tray).
 """
 
 from dataclasses import replace
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSlider,
+    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
@@ -94,7 +96,11 @@ class SettingsDialog(QDialog):
         self.cue_volume_value.setMinimumWidth(64)
         self.cue_volume.valueChanged.connect(lambda percent: self.cue_volume_value.setText(f"{percent}%"))
         self.cues.toggled.connect(self.cue_volume.setEnabled)
-        for widget in (self.echo, self.noise, self.vad, self.ptt, self.cues):
+        self.keep_in_tray = QCheckBox("Closing the window keeps the call in the tray")
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            self.keep_in_tray.setEnabled(False)
+            self.keep_in_tray.setToolTip("This desktop has no tray: closing the window quits")
+        for widget in (self.echo, self.noise, self.vad, self.ptt, self.cues, self.keep_in_tray):
             widget.setAccessibleName(widget.text())
         self.threshold.valueChanged.connect(self._threshold_moved)
         self.vad.toggled.connect(self._mode_changed)
@@ -120,7 +126,7 @@ class SettingsDialog(QDialog):
         grid.addRow("Threshold", row)
         grid.addRow(self.ptt)
         grid.addRow("Key", self.key)
-        grid.addRow("", self.key_hint)
+        grid.addRow(self.key_hint)  # the whole row: beside a label, its wrapped second line was cut off
         grid.addRow("&Quality", self.bitrate)
         sounds = QGroupBox("Sounds")
         cue_form = QFormLayout(sounds)
@@ -131,6 +137,8 @@ class SettingsDialog(QDialog):
         cue_label = QLabel("&Volume")
         cue_label.setBuddy(self.cue_volume)  # a row of a layout gets no buddy by itself
         cue_form.addRow(cue_label, cue_row)
+        window = QGroupBox("Window")
+        QVBoxLayout(window).addWidget(self.keep_in_tray)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Apply
@@ -142,7 +150,7 @@ class SettingsDialog(QDialog):
         self.apply_button.clicked.connect(self.apply)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
-        for group in (devices, processing, talking, sounds):
+        for group in (devices, processing, talking, sounds, window):
             layout.addWidget(group)
         layout.addWidget(buttons)
         bridge.levels.connect(self._levels)
@@ -193,6 +201,7 @@ class SettingsDialog(QDialog):
         self.cue_volume.setValue(round(settings.cue_volume * 100))
         self.cue_volume_value.setText(f"{self.cue_volume.value()}%")
         self.cue_volume.setEnabled(settings.cues)
+        self.keep_in_tray.setChecked(settings.keep_in_tray and self.keep_in_tray.isEnabled())
 
     def value(self) -> AudioSettings:
         options = replace(
@@ -210,6 +219,7 @@ class SettingsDialog(QDialog):
             self.key.keySequence().toString() or self._settings.ptt_key,
             self.cues.isChecked(),
             self.cue_volume.value() / 100,
+            self.keep_in_tray.isChecked() if self.keep_in_tray.isEnabled() else self._settings.keep_in_tray,
         )
 
     def show_ptt_limitation(self, limitation: str) -> None:

@@ -25,6 +25,7 @@ from .status import NoticeKind
 
 class MainWindow(QMainWindow):
     closed = Signal()
+    kept_in_tray = Signal()  # closed while the call goes on in the tray
 
     def __init__(
         self,
@@ -48,6 +49,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
         self.settings_dialog: SettingsDialog | None = None
         self._ptt_down = False
+        self.tray_shown = False
+        """Whether a tray icon is there to come back from (the tray sets it)."""
+        self._quitting = False
         self.global_ptt = global_ptt or GlobalPushToTalk(parent=self)
         self.global_ptt.changed.connect(self._set_ptt)
         self.global_ptt.limitation_changed.connect(self._ptt_limited)
@@ -157,9 +161,30 @@ class MainWindow(QMainWindow):
                 return True
         return False
 
+    def bring_back(self) -> None:
+        """Show the window again (from the tray), in front."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit(self) -> None:
+        """Close for good, whatever the tray setting says."""
+        self._quitting = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.prefs.save_geometry("main", self.saveGeometry())
         self.prefs.save_geometry("splitter", self.room.splitter.saveState())
+        if (
+            self.tray_shown
+            and self.bridge.settings.keep_in_tray
+            and self.bridge.in_room
+            and not self._quitting
+        ):
+            event.ignore()  # the call goes on; the tray's menu shows the window again or quits
+            self.hide()
+            self.kept_in_tray.emit()
+            return
         super().closeEvent(event)
         self.global_ptt.stop()
         self.closed.emit()
