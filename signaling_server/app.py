@@ -27,6 +27,7 @@ from .config import ServerConfig
 from .hub import Hub
 from .metrics import Metrics
 from .model import AddressBan, Place
+from .recent import RecentChats
 from .sqlite_store import sqlite_store
 from .store import Retention, Store, StoreError, StoreThread
 from .transport import STRANGER_READ_BYTES, Relay
@@ -117,7 +118,8 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
             return _response(protocol, HTTPStatus.OK, metrics.render().decode(), "text/plain; version=0.0.4")
         return _response(protocol, HTTPStatus.NOT_FOUND, f"not found: {path}; try /ws, /health or /metrics\n")
 
-    relay = Relay(hub, StoreThread(store), metrics, http, config.trust_proxy)
+    recent = RecentChats() if _history_stays(config) else None
+    relay = Relay(hub, StoreThread(store), metrics, http, config.trust_proxy, recent)
 
     def connection() -> Connection:
         """No compression (signaling is small; deflate costs ~50 KiB a connection), read in small bites."""
@@ -151,6 +153,12 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     except ImportError:
         return None
     return uvloop.new_event_loop
+
+
+def _history_stays(config: ServerConfig) -> bool:
+    """Retention never deletes one of a room's newest ``HISTORY_ON_JOIN`` messages: memory may copy them."""
+    keep = config.history_max_per_room
+    return config.history_days == 0 and (keep == 0 or keep >= limits.HISTORY_ON_JOIN)
 
 
 def _open_store(

@@ -10,7 +10,7 @@ import hmac
 import logging
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
@@ -157,6 +157,11 @@ class Hub:
     @property
     def rooms(self) -> int:
         return len(self._rooms)
+
+    @property
+    def room_names(self) -> Collection[str]:
+        """The rooms with places (a live view)."""
+        return self._rooms.keys()
 
     @property
     def peers(self) -> int:

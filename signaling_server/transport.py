@@ -29,6 +29,7 @@ from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SaveBan, 
 from .hub import Hub
 from .metrics import Metrics
 from .model import ConnId
+from .recent import RecentChats
 from .store import Store, StoreThread
 from .wsproto import CLOSE_TIMEOUT_S, Connection, text_frame
 
@@ -68,6 +69,7 @@ class Relay:
         metrics: Metrics,
         http: Callable[[Request, ServerProtocol], Response],
         trusted_proxies: Sequence[Network] = (),
+        recent: RecentChats | None = None,
     ) -> None:
         self.hub = hub
         self.store = store
@@ -75,6 +77,8 @@ class Relay:
         self.http = http
         """Answers each opening request: ``protocol.accept`` for a WebSocket, else plain HTTP."""
         self.trusted_proxies = tuple(trusted_proxies)
+        self.recent = recent
+        """Newcomers' history from memory; None where retention may delete what a copy holds."""
         self.sockets: set[Connection] = set()
         """Every accepted socket, opened or not."""
         self._opening: dict[Connection, float] = {}  # accepted at (``loop.time()``), in that order
@@ -139,6 +143,8 @@ class Relay:
                 del self._opening[connection]
                 connection.abort()
             self.run(self.hub.tick(time.time()), time.perf_counter())
+            if self.recent is not None:
+                self.recent.keep_only(self.hub.room_names)
 
     async def keep_alive_forever(self, interval_s: float, timeout_s: float) -> None:
         """Ping every connection each ``interval_s``; one silent for ``timeout_s`` is dropped.
@@ -191,6 +197,10 @@ class Relay:
                     self._enqueue(effect.room, posted, self._chat_poster(effect, received))
                 case SendJoined():
                     budget = self._history_budget(effect.conn)
+                    recent = self._recent_history(effect, budget)
+                    if recent is not None:
+                        self._send_joined(effect, budget, received, recent)
+                        continue
                     history = self.store.submit(Store.history, effect.room, effect.since, budget)
                     self._enqueue(effect.room, history, self._joined_sender(effect, budget, received))
                 case SavePlace():
@@ -247,6 +257,8 @@ class Relay:
             self.metrics.chat_commit_seconds.observe(committed - received)
             if future.exception() is not None:
                 self.metrics.store_failures.inc()
+                if self.recent is not None:
+                    self.recent.drop(effect.room)  # a commit that failed may have happened all the same
                 draft = effect.draft
                 log.info("error code=storage-failed ref=chat room=%s peer=%s", draft.room, draft.from_id)
                 error = ErrorReported(
@@ -257,6 +269,8 @@ class Relay:
                 self._deliver((effect.sender,), error)
                 return
             posted: ChatPosted = future.result()
+            if self.recent is not None:
+                self.recent.add(posted, effect.room)
             self.metrics.chats.inc()
             self._deliver(effect.conns, posted, (self.metrics.fanout_seconds, committed))
 
@@ -277,20 +291,37 @@ class Relay:
         self._history_reserved_bytes += budget
         return budget
 
+    def _recent_history(self, effect: SendJoined, budget: int) -> tuple[list[ChatPosted], bool] | None:
+        """A newcomer's history from memory, when the room has a copy and nothing waits in its lane."""
+        if self.recent is None or effect.since is not None or effect.room in self._lanes:
+            return None
+        return self.recent.history(effect.room, budget)
+
     def _joined_sender(self, effect: SendJoined, budget: int, received: float) -> _Action:
         def send(future: "asyncio.Future[Any] | None") -> None:
             assert future is not None
-            self._history_reserved_bytes -= budget
-            if future.exception() is None:
-                effect.message.history, effect.message.history_truncated = future.result()
-            else:
+            if future.exception() is not None:
                 self.metrics.store_failures.inc()
-            queued = self._deliver((effect.conn,), effect.message, (self.metrics.join_seconds, received))
-            if queued:
-                self._backlog_bytes += queued
-                self._conns[effect.conn].read_bytes = JOINED_READ_BYTES
+                self._send_joined(effect, budget, received, None)
+                return
+            history, truncated = future.result()
+            if self.recent is not None and effect.since is None and not truncated:
+                self.recent.seed(effect.room, history)
+            self._send_joined(effect, budget, received, (history, truncated))
 
         return send
+
+    def _send_joined(
+        self, effect: SendJoined, budget: int, received: float, history: tuple[list[ChatPosted], bool] | None
+    ) -> None:
+        """``joined``, with ``history`` (None: the store failed, the client can ask again with ``since``)."""
+        self._history_reserved_bytes -= budget
+        if history is not None:
+            effect.message.history, effect.message.history_truncated = history
+        queued = self._deliver((effect.conn,), effect.message, (self.metrics.join_seconds, received))
+        if queued:
+            self._backlog_bytes += queued
+            self._conns[effect.conn].read_bytes = JOINED_READ_BYTES
 
     def _closer(self, effect: Close) -> _Action:
         def close(_: object) -> None:
