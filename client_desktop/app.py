@@ -39,6 +39,7 @@ from .ui.bridge import Bridge, JoinRequest
 from .ui.driver import TestDriver
 from .ui.invite import InviteNotice
 from .ui.link_opener import bring_to_front, open_link
+from .ui.notify import MentionNotifier
 from .ui.preferences import LoginValues, Preferences
 from .ui.tray import Tray
 from .ui.window import MainWindow
@@ -103,6 +104,9 @@ class App:
         self.window.login.set_hosting(args.host_port, network_addresses)
         self.invite = InviteNotice(self.window, self.bridge)
         self.tray = Tray(self.window)
+        self.mentions = MentionNotifier(
+            self.bridge, self.window, self.tray.icon if self.tray.available else None
+        )
         if args.password:
             self.window.login.password.setText(args.password)
         self.closed = self.loop.create_future()

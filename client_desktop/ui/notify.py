@@ -1,0 +1,98 @@
+"""A desktop notification when someone mentions us while the window is not in front.
+
+A person in a game does not watch the chat; a mention is the one message
+worth interrupting them for. Never for our own messages or the history,
+never while the window is active (they see it), and at most a few a minute
+(``MentionBudget``), so a peer flooding mentions cannot flood the desktop.
+
+The text is a peer's: it goes out as plain text. Notification servers on
+Linux may read the body as markup (the freedesktop spec's ``body-markup``,
+which GNOME, KDE, dunst and mako have), so ``&``, ``<`` and ``>`` are escaped
+there; a server without markup shows them as written entities, which is
+ugly but never lets a peer's ``<img src=…>`` load a file.
+"""
+
+import html
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QSystemTrayIcon, QWidget
+
+from ..engine import events
+from .bridge import Bridge
+from .markdown import mentions, tame
+
+NOTIFY_BURST = 3
+"""Notifications allowed within ``NOTIFY_WINDOW_S``."""
+NOTIFY_WINDOW_S = 60.0
+MAX_BODY_CHARS = 200
+"""A notification is a glimpse; the chat has the rest."""
+
+Clock = Callable[[], float]
+
+
+class MentionBudget:
+    """At most ``burst`` notifications in any ``window_s`` seconds; the clock is passed in."""
+
+    def __init__(self, burst: int = NOTIFY_BURST, window_s: float = NOTIFY_WINDOW_S) -> None:
+        self._burst = burst
+        self._window_s = window_s
+        self._sent: deque[float] = deque()
+
+    def take(self, now: float) -> bool:
+        """Whether one more may go out at ``now`` (and count it if so)."""
+        while self._sent and now - self._sent[0] >= self._window_s:
+            self._sent.popleft()
+        if len(self._sent) >= self._burst:
+            return False
+        self._sent.append(now)
+        return True
+
+
+def worth_notifying(event: events.ChatReceived, me: str, window_active: bool) -> bool:
+    """A live message from someone else that names ``me`` while the window is not in front."""
+    return not event.own and not event.from_history and not window_active and mentions(event.chat.text, me)
+
+
+def plain_body(text: str) -> str:
+    """A peer's text for a notification body: short, tamed, and never markup."""
+    text = tame(text)
+    if len(text) > MAX_BODY_CHARS:
+        text = text[: MAX_BODY_CHARS - 1] + "…"
+    return html.escape(text, quote=False) if sys.platform.startswith("linux") else text
+
+
+class MentionNotifier(QObject):
+    """Shows a mention through the tray's balloon; where there is no tray, shows nothing."""
+
+    notified = Signal(str, str)  # title, body: what was shown
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        window: QWidget,
+        tray: QSystemTrayIcon | None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        super().__init__(window)
+        self._bridge = bridge
+        self._window = window
+        self._tray = tray
+        self._clock = clock
+        self._budget = MentionBudget()
+        bridge.chat_received.connect(self._chat)
+
+    def _chat(self, event: events.ChatReceived) -> None:
+        me = self._bridge.me
+        active = self._window.isVisible() and self._window.isActiveWindow()
+        if me is None or not worth_notifying(event, me.username, active):
+            return
+        if self._tray is None or not self._tray.isVisible() or not self._budget.take(self._clock()):
+            return
+        title = f"{tame(event.chat.username)} mentioned you"
+        body = plain_body(event.chat.text)
+        self._tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information)
+        self.notified.emit(title, body)
