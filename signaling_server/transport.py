@@ -233,14 +233,23 @@ class Relay:
             future.add_done_callback(lambda _: self._advance(room))
 
     def _advance(self, room: str | None) -> None:
+        """Run the room's actions whose store work is done, and write what they queued at once.
+
+        The store's futures call back in a turn of their own, after a group
+        commit's every room: each room's recipients are its own, so waiting
+        for the end of the turn would group no writes, only add a turn's delay.
+        """
         lane = self._lanes.get(room)
         while lane:
             future, action = lane[0]
             if future is not None and not future.done():
-                return
+                break
             lane.popleft()
             action(future)
-        self._lanes.pop(room, None)
+        else:
+            self._lanes.pop(room, None)
+        if self._corked:
+            self.flush()
 
     # --- actions ------------------------------------------------------------
 
