@@ -595,7 +595,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="smaller counts and 1 s steps (about a minute)")
     p.add_argument(
-        "--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {', '.join(SCENARIOS)}"
+        "--only",
+        help=f"comma-separated subset of {', '.join(SCENARIOS)} (--compare: join, relay, chat, fanout, rss)",
     )
     p.add_argument("--json", type=Path, help="also write every figure here")
     p.add_argument("--agents", type=int, default=2, help="load-generator processes (default 2)")
@@ -606,6 +607,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--before", type=Path, help="with --compare before: the tree whose signaling_server runs")
     p.add_argument("--rounds", type=int, default=3, help="with --compare: interleaved rounds (default 3)")
     args = p.parse_args(argv)
+    if args.compare:
+        return args  # vxbench_compare checks its own --only
+    args.only = args.only or ",".join(SCENARIOS)
     unknown = set(args.only.split(",")) - set(SCENARIOS)
     if unknown:
         p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
@@ -620,12 +624,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     found = machine()
     if args.compare:
-        from vxbench_compare import compare  # imports this module's scenarios: only here, no cycle
+        from vxbench_compare import GROUPS, compare  # imports this module's scenarios: only here, no cycle
 
         def about() -> Result:
             return {"command": command, "machine": asdict(found), "agents": args.agents, "nofile": nofile}
 
-        report, everything = compare(args.compare.split(","), args.before, args.rounds, args.agents, about)
+        groups = args.only.split(",") if args.only else GROUPS
+        report, everything = compare(
+            args.compare.split(","), args.before, args.rounds, args.agents, about, groups
+        )
         print(report)
         if args.json:
             args.json.write_text(json.dumps(everything, indent=2))

@@ -97,27 +97,38 @@ def chat_phase(plan: Plan, command: Sequence[str]) -> Result:
         return timed_phase(agents, meter, 1, senders, rate, plan.flood_s, [CHAT_MEMBERS], 10)
 
 
-def figures(plan: Plan, command: Sequence[str], n_agents: int) -> dict[str, float]:
-    """Every compared figure of one server, each on a fresh process."""
-    join = scenario_join(plan, n_agents, command)
-    relay = relay_phase(plan, [], command)
-    chat = chat_phase(plan, command)
-    fan = scenario_fanout(plan, 100, n_agents, command)
-    low = fan["low_rate"]
-    rss = scenario_rss(plan, n_agents, command)["levels"][-1]
-    return {
-        "join_p50_ms": join["p50_ms"],
-        "join_p99_ms": join["p99_ms"],
-        "relay_p50_ms": relay["p50_ms"],
-        "relay_p99_ms": relay["p99_ms"],
-        "chat_p50_ms": chat["p50_ms"],
-        "chat_p99_ms": chat["p99_ms"],
-        "cpu_us_per_delivery": 1e6 * low["cpu"]["server_cpu_s"] / max(1, low["received"]),
-        "fanout_p50_ms": low["p50_ms"],
-        "max_deliveries_per_s": float(fan["best"]["deliveries_per_s"]) if fan["best"] else 0.0,
-        "rss_kib_per_conn": rss["kib_per_conn"],
-        "others_pct": low["cpu"]["others_pct"],
-    }
+GROUPS = ("join", "relay", "chat", "fanout", "rss")
+"""What ``--only`` may pick: each group is one fresh server per round."""
+
+
+def figures(plan: Plan, command: Sequence[str], n_agents: int, only: Sequence[str]) -> dict[str, float]:
+    """The compared figures of one server (the groups in ``only``), each group on a fresh process."""
+    out: dict[str, float] = {}
+    if "join" in only:
+        join = scenario_join(plan, n_agents, command)
+        out |= {"join_p50_ms": join["p50_ms"], "join_p99_ms": join["p99_ms"]}
+    if "relay" in only:
+        relay = relay_phase(plan, [], command)
+        out |= {"relay_p50_ms": relay["p50_ms"], "relay_p99_ms": relay["p99_ms"]}
+    if "chat" in only:
+        chat = chat_phase(plan, command)
+        out |= {"chat_p50_ms": chat["p50_ms"], "chat_p99_ms": chat["p99_ms"]}
+    if "fanout" in only:
+        fan = scenario_fanout(plan, 100, n_agents, command)
+        low, best = fan["low_rate"], fan["best"]
+        failed = [step for step in fan["ramp"] if not step["held"]]
+        out |= {
+            "cpu_us_per_delivery": 1e6 * low["cpu"]["server_cpu_s"] / max(1, low["received"]),
+            "fanout_p50_ms": low["p50_ms"],
+            "max_deliveries_per_s": float(best["deliveries_per_s"]) if best else 0.0,
+            "max_generator_pct": best["cpu"]["generator_cpu_pct"] if best else 0.0,
+            "max_server_pct": best["cpu"]["server_cpu_pct"] if best else 0.0,
+            "failed_sender_behind": float(not failed[0]["sender_kept_up"]) if failed else 0.0,
+            "others_pct": low["cpu"]["others_pct"],
+        }
+    if "rss" in only:
+        out["rss_kib_per_conn"] = scenario_rss(plan, n_agents, command)["levels"][-1]["kib_per_conn"]
+    return out
 
 
 @dataclass(frozen=True)
@@ -140,11 +151,19 @@ FIGURES = (
     Figure("chat_p99_ms", "chat round trip p99", "ms"),
     Figure("fanout_p50_ms", "fan-out p50 at 300 msg/s into 100", "ms"),
     Figure("others_pct", "outside load during the CPU phase, % of a core", "%"),
+    Figure("max_server_pct", "server CPU at the max held step, % of a core", "%"),
+    Figure("max_generator_pct", "generators' CPU at the max held step, % of a core", "%"),
+    Figure("failed_sender_behind", "rounds whose first failed step was the sender falling behind", "n"),
 )
 
 
 def run_rounds(
-    names: Sequence[str], commands: dict[str, tuple[str, ...]], rounds: int, n_agents: int, plan: Plan
+    names: Sequence[str],
+    commands: dict[str, tuple[str, ...]],
+    rounds: int,
+    n_agents: int,
+    plan: Plan,
+    only: Sequence[str],
 ) -> dict[str, list[dict[str, float]]]:
     """``rounds`` rounds; round r starts with server r (mod n), so no server always goes first."""
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
@@ -153,7 +172,7 @@ def run_rounds(
         for name in order:
             wait_quiet(plan.quiet_wait_s)
             started = time.perf_counter()
-            runs[name].append(figures(plan, commands[name], n_agents))
+            runs[name].append(figures(plan, commands[name], n_agents, only))
             print(f"round {r + 1}/{rounds} {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return runs
 
@@ -181,6 +200,8 @@ def markdown(runs: dict[str, list[dict[str, float]]], meta: Result) -> str:
         "|---|" + "---|" * (2 * len(names) - 1),
     ]
     for f in FIGURES:
+        if f.key not in runs[base][0]:
+            continue
         cells = [_cell([run[f.key] for run in runs[n]], f.unit) for n in names]
         base_median = statistics.median(run[f.key] for run in runs[base])
         ratios = [
@@ -192,12 +213,20 @@ def markdown(runs: dict[str, list[dict[str, float]]], meta: Result) -> str:
 
 
 def compare(
-    names: Sequence[str], before: Path | None, rounds: int, n_agents: int, meta: Callable[[], Result]
+    names: Sequence[str],
+    before: Path | None,
+    rounds: int,
+    n_agents: int,
+    meta: Callable[[], Result],
+    only: Sequence[str] = GROUPS,
 ) -> tuple[str, dict[str, Any]]:
     """Run the comparison; the markdown report and everything measured."""
+    unknown = set(only) - set(GROUPS)
+    if unknown:
+        raise SystemExit(f"--only with --compare takes {', '.join(GROUPS)}; not {', '.join(sorted(unknown))}")
     commands = {name: server_command(name, before) for name in names}
     os.environ.setdefault("NODE_ENV", "production")  # Express's own advice for measured servers
     started = time.perf_counter()
-    runs = run_rounds(names, commands, rounds, n_agents, COMPARE)
+    runs = run_rounds(names, commands, rounds, n_agents, COMPARE, only)
     info = meta() | {"rounds": rounds, "elapsed_s": time.perf_counter() - started}
     return markdown(runs, info), {"meta": info, "runs": runs}
