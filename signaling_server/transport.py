@@ -186,8 +186,13 @@ class Relay:
     def run(self, effects: Iterable[Effect], received: float) -> None:
         """Execute ``effects``, caused by what was read at ``received`` (``perf_counter()``).
 
-        ``received`` starts the join and chat-commit clocks.
+        ``received`` starts the join and chat-commit clocks. A ``Close`` goes
+        out once what these effects save in its room (a place dropped, a ban)
+        is committed: a client told it was banned or has left finds it so
+        after any restart, even one by ``kill -9`` right after.
         """
+        saves: dict[str | None, list[asyncio.Future[Any]]] = {}
+        closes: list[Close] = []
         for effect in effects:
             match effect:
                 case Send():
@@ -204,20 +209,30 @@ class Relay:
                     history = self.store.submit(Store.history, effect.room, effect.since, budget)
                     self._enqueue(effect.room, history, self._joined_sender(effect, budget, received))
                 case SavePlace():
-                    self.store.submit(Store.save_place, effect.place).add_done_callback(_log_failure)
+                    saves.setdefault(effect.room, []).append(
+                        self.store.submit(Store.save_place, effect.place)
+                    )
                 case DropPlace():
-                    self.store.submit(Store.drop_place, effect.place.peer_id).add_done_callback(_log_failure)
+                    dropped = self.store.submit(Store.drop_place, effect.place.peer_id)
+                    saves.setdefault(effect.room, []).append(dropped)
                 case SaveBan():
-                    self.store.submit(Store.save_ban, effect.ban).add_done_callback(_log_failure)
+                    saves.setdefault(effect.room, []).append(self.store.submit(Store.save_ban, effect.ban))
                 case PauseReading():
                     self._pause_reading(effect.conn, effect.seconds)
                 case Close():
                     ending = self._conns.get(effect.conn)
                     if ending is not None:
                         ending.ending = True  # nothing more of it is handed on, even before it closes
-                    self._enqueue(effect.room, None, self._closer(effect))
+                    closes.append(effect)
                 case _:
                     assert_never(effect)
+        for saved in saves.values():
+            for future in saved:
+                future.add_done_callback(_log_failure)
+        for close in closes:
+            room_saves = saves.get(close.room)
+            after = asyncio.gather(*room_saves, return_exceptions=True) if room_saves else None
+            self._enqueue(close.room, after, self._closer(close))
 
     # --- ordering -----------------------------------------------------------
 
