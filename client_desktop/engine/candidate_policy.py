@@ -57,12 +57,16 @@ class CandidateFilter:
         fields = candidate.removeprefix("a=").removeprefix("candidate:").split()
         return len(fields) >= 6 and self.allows_address(fields[4])
 
+    def admits(self, candidate: str, kept: int) -> bool:
+        """Whether to keep ``candidate`` when ``kept`` of this connection's were kept already."""
+        return kept < self.max_candidates and self.allows_candidate(candidate)
+
     def sdp(self, sdp: str) -> tuple[str, int]:
         """``sdp`` without the candidates we refuse, and at most ``max_candidates``; and how many went."""
         kept, dropped, lines = 0, 0, []
         for line in sdp.splitlines(keepends=True):
             if line.startswith("a=candidate:"):
-                if kept >= self.max_candidates or not self.allows_candidate(line.strip()):
+                if not self.admits(line.strip(), kept):
                     dropped += 1
                     continue
                 kept += 1

@@ -262,9 +262,7 @@ class CallMesh:
         if not candidate.candidate:
             await link.pc.addIceCandidate(None)  # end of candidates
             return
-        if link.remote_candidates >= self._candidates.max_candidates or not self._candidates.allows_candidate(
-            candidate.candidate
-        ):
+        if not self._candidates.admits(candidate.candidate, link.remote_candidates):
             log.warning("candidate from %s refused: %.80s", link.peer_id, candidate.candidate)
             return
         link.remote_candidates += 1
