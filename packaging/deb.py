@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LINUX = ROOT / "packaging" / "linux"
 MAINTAINER = "Voxroom maintainers <packaging@voxroom.org>"
 HOMEPAGE = "https://voxroom.org/"
-UNIT_BINARY = "/opt/voxroom/bin/voxroom-server"
+UNIT_BINARY = "/opt/voxroom-venv/bin/voxroom-server"
 """Where packaging/linux/voxroom-server.service expects the server (a pip venv); the package's is /usr/bin."""
 
 

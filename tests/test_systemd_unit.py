@@ -20,7 +20,7 @@ from .wsclient import Client
 LINUX = Path(__file__).resolve().parents[1] / "packaging" / "linux"
 UNIT = LINUX / "voxroom-server.service"
 DROP_INS = LINUX / "voxroom-server.service.d"
-INSTALLED_BINARY = "/opt/voxroom/bin/voxroom-server"
+INSTALLED_BINARY = "/opt/voxroom-venv/bin/voxroom-server"
 EXPOSURE_CEILING = 1.5
 """``systemd-analyze security`` gives 0 (locked down) to 10; 1.1 measured (1.4 with both drop-ins), OK."""
 PR_SET_MDWE, PR_GET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 66, 1  # linux/prctl.h, Linux 6.3
