@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWi
 
 from protocol import Peer
 
-from ..engine.uplink import TalkMode
+from ..engine.shapes import TalkMode
 from . import icons, style
 from .icons import Glyph
 from .preferences import AudioSettings
@@ -27,7 +27,7 @@ class LevelMeter(QWidget):
         self.level_dbfs = FLOOR_DBFS
         self.transmitting = False
         self.threshold_dbfs: float | None = None
-        self.setAccessibleName("Input level")
+        self.setAccessibleName(self.tr("Input level"))
         self.setMinimumSize(90, 10)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
@@ -72,25 +72,31 @@ class CallBar(QWidget):
         super().__init__(parent)
         colour = self.palette().text().color()
         self.voice = self._button(
-            "Join voice", icons.icon(Glyph.SPEAKER, colour), "Join or leave the voice call"
+            self.tr("Join voice"), icons.icon(Glyph.SPEAKER, colour), self.tr("Join or leave the voice call")
         )
         self.mute = self._button(
-            "Mute", icons.icon(Glyph.MIC, colour, crossed=True), "Mute your microphone (Ctrl+M)"
+            self.tr("Mute"),
+            icons.icon(Glyph.MIC, colour, crossed=True),
+            self.tr("Mute your microphone (Ctrl+M)"),
         )
         self.deafen = self._button(
-            "Deafen", icons.icon(Glyph.HEADPHONES, colour, crossed=True), "Hear nothing and mute (Ctrl+D)"
+            self.tr("Deafen"),
+            icons.icon(Glyph.HEADPHONES, colour, crossed=True),
+            self.tr("Hear nothing and mute (Ctrl+D)"),
         )
         self.meter = LevelMeter()
         self.mode = QLabel()
         self.mode.setObjectName("hint")
         self.settings = self._button(
-            "Settings", icons.icon(Glyph.GEAR, colour), "Audio settings", checkable=False
+            self.tr("Settings"), icons.icon(Glyph.GEAR, colour), self.tr("Audio settings"), checkable=False
         )
-        self.people = self._button("People", icons.icon(Glyph.PEOPLE, colour), "Show or hide who is here")
+        self.people = self._button(
+            self.tr("People"), icons.icon(Glyph.PEOPLE, colour), self.tr("Show or hide who is here")
+        )
         self.people.setChecked(True)
         self.leave = QToolButton()
-        self.leave.setText("Leave room")
-        self.leave.setAccessibleName("Leave room")
+        self.leave.setText(self.tr("Leave room"))
+        self.leave.setAccessibleName(self.leave.text())
         self.voice.toggled.connect(self.voice_toggled)
         self.mute.toggled.connect(self.mute_toggled)
         self.deafen.toggled.connect(self.deafen_toggled)
@@ -151,16 +157,17 @@ class CallBar(QWidget):
             button.blockSignals(True)
             button.setChecked(on)
             button.blockSignals(False)
-        self.voice.setText("Leave voice" if me.voice else "Join voice")
+        self.voice.setText(self.tr("Leave voice") if me.voice else self.tr("Join voice"))
+        self.voice.setAccessibleName(self.voice.text())
         self.mute.setEnabled(me.voice)
         self.deafen.setEnabled(me.voice)
         self.meter.setEnabled(me.voice)
 
     def show_settings(self, settings: AudioSettings) -> None:
         if settings.options.talk_mode is TalkMode.PUSH_TO_TALK:
-            self.mode.setText(f"Push to talk: hold {settings.ptt_key}")
+            self.mode.setText(self.tr("Push to talk: hold {key}").format(key=settings.ptt_key))
             self.meter.threshold_dbfs = None
         else:
-            self.mode.setText("Voice activity")
+            self.mode.setText(self.tr("Voice activity"))
             self.meter.threshold_dbfs = settings.options.vad_threshold_dbfs
         self.meter.update()

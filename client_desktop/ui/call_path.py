@@ -1,15 +1,17 @@
 """One call's path and figures in plain words, and which icon the people list shows for it.
 
-Pure (no Qt): the people panel draws the ``PathLook`` and puts the words in
-the row's tooltip, so a person can tell a relayed or struggling call from
-a direct one without a debug window.
+Pure but for Qt's translation of the words: the people panel draws the
+``PathLook`` and puts the words in the row's tooltip, so a person can tell
+a relayed or struggling call from a direct one without a debug window.
 """
 
 from enum import Enum
 from typing import assert_never
 
-from ..engine.call_stats import PeerCallStats
+from PySide6.QtCore import QCoreApplication
+
 from ..engine.events import CallState
+from ..engine.shapes import PeerCallStats
 
 
 class PathLook(Enum):
@@ -33,19 +35,35 @@ def words(stats: PeerCallStats) -> str:
     """E.g. "Direct connection (UDP) · round trip 12 ms · loss 0.0 % · jitter 3 ms · buffer 60 ms"."""
     match look(stats):
         case PathLook.FAILED:
-            return "The call could not connect"
+            return QCoreApplication.translate("CallPath", "The call could not connect")
         case PathLook.CONNECTING:
-            return "Connecting the call…"
+            return QCoreApplication.translate("CallPath", "Connecting the call…")
         case PathLook.DIRECT | PathLook.RELAYED as kind:
             assert stats.path is not None  # look() says so
-            route = "Direct connection" if kind is PathLook.DIRECT else "Through the relay server"
-            parts = [f"{route} ({stats.path.protocol.upper()})", _round_trip(stats.rtt_ms)]
+            route = (
+                QCoreApplication.translate("CallPath", "Direct connection ({protocol})")
+                if kind is PathLook.DIRECT
+                else QCoreApplication.translate("CallPath", "Through the relay server ({protocol})")
+            )
+            parts = [route.format(protocol=stats.path.protocol.upper()), _round_trip(stats.rtt_ms)]
             if stats.loss is not None:
-                parts.append(f"loss {stats.loss * 100:.1f} %")
+                parts.append(
+                    QCoreApplication.translate("CallPath", "loss {percent} %").format(
+                        percent=f"{stats.loss * 100:.1f}"
+                    )
+                )
             if stats.jitter_ms is not None:
-                parts.append(f"jitter {stats.jitter_ms:.0f} ms")
+                parts.append(
+                    QCoreApplication.translate("CallPath", "jitter {ms} ms").format(
+                        ms=f"{stats.jitter_ms:.0f}"
+                    )
+                )
             if stats.playout_delay_ms is not None:
-                parts.append(f"buffer {stats.playout_delay_ms:.0f} ms")
+                parts.append(
+                    QCoreApplication.translate("CallPath", "buffer {ms} ms").format(
+                        ms=f"{stats.playout_delay_ms:.0f}"
+                    )
+                )
             return " · ".join(parts)
         case unknown:
             assert_never(unknown)
@@ -53,4 +71,8 @@ def words(stats: PeerCallStats) -> str:
 
 def _round_trip(rtt_ms: float | None) -> str:
     """Unknown for the first seconds of a call: the peer's first reports echo no sender report yet."""
-    return "round trip measuring…" if rtt_ms is None else f"round trip {rtt_ms:.0f} ms"
+    return (
+        QCoreApplication.translate("CallPath", "round trip measuring…")
+        if rtt_ms is None
+        else QCoreApplication.translate("CallPath", "round trip {ms} ms").format(ms=f"{rtt_ms:.0f}")
+    )

@@ -47,25 +47,25 @@ class HostingBox(QWidget):
         self._read_addresses: Callable[[], list[str]] = list
         self.addresses: list[str] = []
         self.room = ""
-        self.this_computer = QRadioButton("Only this computer")
-        self.this_computer.setAccessibleName("Host for this computer only")
-        self.network = QRadioButton("My network")
-        self.network.setAccessibleName("Host for my network")
+        self.this_computer = QRadioButton(self.tr("Only this computer"))
+        self.this_computer.setAccessibleName(self.tr("Host for this computer only"))
+        self.network = QRadioButton(self.tr("My network"))
+        self.network.setAccessibleName(self.tr("Host for my network"))
         group = QButtonGroup(self)
         group.addButton(self.this_computer)
         group.addButton(self.network)
         self.this_computer.setChecked(True)
         self.network.toggled.connect(self._scope_toggled)
         self.reach = hint()
-        self.reach.setAccessibleName("Who can join")
+        self.reach.setAccessibleName(self.tr("Who can join"))
         self.invite = QLineEdit()
         self.invite.setReadOnly(True)
-        self.invite.setAccessibleName("Invite link")
-        self.copy = QPushButton("Copy link")
-        self.copy.setAccessibleName("Copy invite link")
+        self.invite.setAccessibleName(self.tr("Invite link"))
+        self.copy = QPushButton(self.tr("Copy link"))
+        self.copy.setAccessibleName(self.tr("Copy invite link"))
         self.copy.clicked.connect(self.copy_invite)
-        self.status = hint("A server will start on this computer when you join.")
-        self.status.setAccessibleName("Hosting status")
+        self.status = hint(self.tr("A server will start on this computer when you join."))
+        self.status.setAccessibleName(self.tr("Hosting status"))
 
         choices = QHBoxLayout()
         choices.setSpacing(16)
@@ -119,19 +119,23 @@ class HostingBox(QWidget):
     def copy_invite(self) -> None:
         if (link := self.invite_link()) is not None:
             QGuiApplication.clipboard().setText(str(link))
-            self.copy.setText("Copied")
+            self.copy.setText(self.tr("Copied"))
 
     def refresh(self) -> None:
         """Read the addresses again and say who can join."""
         self.addresses = self._read_addresses() if self.scope() is HostScope.NETWORK else []
         port = self.port
         if self.scope() is HostScope.THIS_COMPUTER:
-            text = f"Only programs on this computer can join (127.0.0.1:{port}). Nobody else can reach it."
+            text = self.tr(
+                "Only programs on this computer can join (127.0.0.1:{port}). Nobody else can reach it."
+            ).format(port=port)
         elif self.addresses:
-            where = " or ".join(f"{address}:{port}" for address in self.addresses)
-            text = f"Others on your network join at {where}. A password is required."
+            where = self.tr(" or ").join(f"{address}:{port}" for address in self.addresses)
+            text = self.tr("Others on your network join at {addresses}. A password is required.").format(
+                addresses=where
+            )
         else:
-            text = (
+            text = self.tr(
                 "This computer has no network address right now, so only it can join. "
                 "Connect to a network and tick the box again."
             )
@@ -148,6 +152,6 @@ class HostingBox(QWidget):
         self.invite.setText("" if link is None else str(link))
         self.invite.setCursorPosition(0)  # a narrow form shows where the link leads, not its tail
         self.invite.setToolTip("" if link is None else str(link))
-        self.invite.setPlaceholderText("Type a valid room name for the link")
+        self.invite.setPlaceholderText(self.tr("Type a valid room name for the link"))
         self.copy.setEnabled(link is not None)
-        self.copy.setText("Copy link")
+        self.copy.setText(self.tr("Copy link"))

@@ -15,8 +15,6 @@ from .bridge import Bridge
 from .status import NoticeKind
 from .window import MainWindow
 
-COPY = "Copy invite link"
-
 
 class InviteNotice(QObject):
     def __init__(self, window: MainWindow, bridge: Bridge) -> None:
@@ -43,9 +41,13 @@ class InviteNotice(QObject):
             return
         self._pending = False
         made = self.window.login.made_password
-        password = f" (password: {made})" if made else ""  # nothing glued to the link's end
-        self.text = f"You are hosting. Invite link: {self.link}{password}"
-        self.window.room.notice.say(self.text, NoticeKind.INFO, COPY)
+        said = (  # nothing glued to the link's end
+            self.tr("You are hosting. Invite link: {link} (password: {password})")
+            if made
+            else self.tr("You are hosting. Invite link: {link}")
+        )
+        self.text = said.format(link=self.link, password=made)
+        self.window.room.notice.say(self.text, NoticeKind.INFO, self.tr("Copy invite link"))
 
     def _clicked(self) -> None:
         """The notice's button: copy, if the notice still shows the invite (not a later warning)."""

@@ -6,7 +6,7 @@ fills the form (for after leaving) and says so.
 
 import os
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 from ..links import RoomLink
 from .status import NoticeKind
@@ -32,9 +32,12 @@ def open_link(window: MainWindow, link: RoomLink) -> None:
     ready = login.fill_link(link)
     if in_room:
         room.notice.say(
-            f"To join {link.room} from the link you opened, leave this room: the form has it filled in.",
+            QCoreApplication.translate(
+                "LinkOpener",
+                "To join {room} from the link you opened, leave this room: the form has it filled in.",
+            ).format(room=link.room),
             NoticeKind.INFO,
-            "Dismiss",
+            QCoreApplication.translate("LinkOpener", "Dismiss"),
         )
     elif ready:
         login.submit()

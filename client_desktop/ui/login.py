@@ -11,7 +11,7 @@ cleared when a link brings another server.
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -36,23 +36,34 @@ from .preferences import LoginValues
 
 CARD_MAX_PX = 460
 GROUP_GAP_PX = 10
+EXAMPLE_SERVER = f"192.168.1.20:{limits.DEFAULT_PORT}"
 
 
 def normalize_server(text: str) -> str:
     """Accept what people type (``host``, ``host:port``) and return a ``ws://`` URL, or raise."""
     text = text.strip()
     if not text:
-        raise ValueError(f"Enter the server's address, e.g. 192.168.1.20:{limits.DEFAULT_PORT}.")
+        raise ValueError(
+            QCoreApplication.translate("LoginView", "Enter the server's address, e.g. {example}.").format(
+                example=EXAMPLE_SERVER
+            )
+        )
     bare = "://" not in text  # a bare host gets our default port; a full URL means its own
     if bare:
         text = f"ws://{text}"
     parts = urlsplit(text)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError(f"The address must look like host:port or ws://host:port{limits.WS_PATH}.")
+        raise ValueError(
+            QCoreApplication.translate(
+                "LoginView", "The address must look like host:port or ws://host:port{path}."
+            ).format(path=limits.WS_PATH)
+        )
     try:
         port = parts.port
     except ValueError:
-        raise ValueError("The port must be a number from 1 to 65535.") from None
+        raise ValueError(
+            QCoreApplication.translate("LoginView", "The port must be a number from 1 to 65535.")
+        ) from None
     netloc = f"{parts.netloc}:{limits.DEFAULT_PORT}" if bare and port is None else parts.netloc
     return f"{parts.scheme}://{netloc}{parts.path or limits.WS_PATH}"
 
@@ -61,10 +72,10 @@ def username_problem(name: str) -> str | None:
     try:
         clean_username(name, limits.MAX_USERNAME_CHARS)
     except ValueError:
-        return (
-            f"Names are 1-{limits.MAX_USERNAME_CHARS} characters with at least one visible one, "
-            "without control characters."
-        )
+        return QCoreApplication.translate(
+            "LoginView",
+            "Names are 1-{most} characters with at least one visible one, without control characters.",
+        ).format(most=limits.MAX_USERNAME_CHARS)
     return None
 
 
@@ -75,29 +86,35 @@ class LoginView(QWidget):
     def __init__(self, values: LoginValues, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("login")
-        self.server = self._field("Server address", values.server, f"e.g. 192.168.1.20:{limits.DEFAULT_PORT}")
-        self.room = self._field("Room", values.room, "e.g. lobby")
+        self.server = self._field(
+            self.tr("Server address"), values.server, self.tr("e.g. {example}").format(example=EXAMPLE_SERVER)
+        )
+        self.room = self._field(self.tr("Room"), values.room, self.tr("e.g. lobby"))
         self.room.setMaxLength(limits.MAX_ROOM_CHARS)
-        self.username = self._field("Your name", values.username, "How others will see you")
-        self.password = self._field("Password", "", "")
+        self.username = self._field(self.tr("Your name"), values.username, self.tr("How others will see you"))
+        self.password = self._field(self.tr("Password"), "", "")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.made_password: str | None = None
         """The password this form made for a room on the network, until the host types another."""
         self.password.textEdited.connect(self._password_typed)
-        self.admin_password = self._field("Admin password", "", "Only if you moderate this server")
+        self.admin_password = self._field(
+            self.tr("Admin password"), "", self.tr("Only if you moderate this server")
+        )
         self.admin_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.room_password = self._field("Room password", "", "Only if a moderator locked the room with one")
+        self.room_password = self._field(
+            self.tr("Room password"), "", self.tr("Only if a moderator locked the room with one")
+        )
         self.room_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.advanced = QToolButton()
-        self.advanced.setText("Advanced")
-        self.advanced.setAccessibleName("Advanced: admin and room passwords")
+        self.advanced.setText(self.tr("Advanced"))
+        self.advanced.setAccessibleName(self.tr("Advanced: admin and room passwords"))
         self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced.setAutoRaise(True)
         self.advanced_box = QWidget()
         self.advanced.clicked.connect(lambda: self.show_advanced(self.advanced_box.isHidden()))
-        self.host = QCheckBox("Host on this computer")
-        self.host.setAccessibleName("Host on this computer")
-        self.host.setToolTip("Start a server here and join it; choose below who else can reach it")
+        self.host = QCheckBox(self.tr("Host on this computer"))
+        self.host.setAccessibleName(self.host.text())
+        self.host.setToolTip(self.tr("Start a server here and join it; choose below who else can reach it"))
         self.host.setChecked(values.host)
         self.host.toggled.connect(self._host_toggled)
         self.hosting_box = HostingBox()
@@ -110,20 +127,20 @@ class LoginView(QWidget):
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setAccessibleName("Error")
+        self.error.setAccessibleName(self.tr("Error"))
         self.error.hide()
-        self.join_button = QPushButton("Join room")
+        self.join_button = QPushButton(self.tr("Join room"))
         self.join_button.setDefault(True)
-        self.join_button.setAccessibleName("Join room")
+        self.join_button.setAccessibleName(self.join_button.text())
         self.join_button.clicked.connect(self.submit)
-        self.settings_button = QPushButton("Audio settings…")
+        self.settings_button = QPushButton(self.tr("Audio settings…"))
         self.settings_button.setFlat(True)
-        self.settings_button.setAccessibleName("Audio settings")
+        self.settings_button.setAccessibleName(self.tr("Audio settings"))
         self.settings_button.clicked.connect(self.settings_requested)
 
         title = QLabel("Voxroom")
         title.setObjectName("title")
-        subtitle = QLabel("Join a voice room, or host one for your friends.")
+        subtitle = QLabel(self.tr("Join a voice room, or host one for your friends."))
         subtitle.setObjectName("hint")
         subtitle.setWordWrap(True)
         self.password_label = QLabel()
@@ -136,18 +153,18 @@ class LoginView(QWidget):
         box.addWidget(title)
         box.addWidget(subtitle)
         box.addSpacing(GROUP_GAP_PX)
-        self._labelled(box, "&Server address", self.server)
+        self._labelled(box, self.tr("&Server address"), self.server)
         box.addWidget(self.host)
         box.addWidget(self.hosting_box)
-        self._labelled(box, "&Room", self.room)
-        self._labelled(box, "Your &name", self.username)
+        self._labelled(box, self.tr("&Room"), self.room)
+        self._labelled(box, self.tr("Your &name"), self.username)
         self._labelled(box, self.password_label, self.password)
         box.addWidget(self.advanced, 0, Qt.AlignmentFlag.AlignLeft)
         advanced = QVBoxLayout(self.advanced_box)
         advanced.setContentsMargins(0, 0, 0, 0)
         advanced.setSpacing(box.spacing())
-        self._labelled(advanced, "A&dmin password", self.admin_password)
-        self._labelled(advanced, "Roo&m password", self.room_password)
+        self._labelled(advanced, self.tr("A&dmin password"), self.admin_password)
+        self._labelled(advanced, self.tr("Roo&m password"), self.room_password)
         box.addWidget(self.advanced_box)
         self.show_advanced(False)
         box.addSpacing(GROUP_GAP_PX)
@@ -222,13 +239,15 @@ class LoginView(QWidget):
 
     def _scope_changed(self, _scope: HostScope) -> None:
         guarded = self._guarded()
-        self.password_label.setText("&Password for your guests" if guarded else "&Password (optional)")
+        self.password_label.setText(
+            self.tr("&Password for your guests") if guarded else self.tr("&Password (optional)")
+        )
         self.password.setPlaceholderText(
-            "Leave empty to get one made for you"
+            self.tr("Leave empty to get one made for you")
             if guarded
-            else "Others on this computer must type it"
+            else self.tr("Others on this computer must type it")
             if self.host.isChecked()
-            else "Only if the server asks for one"
+            else self.tr("Only if the server asks for one")
         )
 
     def fill_link(self, link: RoomLink) -> bool:
@@ -298,7 +317,7 @@ class LoginView(QWidget):
 
     def set_busy(self, busy: bool) -> None:
         self.join_button.setEnabled(not busy)
-        self.join_button.setText("Joining…" if busy else "Join room")
+        self.join_button.setText(self.tr("Joining…") if busy else self.tr("Join room"))
 
     def show_error(self, message: str) -> None:
         self.set_busy(False)
@@ -309,15 +328,19 @@ class LoginView(QWidget):
         """A room on the network never goes without a password: make one and show it to pass on."""
         made = self.made_password = make_password()
         self.password.setText(made)
-        self.hosting.setText(f"Your guests need the password {made} (it is not in the link).")
+        self.hosting.setText(
+            self.tr("Your guests need the password {password} (it is not in the link).").format(password=made)
+        )
 
     def show_hosting(self, address: str) -> None:
         """The server runs: where others join (the invite above says it as a link)."""
         if self.hosting_box.scope() is HostScope.THIS_COMPUTER:
-            said = f"Hosting at {address}, for this computer only."
+            said = self.tr("Hosting at {address}, for this computer only.").format(address=address)
         else:
-            said = f"Hosting. Others can join at {address}."
+            said = self.tr("Hosting. Others can join at {address}.").format(address=address)
         if self.made_password:
-            said += f" Your guests need the password {self.made_password}."
+            said += " " + self.tr("Your guests need the password {password}.").format(
+                password=self.made_password
+            )
         self.hosting.setText(said)
         self.hosting_box.show()

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from protocol import Ban, Kick, LockRoom, Peer, ServerMute, limits
 
-from ..engine.events import duration_words
 from .bridge import Bridge
 from .plain import plain_label, shown_name
 
@@ -44,32 +43,41 @@ class ConfirmRemoval(QDialog):
         self.peer = peer
         self.ban = ban
         name = shown_name(peer.username)
-        self.setWindowTitle("Ban" if ban else "Kick")
-        self.question = plain_label(
-            f"Ban {name}? Nobody can join from their address until the ban ends."
+        self.setWindowTitle(self.tr("Ban") if ban else self.tr("Kick"))
+        asked = (
+            self.tr("Ban {name}? Nobody can join from their address until the ban ends.")
             if ban
-            else f"Remove {name} from the room? They can join again.",
-            "question",
+            else self.tr("Remove {name} from the room? They can join again.")
         )
+        self.question = plain_label(asked.format(name=name), "question")
         self.reason = QLineEdit()
         self.reason.setMaxLength(limits.MAX_REASON_CHARS)
-        self.reason.setPlaceholderText("Optional; everyone in the room sees it")
-        self.reason.setAccessibleName("Reason")
+        self.reason.setPlaceholderText(self.tr("Optional; everyone in the room sees it"))
+        self.reason.setAccessibleName(self.tr("Reason"))
         self.duration = QComboBox()
-        self.duration.setAccessibleName("Ban for")
+        self.duration.setAccessibleName(self.tr("Ban for"))
         for seconds in BAN_DURATIONS_S:
-            self.duration.addItem(duration_words(seconds), seconds)
+            self.duration.addItem(self.duration_words(seconds), seconds)
         self.duration.setCurrentIndex(self.duration.findData(DEFAULT_BAN_S))
         form = QFormLayout()
-        form.addRow("&Reason", self.reason)
+        form.addRow(self.tr("&Reason"), self.reason)
         if ban:
-            form.addRow("Ban &for", self.duration)
-        self.buttons = _buttons(self, "Ban" if ban else "Kick")
+            form.addRow(self.tr("Ban &for"), self.duration)
+        self.buttons = _buttons(self, self.tr("Ban") if ban else self.tr("Kick"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.question)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(380)
+
+    def duration_words(self, seconds: int) -> str:
+        """A choice of ``BAN_DURATIONS_S`` (whole days or hours) in words; "1 day" is said apart so
+        English needs no catalogue of its own for plurals."""
+        if seconds % 86_400 == 0:
+            days = seconds // 86_400
+            return self.tr("1 day") if days == 1 else self.tr("%n days", "", days)
+        hours = seconds // 3600
+        return self.tr("1 hour") if hours == 1 else self.tr("%n hours", "", hours)
 
     def request(self) -> Kick | Ban:
         reason = self.reason.text().strip()
@@ -83,21 +91,23 @@ class LockDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Lock the room")
+        self.setWindowTitle(self.tr("Lock the room"))
         self.explained = plain_label(
-            "Nobody new can join until the room is unlocked. People in it stay, and may come back "
-            "if their connection drops.",
+            self.tr(
+                "Nobody new can join until the room is unlocked. People in it stay, and may come back "
+                "if their connection drops."
+            ),
             "question",
         )
-        self.with_password = QCheckBox("Let in whoever gives a password")
+        self.with_password = QCheckBox(self.tr("Let in whoever gives a password"))
         self.with_password.setAccessibleName(self.with_password.text())
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setAccessibleName("Room password")
-        self.password.setPlaceholderText("They type it under Advanced when joining")
+        self.password.setAccessibleName(self.tr("Room password"))
+        self.password.setPlaceholderText(self.tr("They type it under Advanced when joining"))
         self.password.setEnabled(False)
         self.with_password.toggled.connect(self.password.setEnabled)
-        self.buttons = _buttons(self, "Lock")
+        self.buttons = _buttons(self, self.tr("Lock"))
         self.with_password.toggled.connect(self._check)
         self.password.textChanged.connect(self._check)
         layout = QVBoxLayout(self)
@@ -137,11 +147,11 @@ class Moderation(QObject):
             if not menu.isEmpty():
                 menu.addSeparator()
             if peer.server_muted:
-                menu.addAction("Unmute for everyone", lambda: self._mute(peer, False))
+                menu.addAction(self.tr("Unmute for everyone"), lambda: self._mute(peer, False))
             else:
-                menu.addAction("Mute for everyone", lambda: self._mute(peer, True))
-            menu.addAction("Kick…", lambda: self.confirm(peer, ban=False))
-            menu.addAction("Ban…", lambda: self.confirm(peer, ban=True))
+                menu.addAction(self.tr("Mute for everyone"), lambda: self._mute(peer, True))
+            menu.addAction(self.tr("Kick…"), lambda: self.confirm(peer, ban=False))
+            menu.addAction(self.tr("Ban…"), lambda: self.confirm(peer, ban=True))
         if not menu.isEmpty():
             menu.addSeparator()
         self.add_room_actions(menu)
@@ -150,8 +160,8 @@ class Moderation(QObject):
         if not self.bridge.is_moderator:
             return
         locked = self.bridge.locked
-        menu.addAction("Change the lock…" if locked else "Lock room…", self.ask_lock)
-        unlock = menu.addAction("Unlock room", lambda: self.bridge.moderate(LockRoom(locked=False)))
+        menu.addAction(self.tr("Change the lock…") if locked else self.tr("Lock room…"), self.ask_lock)
+        unlock = menu.addAction(self.tr("Unlock room"), lambda: self.bridge.moderate(LockRoom(locked=False)))
         unlock.setEnabled(locked is not False)  # unknown after joining: offered
 
     def confirm(self, peer: Peer, *, ban: bool) -> ConfirmRemoval:

@@ -14,8 +14,8 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from protocol import limits, name_key
 
-from ..engine.engine import AudioOptions
-from ..engine.uplink import TalkMode
+from ..engine.shapes import AudioOptions, TalkMode
+from .i18n import Language
 
 DEFAULT_PTT_KEY = "F8"
 BITRATES_BPS = (16_000, 24_000, 32_000, 48_000, 64_000)
@@ -123,6 +123,16 @@ class Preferences:
 
     def save_last_room(self, server: str, room: str) -> None:
         self._s.setValue(f"rooms/{_server_key(server)}", room)
+
+    def language(self) -> Language:
+        """The language chosen in Settings; the system's unless one was chosen (or the value is unknown)."""
+        try:
+            return Language(str(self._s.value("ui/language", Language.SYSTEM.value)))
+        except ValueError:
+            return Language.SYSTEM
+
+    def save_language(self, language: Language) -> None:
+        self._s.setValue("ui/language", language.value)
 
     def geometry(self, key: str) -> QByteArray | None:
         value = self._s.value(f"window/{key}")

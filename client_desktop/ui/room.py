@@ -26,9 +26,11 @@ from protocol import Peer
 
 from ..engine import events
 from . import style
+from .announce import Announcer
 from .bridge import Bridge
 from .call_bar import CallBar
 from .chat_view import ChatView
+from .markdown import tame
 from .moderation import Moderation
 from .preferences import Preferences
 from .status import Banner, ConnectionStatus, NoticeKind
@@ -47,11 +49,11 @@ class RoomView(QWidget):
         self.room_name = ""
         self.server_name = ""
         self._hosted_at = ""
-        self.title = _plain_label("roomTitle", "Room")
+        self.title = _plain_label("roomTitle", self.tr("Room"))
         self.title.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)  # at most 64 chars
-        self.server = _plain_label("hint", "Server")
+        self.server = _plain_label("hint", self.tr("Server"))
         self.status = ConnectionStatus()
-        self.notice = Banner("Notice")
+        self.notice = Banner(self.tr("Notice"))
         self.notice.action.connect(self.notice.hide)
         self.chat = ChatView()
         self.users = UsersPanel()
@@ -63,15 +65,16 @@ class RoomView(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([640, 220])
         self.calls = CallBar()
+        self.announcer = Announcer(self)
         self.moderation = Moderation(bridge, self)
         self.users.menu_extras = self.moderation.add_actions
         self.room_menu = QMenu(self)
         self.room_menu.aboutToShow.connect(self._fill_room_menu)
         self.moderate = QToolButton()
-        self.moderate.setText("Moderate ▾")
+        self.moderate.setText(self.tr("Moderate ▾"))
         self.moderate.setStyleSheet("QToolButton::menu-indicator { image: none; }")  # the ▾ says it
-        self.moderate.setAccessibleName("Moderate the room")
-        self.moderate.setToolTip("Lock or unlock the room (you joined as a moderator)")
+        self.moderate.setAccessibleName(self.tr("Moderate the room"))
+        self.moderate.setToolTip(self.tr("Lock or unlock the room (you joined as a moderator)"))
         self.moderate.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.moderate.setMenu(self.room_menu)
         self.moderate.hide()
@@ -96,7 +99,7 @@ class RoomView(QWidget):
         b.joined.connect(self._joined)
         b.peer_arrived.connect(self._arrived)
         b.peer_updated.connect(self.users.upsert)
-        b.peer_departed.connect(self.users.remove)
+        b.peer_departed.connect(self._departed)
         b.self_changed.connect(self._self_changed)
         b.chat_received.connect(self._chat)
         b.chat_queued.connect(self._queued)
@@ -104,10 +107,10 @@ class RoomView(QWidget):
         b.connection_failed.connect(lambda _code, message: self.status.failed(message))
         b.levels.connect(self._levels)
         b.call_stats.connect(self.users.set_call_stats)
-        b.audio_failed.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
-        b.server_error.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
-        b.notice.connect(lambda message: self.notice.say(message, NoticeKind.INFO, "Dismiss"))
-        b.warning.connect(lambda message: self.notice.say(message, NoticeKind.WARN, "Dismiss"))
+        b.audio_failed.connect(lambda message: self._say(message, NoticeKind.WARN))
+        b.server_error.connect(lambda message: self._say(message, NoticeKind.WARN))
+        b.notice.connect(lambda message: self._say(message, NoticeKind.INFO))
+        b.warning.connect(lambda message: self._say(message, NoticeKind.WARN))
         self.status.retry.connect(b.retry)
         self.chat.send_requested.connect(self._send)
         self.users.gain_changed.connect(self._gain_chosen)
@@ -121,9 +124,13 @@ class RoomView(QWidget):
         """A fresh room: nothing of the previous one stays."""
         self.room_name = room
         server = urlsplit(self.bridge.server).netloc or self.bridge.server
-        self.server_name = f"hosted here, others join at {self._hosted_at}" if self._hosted_at else server
+        self.server_name = (
+            self.tr("hosted here, others join at {address}").format(address=self._hosted_at)
+            if self._hosted_at
+            else server
+        )
         self.title.setText(room)
-        self.server.setText(f"on {self.server_name}")
+        self.server.setText(self.tr("on {server}").format(server=self.server_name))
         self.server.setToolTip(style.plain_tooltip(self.bridge.server))
         self.chat.clear()
         self.status.hide()
@@ -155,6 +162,13 @@ class RoomView(QWidget):
     def _arrived(self, peer: Peer) -> None:
         self.users.upsert(peer)
         self._remembered_gain(peer)
+        self.announcer.say(self.tr("{name} joined").format(name=tame(peer.username)))
+
+    def _departed(self, peer_id: str) -> None:
+        peer = self.users.peer(peer_id)
+        self.users.remove(peer_id)
+        if peer is not None:
+            self.announcer.say(self.tr("{name} left").format(name=tame(peer.username)))
 
     def _remembered_gain(self, peer: Peer) -> None:
         gain = None if self.prefs is None else self.prefs.peer_gain(self.bridge.server, peer.username)
@@ -175,6 +189,10 @@ class RoomView(QWidget):
     def _chat(self, event: events.ChatReceived) -> None:
         c = event.chat
         self.chat.add_chat(c.id, c.username, c.text, c.ts, event.own, c.nonce, defer=event.from_history)
+        if not (event.own or event.from_history):
+            self.announcer.say(
+                self.tr("{name} says: {text}").format(name=tame(c.username), text=tame(c.text))
+            )
 
     def _queued(self, nonce: str, text: str) -> None:
         me = self.bridge.me
@@ -184,7 +202,11 @@ class RoomView(QWidget):
         try:
             self.bridge.send_chat(text)
         except ValueError as exc:
-            self.notice.say(f"Not sent: {exc}", NoticeKind.WARN, "Dismiss")
+            self._say(self.tr("Not sent: {reason}").format(reason=exc), NoticeKind.WARN)
+
+    def _say(self, message: str, kind: NoticeKind) -> None:
+        """A notice above the chat that the person dismisses."""
+        self.notice.say(message, kind, self.tr("Dismiss"))
 
     def _levels(self, event: events.LevelsChanged) -> None:
         self.users.set_levels(event.transmitting, event.peers)

@@ -8,7 +8,7 @@ engine's outbox and go out on reconnect).
 import math
 from enum import Enum, StrEnum
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 CONNECTED_SHOWN_MS = 2500
@@ -64,7 +64,7 @@ class ConnectionStatus(Banner):
     retry = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Connection status", parent)
+        super().__init__(QCoreApplication.translate("ConnectionStatus", "Connection status"), parent)
         self.state = LinkState.CONNECTED
         self._reason = ""
         self._left_s = 0.0
@@ -79,7 +79,7 @@ class ConnectionStatus(Banner):
     def connected(self) -> None:
         self._tick.stop()
         if self.state is not LinkState.CONNECTED:
-            self.say("Connected again.", NoticeKind.INFO)
+            self.say(self.tr("Connected again."), NoticeKind.INFO)
             self._clear.start(CONNECTED_SHOWN_MS)
         self.state = LinkState.CONNECTED
 
@@ -95,12 +95,16 @@ class ConnectionStatus(Banner):
         self.state = LinkState.FAILED
         self._tick.stop()
         self._clear.stop()
-        self.say(f"Disconnected: {message}", NoticeKind.ERROR, "Retry")
+        self.say(self.tr("Disconnected: {reason}").format(reason=message), NoticeKind.ERROR, self.tr("Retry"))
 
     def _count(self) -> None:
         self._left_s = max(0.0, self._left_s - self._tick.interval() / 1000)
         self._show_countdown()
 
     def _show_countdown(self) -> None:
-        when = f"reconnecting in {math.ceil(self._left_s)} s…" if self._left_s > 0 else "reconnecting…"
-        self.say(f"Connection lost ({self._reason}); {when} You can keep typing.", NoticeKind.WARN)
+        said = (
+            self.tr("Connection lost ({reason}); reconnecting in {seconds} s… You can keep typing.")
+            if self._left_s > 0
+            else self.tr("Connection lost ({reason}); reconnecting… You can keep typing.")
+        )
+        self.say(said.format(reason=self._reason, seconds=math.ceil(self._left_s)), NoticeKind.WARN)

@@ -9,6 +9,7 @@ and closing the window then quits as before.
 """
 
 from enum import Enum
+from typing import assert_never
 
 from PySide6.QtCore import QObject, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
@@ -70,13 +71,13 @@ class Tray(QObject):
         self.available = QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
         self.icon = QSystemTrayIcon(self)
         self.menu = QMenu(window)
-        self.show_action = self._action("Show Voxroom", window.bring_back)
+        self.show_action = self._action(self.tr("Show Voxroom"), window.bring_back)
         self.menu.addSeparator()
-        self.mute = self._action("Mute", bridge.set_muted, checkable=True)
-        self.deafen = self._action("Deafen", bridge.set_deafened, checkable=True)
-        self.leave = self._action("Leave room", bridge.leave)
+        self.mute = self._action(self.tr("Mute"), bridge.set_muted, checkable=True)
+        self.deafen = self._action(self.tr("Deafen"), bridge.set_deafened, checkable=True)
+        self.leave = self._action(self.tr("Leave room"), bridge.leave)
         self.menu.addSeparator()
-        self.quit = self._action("Quit Voxroom", window.quit)
+        self.quit = self._action(self.tr("Quit Voxroom"), window.quit)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         for signal in (bridge.joined, bridge.self_changed, bridge.peer_updated, bridge.left):
@@ -122,9 +123,16 @@ class Tray(QObject):
 
     def tooltip(self) -> str:
         """Plain words; room names are the server's and safe as text (a tray tooltip is not markup)."""
-        words = {TrayState.IDLE: "not in a room", TrayState.IN_CALL: "in a call", TrayState.MUTED: "muted"}
-        room = self.window.room.room_name if self.state is not TrayState.IDLE else ""
-        return f"Voxroom: {words[self.state]}" + (f" in {room}" if room else "")
+        room = self.window.room.room_name
+        match self.state:
+            case TrayState.IDLE:
+                return self.tr("Voxroom: not in a room")
+            case TrayState.IN_CALL:
+                return self.tr("Voxroom: in a call in {room}").format(room=room)
+            case TrayState.MUTED:
+                return self.tr("Voxroom: muted in {room}").format(room=room)
+            case unknown:
+                assert_never(unknown)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason is QSystemTrayIcon.ActivationReason.Trigger:
@@ -135,7 +143,7 @@ class Tray(QObject):
         if not self._told_kept:
             self._told_kept = True
             self.icon.showMessage(
-                "Voxroom is still in the call",
-                "Mute, leave or quit from this icon's menu.",
+                self.tr("Voxroom is still in the call"),
+                self.tr("Mute, leave or quit from this icon's menu."),
                 QSystemTrayIcon.MessageIcon.Information,
             )

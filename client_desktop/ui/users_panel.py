@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from protocol import Peer, name_key
 
-from ..engine.call_stats import PeerCallStats
 from ..engine.events import CallState
+from ..engine.shapes import PeerCallStats
 from . import call_path, icons, style
 from .call_path import PathLook
 from .icons import Glyph
@@ -55,7 +55,7 @@ class UsersPanel(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("users")
-        self.setAccessibleName("People in the room")
+        self.setAccessibleName(self.tr("People in the room"))
         self.setItemDelegate(_Delegate(self))
         self.setUniformItemSizes(True)
         self.setMinimumWidth(200)
@@ -140,14 +140,18 @@ class UsersPanel(QListWidget):
         item.setToolTip(style.plain_tooltip(*lines))
 
     def describe(self, peer: Peer) -> str:
-        words = [peer.username + (" (you)" if peer.id == self.self_id else "")]
-        words.append("in the call" if peer.voice else "chat only")
-        words += ["muted"] * peer.muted + ["deafened"] * peer.deafened
-        words += ["speaking"] * (peer.id in self._speaking)
+        words = [self.name_of(peer, peer.username)]
+        words.append(self.tr("in the call") if peer.voice else self.tr("chat only"))
+        words += [self.tr("muted")] * peer.muted + [self.tr("deafened")] * peer.deafened
+        words += [self.tr("speaking")] * (peer.id in self._speaking)
         gain = self._gains.get(peer.id, 1.0)
         if gain != 1.0:
-            words.append(f"volume {round(gain * 100)}%")
-        return ", ".join(words)
+            words.append(self.tr("volume {percent}%").format(percent=round(gain * 100)))
+        return self.tr(", ").join(words)
+
+    def name_of(self, peer: Peer, name: str) -> str:
+        """``name`` (the peer's, as it is to be shown), marked when it is ours."""
+        return self.tr("{name} (you)").format(name=name) if peer.id == self.self_id else name
 
     # --- the menu: volume, and what the room adds (a moderator's actions) ----------
 
@@ -171,20 +175,20 @@ class UsersPanel(QListWidget):
         slider = QSlider(Qt.Orientation.Horizontal)
         slider.setRange(0, round(MAX_GAIN * 100))
         slider.setValue(round(self._gains.get(peer_id, 1.0) * 100))
-        slider.setAccessibleName("Volume")
+        slider.setAccessibleName(self.tr("Volume"))
         slider.setMinimumWidth(160)
         value = QLabel(f"{slider.value()}%")
         value.setMinimumWidth(40)
         row = QWidget()
         box = QHBoxLayout(row)
         box.setContentsMargins(10, 4, 10, 4)
-        box.addWidget(QLabel("Volume"))
+        box.addWidget(QLabel(self.tr("Volume")))
         box.addWidget(slider)
         box.addWidget(value)
         action = QWidgetAction(menu)
         action.setDefaultWidget(row)
         menu.addAction(action)
-        menu.addAction("Reset volume", lambda: slider.setValue(100))
+        menu.addAction(self.tr("Reset volume"), lambda: slider.setValue(100))
 
         def changed(percent: int) -> None:
             value.setText(f"{percent}%")
@@ -251,7 +255,7 @@ class _Delegate(QStyledItemDelegate):
         p.setPen(text)
         icons_w = 4 * 20
         name_rect = QRect(circle.right() + 10, r.top(), r.width() - d - 26 - icons_w, r.height())
-        name = tame(peer.username) + (" (you)" if peer.id == self._panel.self_id else "")
+        name = self._panel.name_of(peer, tame(peer.username))
         elided = p.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, name_rect.width())
         p.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
         # the state icons, right-aligned

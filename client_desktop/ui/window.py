@@ -7,12 +7,12 @@ windows have focus. Both sources feed one held/released state, so a key seen
 by both moves it once.
 """
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from ..engine import events
-from ..engine.uplink import TalkMode
+from ..engine.shapes import TalkMode
 from . import icons
 from .bridge import Bridge, JoinFailure, JoinRequest
 from .global_ptt import GlobalPushToTalk
@@ -104,7 +104,11 @@ class MainWindow(QMainWindow):
 
     def _hosting(self, address: str) -> None:
         self.login.show_hosting(address)
-        self.room.notice.say(f"You are hosting. Others can join at {address}", NoticeKind.INFO, "Dismiss")
+        self.room.notice.say(
+            self.tr("You are hosting. Others can join at {address}").format(address=address),
+            NoticeKind.INFO,
+            self.tr("Dismiss"),
+        )
 
     def _left(self) -> None:
         self.stack.setCurrentWidget(self.login)
@@ -137,7 +141,7 @@ class MainWindow(QMainWindow):
 
     def _ptt_limited(self, limitation: str) -> None:
         if limitation:
-            self.room.notice.say(limitation, NoticeKind.INFO, "Dismiss")
+            self.room.notice.say(limitation, NoticeKind.INFO, self.tr("Dismiss"))
         if self.settings_dialog is not None:
             self.settings_dialog.show_ptt_limitation(limitation)
 
@@ -193,4 +197,5 @@ class MainWindow(QMainWindow):
 def window_title(room: str, server: str) -> str:
     """``ROOM on SERVER — Voxroom``, shown as written: Qt would hide a ``[*]`` in a title
     (its placeholder for unsaved changes) unless doubled."""
-    return f"{room} on {server} — Voxroom".replace("[*]", "[*][*]")
+    title = QCoreApplication.translate("MainWindow", "{room} on {server} — Voxroom")
+    return title.format(room=room, server=server).replace("[*]", "[*][*]")

@@ -17,7 +17,7 @@ from client_desktop.hosting import Host, HostChoice, HostScope, make_password, n
 from client_desktop.links import RoomLink, parse_link
 from client_desktop.ui import style
 from client_desktop.ui.bridge import Hosted
-from client_desktop.ui.invite import COPY, InviteNotice
+from client_desktop.ui.invite import InviteNotice
 from client_desktop.ui.link_opener import open_link
 from client_desktop.ui.login import LoginView
 from client_desktop.ui.window import MainWindow
@@ -123,7 +123,7 @@ def test_an_empty_password_on_the_network_is_made_shown_and_used(qtbot: QtBot, t
         f"You are hosting. Invite link: voxroom://192.168.1.5:8765/lobby?tls=0 (password: {made})"
     )
     QGuiApplication.clipboard().clear()
-    assert notice.button.text() == COPY
+    assert notice.button.text() == "Copy invite link"
     notice.button.click()
     assert QGuiApplication.clipboard().text() == "voxroom://192.168.1.5:8765/lobby?tls=0"
 
