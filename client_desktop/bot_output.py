@@ -126,6 +126,7 @@ def print_event(event: events.EngineEvent) -> None:
             )
         case (
             events.RoomJoined()
+            | events.HistoryPaged()
             | events.PeerDeparted()
             | events.PeerUpdated()
             | events.ConnectionFailed()

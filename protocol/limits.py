@@ -25,6 +25,8 @@ MAX_BAN_S: Final = 366 * 86_400
 """Every ban expires: a day unless the moderator says otherwise, a year at most."""
 HISTORY_ON_JOIN: Final = 50
 MAX_HISTORY_SINCE: Final = 1000
+MAX_HISTORY_PAGE: Final = 50
+"""Paging addition: the most chats one ``history`` request asks for (docs/protocol.md, "Paging back")."""
 
 DEFAULT_MAX_MESSAGE_BYTES: Final = 65_536
 DEFAULT_MAX_ROOM_SIZE: Final = 16

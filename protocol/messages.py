@@ -19,6 +19,7 @@ Nonce = Annotated[str, Meta(max_length=limits.MAX_NONCE_CHARS)]
 ChatId = Annotated[int, Meta(ge=0, le=2**63 - 1)]  # SQLite's INTEGER range
 Reason = Annotated[str, Meta(max_length=limits.MAX_REASON_CHARS)]
 BanSeconds = Annotated[int, Meta(ge=1, le=limits.MAX_BAN_S)]
+PageSize = Annotated[int, Meta(ge=1, le=limits.MAX_HISTORY_PAGE)]
 
 
 class Role(StrEnum):
@@ -89,6 +90,13 @@ class Leave(_Message, tag="leave"):
     pass
 
 
+class FetchHistory(_Message, tag="history"):
+    """Paging addition (docs/protocol.md, "Paging back"): the room's chats before ``before``."""
+
+    before: ChatId
+    limit: PageSize = limits.MAX_HISTORY_PAGE
+
+
 # Moderation addition (docs/protocol.md, "Moderation"): moderators only.
 
 
@@ -121,7 +129,9 @@ class LockRoom(_Message, tag="lock-room"):
 
 
 ModRequest = Kick | Ban | ServerMute | LockRoom
-ClientMessage = Join | SendChat | SendSignal | SetState | Leave | Kick | Ban | ServerMute | LockRoom
+ClientMessage = (
+    Join | SendChat | SendSignal | SetState | Leave | FetchHistory | Kick | Ban | ServerMute | LockRoom
+)
 
 
 # --- server -> client -------------------------------------------------------
@@ -177,6 +187,14 @@ class Joined(_Message, tag="joined"):
     history_truncated: bool = False
 
 
+class HistoryFetched(_Message, tag="history"):
+    """Paging addition: the answer to ``history``, oldest first; ``more`` says older chats exist."""
+
+    before: int
+    history: list[ChatPosted]
+    more: bool
+
+
 class PeerJoined(_Message, tag="peer-joined"):
     peer: Peer
 
@@ -222,5 +240,13 @@ class ErrorReported(_Message, tag="error"):
 
 
 ServerMessage = (
-    Joined | PeerJoined | PeerLeft | PeerStateChanged | ChatPosted | SignalRelayed | ErrorReported | Moderated
+    Joined
+    | PeerJoined
+    | PeerLeft
+    | PeerStateChanged
+    | ChatPosted
+    | SignalRelayed
+    | ErrorReported
+    | Moderated
+    | HistoryFetched
 )

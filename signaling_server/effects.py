@@ -3,7 +3,7 @@
 The core decides; the transport executes in the order given, per room. Two
 effects carry work the transport must finish before sending: ``PostChat``
 waits for the store to commit the message (and give it its ``id``), and
-``SendJoined`` waits for the history read. Every effect names the ``room``
+``SendJoined`` and ``SendHistory`` wait for a history read. Every effect names the ``room``
 whose order it belongs to (``None`` before a join).
 """
 
@@ -48,6 +48,19 @@ class SendJoined:
 
 
 @dataclass(frozen=True, slots=True)
+class SendHistory:
+    """Read ``room``'s chats before ``before`` (at most ``limit``) and send them to ``conn``.
+
+    Paging addition: the answer needs no place in the room's order, so it waits in no lane.
+    """
+
+    room: str
+    conn: ConnId
+    before: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class SavePlace:
     room: str
     place: Place
@@ -82,4 +95,4 @@ class Close:
     reason: str
 
 
-Effect = Send | PostChat | SendJoined | SavePlace | DropPlace | SaveBan | PauseReading | Close
+Effect = Send | PostChat | SendJoined | SendHistory | SavePlace | DropPlace | SaveBan | PauseReading | Close

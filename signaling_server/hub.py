@@ -22,6 +22,7 @@ from protocol import (
     Ban,
     ErrorCode,
     ErrorReported,
+    FetchHistory,
     IceServer,
     Join,
     Joined,
@@ -50,7 +51,18 @@ from protocol import (
 )
 
 from . import __version__, turn
-from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SaveBan, SavePlace, Send, SendJoined
+from .effects import (
+    Close,
+    DropPlace,
+    Effect,
+    PauseReading,
+    PostChat,
+    SaveBan,
+    SavePlace,
+    Send,
+    SendHistory,
+    SendJoined,
+)
 from .model import AddressBan, ChatDraft, ConnId, PeerId, Place
 from .ratelimit import AuthBackoff, TokenBucket
 
@@ -258,6 +270,8 @@ class Hub:
                 return self._state(place, message)
             case Leave():
                 return self._leave(conn, session, place)
+            case FetchHistory():
+                return [SendHistory(place.room, conn, message.before, message.limit)]
             case Kick() | Ban() | ServerMute() | LockRoom():
                 return self._moderate(conn, place, message, now)
             case _:

@@ -172,6 +172,10 @@ _SAVE_PLACE = (
     " grace_until = excluded.grace_until, address = excluded.address, role = excluded.role,"
     " server_muted = excluded.server_muted"
 )
+_NEWEST_BETWEEN = (
+    "SELECT id, from_id, username, text, ts, nonce FROM chat"
+    " WHERE room = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?"
+)
 _SELECT_PLACES = (
     "SELECT peer_id, room, username, token_hash, muted, deafened, voice, grace_until, address, role,"
     " server_muted FROM places ORDER BY "
@@ -240,13 +244,9 @@ class Store:
         left, truncated, read, below = max_bytes, False, 0, _NO_ID
         while read < wanted and not truncated:
             size = min(HISTORY_PAGE_ROWS, wanted - read)
-            page = self.db.rows(
-                "SELECT id, from_id, username, text, ts, nonce FROM chat"
-                " WHERE room = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?",
-                (room, since or 0, below, size),
-            )
+            page = self.db.rows(_NEWEST_BETWEEN, (room, since or 0, below, size))
             for r in page:
-                posted = ChatPosted(id=r[0], from_=r[1], username=r[2], text=r[3], ts=r[4], nonce=r[5])
+                posted = _posted(r)
                 left -= len(msgspec.json.encode(posted)) + 1  # and its comma
                 if left < 0 or len(history) == limits.MAX_HISTORY_SINCE:
                     truncated = True
@@ -260,6 +260,25 @@ class Store:
             first = history[0].id if history else self._last(room) + 1
             truncated = first > since + 1
         return history, truncated
+
+    def page(self, room: str, before: int, limit: int, max_bytes: int) -> tuple[list[ChatPosted], bool]:
+        """Paging addition: the newest ``limit`` chats with an id below ``before``, oldest first.
+
+        At most ``max_bytes`` of them as JSON, newest kept, like ``history``.
+        The flag says older chats exist: one row more than asked is read, so
+        a client knows where the room's history begins without asking again.
+        """
+        rows = self.db.rows(_NEWEST_BETWEEN, (room, 0, before, limit + 1))
+        chats: list[ChatPosted] = []
+        left = max_bytes
+        for r in rows[:limit]:
+            posted = _posted(r)
+            left -= len(msgspec.json.encode(posted)) + 1
+            if left < 0:
+                break
+            chats.append(posted)
+        chats.reverse()
+        return chats, len(chats) < len(rows)
 
     def prune(self, now: float) -> tuple[int, bool]:
         """Delete some of the oldest messages that retention gives up, as of wall-clock ``now``.
@@ -349,6 +368,10 @@ class Store:
         self.db.execute("DELETE FROM bans WHERE until <= ?", (now,))
         rows = self.db.rows("SELECT address, until, reason FROM bans ORDER BY address")
         return [AddressBan(*row) for row in rows]
+
+
+def _posted(row: Row) -> ChatPosted:
+    return ChatPosted(id=row[0], from_=row[1], username=row[2], text=row[3], ts=row[4], nonce=row[5])
 
 
 _Job = tuple[Callable[[], Any], asyncio.Future[Any]]

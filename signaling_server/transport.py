@@ -22,10 +22,21 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
-from protocol import ChatPosted, ErrorCode, ErrorReported, encode
+from protocol import ChatPosted, ErrorCode, ErrorReported, HistoryFetched, encode
 
 from .addresses import Network, client_address
-from .effects import Close, DropPlace, Effect, PauseReading, PostChat, SaveBan, SavePlace, Send, SendJoined
+from .effects import (
+    Close,
+    DropPlace,
+    Effect,
+    PauseReading,
+    PostChat,
+    SaveBan,
+    SavePlace,
+    Send,
+    SendHistory,
+    SendJoined,
+)
 from .hub import Hub
 from .metrics import Metrics
 from .model import ConnId
@@ -208,6 +219,10 @@ class Relay:
                         continue
                     history = self.store.submit(Store.history, effect.room, effect.since, budget)
                     self._enqueue(effect.room, history, self._joined_sender(effect, budget, received))
+                case SendHistory():
+                    budget = self._history_budget(effect.conn)
+                    page = self.store.submit(Store.page, effect.room, effect.before, effect.limit, budget)
+                    page.add_done_callback(self._page_sender(effect, budget))
                 case SavePlace():
                     saves.setdefault(effect.room, []).append(
                         self.store.submit(Store.save_place, effect.place)
@@ -346,6 +361,28 @@ class Relay:
         if queued:
             self._backlog_bytes += queued
             self._conns[effect.conn].read_bytes = JOINED_READ_BYTES
+
+    def _page_sender(self, effect: SendHistory, budget: int) -> Callable[["asyncio.Future[Any]"], None]:
+        """The answer to a ``history`` request, or ``storage-failed`` (the client may ask again)."""
+
+        def send(future: "asyncio.Future[Any]") -> None:
+            self._history_reserved_bytes -= budget
+            if future.cancelled():
+                return
+            message: msgspec.Struct
+            if future.exception() is not None:
+                self.metrics.store_failures.inc()
+                message = ErrorReported(
+                    code=ErrorCode.STORAGE_FAILED.value,
+                    message="the server could not read the older messages",
+                    ref="history",
+                )
+            else:
+                history, more = future.result()
+                message = HistoryFetched(before=effect.before, history=history, more=more)
+            self._backlog_bytes += self._deliver((effect.conn,), message)
+
+        return send
 
     def _closer(self, effect: Close) -> _Action:
         def close(_: object) -> None:

@@ -40,6 +40,7 @@ from signaling_server.effects import (
     SaveBan,
     SavePlace,
     Send,
+    SendHistory,
     SendJoined,
 )
 from signaling_server.hub import (
@@ -1498,3 +1499,13 @@ def test_moderation_spends_the_chat_budget() -> None:
     kick = {"type": "kick", "target": "p9"}
     assert [only_error(send(hub, A, kick), A).code for _ in range(2)] == ["unknown-target"] * 2
     assert only_error(send(hub, A, kick), A) == error("rate-limited", "too many messages, slow down", "kick")
+
+
+def test_a_history_request_reads_the_members_own_room_and_spends_a_chat_token() -> None:
+    hub = make_hub(chat_rate_per_s=1.0)  # burst 2
+    join(hub, A, "alice", room="den")
+    assert send(hub, A, {"type": "history", "before": 71}) == [SendHistory("den", A, 71, 50)]
+    assert send(hub, A, {"type": "history", "before": 9, "limit": 3, "room": "hall"}) == [
+        SendHistory("den", A, 9, 3)  # a room in the request is an unknown field, ignored
+    ]
+    assert only_error(send(hub, A, {"type": "history", "before": 9}), A).code == "rate-limited"

@@ -145,6 +145,10 @@ class Engine:
         """Queue a message and return its nonce; ``ValueError`` if the protocol refuses the text."""
         return self._signaling.send_chat(text)
 
+    def fetch_history(self, before: int) -> None:
+        """Ask for the chats before id ``before``; ``HistoryPaged`` answers (paging addition)."""
+        self._signaling.fetch_history(before)
+
     def moderate(self, request: ModRequest) -> None:
         """Kick, ban, server-mute or lock the room, if we joined as a moderator."""
         self._signaling.moderate(request)
@@ -292,6 +296,7 @@ class Engine:
                 return  # the call's business, not the owner's
             case (
                 events.ChatReceived()
+                | events.HistoryPaged()
                 | events.ConnectionLost()
                 | events.ConnectionFailed()
                 | events.ServerError()

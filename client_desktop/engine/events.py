@@ -90,6 +90,21 @@ class ChatReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryPaged:
+    """The answer to ``fetch_history``: the chats before ``before``, oldest first, not yet shown.
+
+    ``more``: older ones exist (ask again with the oldest id). ``error``: none
+    came, and why in plain words; with ``more`` false it will not work on this
+    server (it predates paging), with ``more`` true it may later.
+    """
+
+    before: int
+    chats: tuple[ChatPosted, ...]
+    more: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SignalReceived:
     """A WebRTC signal from a peer, as relayed (the call core reads it)."""
 
@@ -165,6 +180,7 @@ SessionEvent = (
     | PeerDeparted
     | PeerUpdated
     | ChatReceived
+    | HistoryPaged
     | SignalReceived
     | ConnectionLost
     | ConnectionFailed
@@ -214,6 +230,7 @@ EngineEvent = (
     | PeerDeparted
     | PeerUpdated
     | ChatReceived
+    | HistoryPaged
     | ConnectionLost
     | ConnectionFailed
     | ServerError

@@ -50,6 +50,8 @@ from protocol import (
     ChatPosted,
     ErrorCode,
     ErrorReported,
+    FetchHistory,
+    HistoryFetched,
     Join,
     Joined,
     Leave,
@@ -75,6 +77,7 @@ from .events import (
     ConnectionFailed,
     ConnectionLost,
     FailureCode,
+    HistoryPaged,
     PeerArrived,
     PeerDeparted,
     PeerUpdated,
@@ -233,6 +236,7 @@ class Session:
         self._frames: deque[tuple[bytes, bool]] = deque()  # (data, paced) while joined
         self._budget = SendBudget(PACE_PER_S, PACE_BURST)
         self._budget_at: float | None = None  # when the head frame may go, if it waits
+        self._paging: int | None = None  # the ``before`` of the history request awaiting its answer
 
     # --- queries -------------------------------------------------------------------
 
@@ -308,6 +312,17 @@ class Session:
             log.info("not connected: %s dropped", type(request).__name__)
             return []
         return self._push(encode(request), True, now)
+
+    def fetch_history(self, before: int, now: float) -> list[SessionAction]:
+        """Ask for the chats before id ``before`` (paging addition); ``HistoryPaged`` answers.
+
+        One request at a time, only while joined: a second one, or one while
+        away, is dropped (the owner asks again when the reader scrolls again).
+        """
+        if self.phase is not Phase.JOINED or self._paging is not None:
+            return []
+        self._paging = before
+        return self._push(encode(FetchHistory(before=before)), True, now)
 
     def set_state(
         self,
@@ -385,9 +400,17 @@ class Session:
                 return [Emit(PeerDeparted(peer_id))]
             case PeerStateChanged():
                 return self._peer_state(message)
+            case ErrorReported() if message.ref == "history" and self._paging is not None:
+                supported = message.code != ErrorCode.BAD_MESSAGE  # our requests are well-formed
+                log.info("history refused code=%s", message.code)
+                return self._paged((), more=supported, error=message.message)
             case ErrorReported():
                 log.info("server error code=%s ref=%s", message.code, message.ref)
                 return [Emit(ServerError(message.code, message.message, message.ref))]
+            case HistoryFetched():
+                return (
+                    self._paged(tuple(message.history), more=message.more) if self._paging is not None else []
+                )
             case Moderated():
                 return [Emit(RoomModerated(message))]
             case Joined():
@@ -411,13 +434,14 @@ class Session:
         reason, final = _why_closed(received, sent_code)
         self._frames.clear()
         self._budget_at = None
+        lost = self._paged((), more=True, error=reason) if self._paging is not None else []
         if final is not None:
             log.info("connection ended for good: %s", reason)
             self._closed()
-            return [Disconnect(), Emit(ConnectionFailed(final, reason))]
+            return [Disconnect(), *lost, Emit(ConnectionFailed(final, reason))]
         log.info("connection lost: %s", reason)
         self._attempt = 0
-        return [Disconnect(), *self._wait(reason, now)]
+        return [Disconnect(), *lost, *self._wait(reason, now)]
 
     def handle_timer(self, now: float) -> list[SessionAction]:
         if self._deadline is not None and now >= self._deadline:
@@ -523,6 +547,14 @@ class Session:
         if own and chat.nonce is not None:
             self._outbox.pop(chat.nonce, None)
         return [Emit(ChatReceived(chat, own=own, from_history=from_history))]
+
+    def _paged(
+        self, chats: tuple[ChatPosted, ...], *, more: bool, error: str | None = None
+    ) -> list[SessionAction]:
+        """The answer to our one history request (a page, a refusal or a lost connection)."""
+        assert self._paging is not None
+        before, self._paging = self._paging, None
+        return [Emit(HistoryPaged(before, chats, more, error))]
 
     def _peer_state(self, message: PeerStateChanged) -> list[SessionAction]:
         if message.id == self._self_id:

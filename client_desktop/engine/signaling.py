@@ -189,6 +189,10 @@ class SignalingClient:
     def send_signal(self, target: str, payload: dict[str, object]) -> None:
         self._run(self._session.send_signal(target, payload, self._loop.time()))
 
+    def fetch_history(self, before: int) -> None:
+        """Ask for the chats before id ``before`` (see ``Session.fetch_history``)."""
+        self._run(self._session.fetch_history(before, self._loop.time()))
+
     def moderate(self, request: ModRequest) -> None:
         """Send a moderator's request (see ``Session.moderate``)."""
         self._run(self._session.moderate(request, self._loop.time()))

@@ -110,6 +110,7 @@ class EngineLike(StatsSource, Protocol):
     async def close(self) -> None: ...
     def send_chat(self, text: str) -> str: ...
     def moderate(self, request: ModRequest) -> None: ...
+    def fetch_history(self, before: int) -> None: ...
     def set_voice(self, voice: bool) -> None: ...
     def set_muted(self, muted: bool) -> None: ...
     def set_deafened(self, deafened: bool) -> None: ...
@@ -160,6 +161,7 @@ class Bridge(QObject):
     peer_updated = Signal(object)  # Peer
     chat_received = Signal(object)  # events.ChatReceived
     chat_queued = Signal(str, str)  # nonce, text
+    history_paged = Signal(object)  # events.HistoryPaged
     connection_lost = Signal(str, float)  # reason, retry in s
     connection_failed = Signal(object, str)  # FailureCode, plain words
     levels = Signal(object)  # events.LevelsChanged
@@ -289,6 +291,11 @@ class Bridge(QObject):
         nonce = self._engine.send_chat(text)
         self.chat_queued.emit(nonce, clean_chat(text, limits.MAX_CHAT_CHARS))
         return nonce
+
+    def fetch_history(self, before: int) -> None:
+        """Ask for older chats (the reader scrolled to the top); ``history_paged`` answers."""
+        if self._engine is not None:
+            self._engine.fetch_history(before)
 
     @property
     def is_moderator(self) -> bool:
@@ -423,6 +430,8 @@ class Bridge(QObject):
                 self.peer_updated.emit(event.peer)
             case events.ChatReceived():
                 self.chat_received.emit(event)
+            case events.HistoryPaged():
+                self.history_paged.emit(event)
             case events.ConnectionLost():
                 self.connection_lost.emit(event.reason, event.retry_in_s)
             case events.ConnectionFailed():

@@ -18,6 +18,7 @@ from client_desktop.engine.events import (
     ConnectionFailed,
     ConnectionLost,
     FailureCode,
+    HistoryPaged,
     PeerArrived,
     PeerDeparted,
     PeerUpdated,
@@ -45,6 +46,8 @@ from protocol import (
     ChatPosted,
     ClientMessage,
     ErrorReported,
+    FetchHistory,
+    HistoryFetched,
     IceServer,
     Join,
     Joined,
@@ -863,3 +866,35 @@ def test_a_kick_or_a_ban_is_final(code: AppCloseCode, failure: FailureCode) -> N
     reason = f"a moderator removed you from the room: {failure.value}"
     assert actions == [Disconnect(), Emit(ConnectionFailed(failure, reason))]
     assert session.phase is Phase.CLOSED
+
+
+# --- paging back (docs/protocol.md, "Paging back") ---------------------------------------
+
+
+def test_a_history_page_is_asked_once_and_handed_over_apart_from_the_live_chats() -> None:
+    session = in_room()
+    assert sent(session.fetch_history(71, T0)) == [FetchHistory(before=71)]
+    assert session.fetch_history(71, T0) == []  # one request at a time
+    page = HistoryFetched(before=71, history=[chat(69), chat(70)], more=True)
+    assert session.received(encode(page), T0) == [Emit(HistoryPaged(71, (chat(69), chat(70)), True))]
+    assert session.last_chat_id is None  # older chats are not part of the exactly-once stream
+    assert session.received(encode(page), T0) == []  # not asked for
+    assert sent(session.fetch_history(69, T0)) == [FetchHistory(before=69)]
+
+
+def test_a_server_without_paging_says_bad_message_and_paging_stops_without_an_error_shown() -> None:
+    session = in_room()
+    session.fetch_history(71, T0)
+    old = ErrorReported(code="bad-message", message="Invalid value 'history'", ref="history")
+    assert session.received(encode(old), T0) == [Emit(HistoryPaged(71, (), False, "Invalid value 'history'"))]
+    session.fetch_history(71, T0)
+    slow = ErrorReported(code="rate-limited", message="slow down", ref="history")
+    assert session.received(encode(slow), T0) == [Emit(HistoryPaged(71, (), True, "slow down"))]
+
+
+def test_a_page_lost_with_the_connection_is_answered_and_none_is_asked_while_away() -> None:
+    session = in_room()
+    session.fetch_history(71, T0)
+    actions = session.connection_closed(None, None, T0)
+    assert Emit(HistoryPaged(71, (), True, "the connection was lost")) in actions
+    assert session.fetch_history(71, T0) == []

@@ -61,6 +61,9 @@ class FakeEngine:
     def moderate(self, request: ModRequest) -> None:
         self.calls.append(("moderate", request))
 
+    def fetch_history(self, before: int) -> None:
+        self.calls.append(("history", before))
+
     def set_voice(self, voice: bool) -> None:
         self.calls.append(("voice", voice))
 
