@@ -1,7 +1,6 @@
 """The engine benchmark's markdown report: a headline table against the targets, then details."""
 
 import ctypes
-import ctypes.util
 from collections.abc import Sequence
 from typing import assert_never
 
@@ -19,6 +18,7 @@ from engine_results import (
 )
 from vxbench_machine import Machine
 
+from client_desktop.engine import opus
 from client_desktop.engine.devices import StreamSettings
 
 M2E_MEMORY_P50_MS = 30.0
@@ -33,12 +33,11 @@ Row = tuple[str, str, str, str]
 
 
 def opus_version() -> str:
-    name = ctypes.util.find_library("opus")
-    if name is None:
-        return "?"
-    lib = ctypes.CDLL(name)
+    """The libopus the engine loads (``opus.find_opus``: PyAV's, else the system's): version and origin."""
+    lib = opus.load_library()
     lib.opus_get_version_string.restype = ctypes.c_char_p
-    return str(lib.opus_get_version_string().decode())
+    origin = "PyAV's" if opus.pyav_library() else "the system's"
+    return f"{lib.opus_get_version_string().decode()} ({origin})"
 
 
 def label(setting: StreamSettings) -> str:
