@@ -93,13 +93,14 @@ class ChatReceived:
 class HistoryPaged:
     """The answer to ``fetch_history``: the chats before ``before``, oldest first, not yet shown.
 
-    ``more``: older ones exist (ask again with the oldest id). ``error``: none
-    came, and why in plain words; with ``more`` false it will not work on this
-    server (it predates paging), with ``more`` true it may later.
+    They are not part of ``ChatReceived``'s once-per-id stream (all are
+    ``from_history``). ``more``: older ones exist (ask again with the oldest
+    id). ``error``: none came, and why in plain words; with ``more`` false it
+    will not work on this server (it predates paging), with ``more`` true it may later.
     """
 
     before: int
-    chats: tuple[ChatPosted, ...]
+    chats: tuple[ChatReceived, ...]
     more: bool
     error: str | None = None
 

@@ -408,9 +408,10 @@ class Session:
                 log.info("server error code=%s ref=%s", message.code, message.ref)
                 return [Emit(ServerError(message.code, message.message, message.ref))]
             case HistoryFetched():
-                return (
-                    self._paged(tuple(message.history), more=message.more) if self._paging is not None else []
-                )
+                if self._paging is None:
+                    return []
+                older = tuple(ChatReceived(c, c.from_ in self._my_ids, True) for c in message.history)
+                return self._paged(older, more=message.more)
             case Moderated():
                 return [Emit(RoomModerated(message))]
             case Joined():
@@ -549,7 +550,7 @@ class Session:
         return [Emit(ChatReceived(chat, own=own, from_history=from_history))]
 
     def _paged(
-        self, chats: tuple[ChatPosted, ...], *, more: bool, error: str | None = None
+        self, chats: tuple[ChatReceived, ...], *, more: bool, error: str | None = None
     ) -> list[SessionAction]:
         """The answer to our one history request (a page, a refusal or a lost connection)."""
         assert self._paging is not None

@@ -875,8 +875,9 @@ def test_a_history_page_is_asked_once_and_handed_over_apart_from_the_live_chats(
     session = in_room()
     assert sent(session.fetch_history(71, T0)) == [FetchHistory(before=71)]
     assert session.fetch_history(71, T0) == []  # one request at a time
-    page = HistoryFetched(before=71, history=[chat(69), chat(70)], more=True)
-    assert session.received(encode(page), T0) == [Emit(HistoryPaged(71, (chat(69), chat(70)), True))]
+    page = HistoryFetched(before=71, history=[chat(69), chat(70, from_id="p1")], more=True)
+    older = (ChatReceived(chat(69), False, True), ChatReceived(chat(70, from_id="p1"), True, True))
+    assert session.received(encode(page), T0) == [Emit(HistoryPaged(71, older, True))]
     assert session.last_chat_id is None  # older chats are not part of the exactly-once stream
     assert session.received(encode(page), T0) == []  # not asked for
     assert sent(session.fetch_history(69, T0)) == [FetchHistory(before=69)]
