@@ -14,8 +14,10 @@ uses both.
 """
 
 import asyncio
+import contextlib
 import enum
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +26,8 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from .device_rules import DeviceList, Notice, pick
+from .device_watch import DeviceWatch
 from .pcm import FRAME_SAMPLES, SAMPLE_RATE, Pcm, level_dbfs
 from .processing import VoiceProcessor
 from .tasks import cancel_and_wait
@@ -109,13 +113,23 @@ def _sd() -> Any:
     return sounddevice
 
 
+_PORTAUDIO = threading.Lock()
+"""Held while a stream opens (its routing is in the environment) and while PortAudio rescans."""
+_open_streams = 0
+"""Streams open in this process: PortAudio is rescanned only when none is (a rescan stops them all)."""
+ROUTE_VIA = "pulse"
+"""ALSA's PulseAudio device as PortAudio lists it: a stream to a sink or source of the server opens it."""
+
+
 def list_devices(rescan: bool = False) -> list[Device]:
-    """Every device PortAudio sees; ``rescan`` re-reads them (hot-plugged devices)."""
+    """Every device PortAudio sees; ``rescan`` re-reads them (hot-plugged devices) unless a stream is open."""
     sd = _sd()
-    if rescan:
-        sd._terminate()
-        sd._initialize()
-    default_in, default_out = sd.default.device
+    with _PORTAUDIO:
+        if rescan and _open_streams == 0:
+            sd._terminate()
+            sd._initialize()
+        default_in, default_out = sd.default.device
+        infos = list(sd.query_devices())
     return [
         Device(
             index=i,
@@ -125,21 +139,75 @@ def list_devices(rescan: bool = False) -> list[Device]:
             is_default_input=i == default_in,
             is_default_output=i == default_out,
         )
-        for i, info in enumerate(sd.query_devices())
+        for i, info in enumerate(infos)
     ]
+
+
+def device_names() -> DeviceList:
+    """PortAudio's inputs and outputs by name, for a sound system we cannot watch (no PulseAudio)."""
+    devices = list_devices(rescan=True)
+    return DeviceList.named([d.name for d in devices if d.inputs], [d.name for d in devices if d.outputs])
+
+
+def _open_stream(direction: Direction, device: DeviceRef, **kwargs: Any) -> Any:
+    """Open (not start) a PortAudio stream on ``device``: PortAudio's name or index, else the sound server's.
+
+    A name PortAudio does not list is a PulseAudio sink or source (``DeviceWatch``
+    lists them): ALSA's pulse device is opened with ``PULSE_SINK`` or
+    ``PULSE_SOURCE`` naming it, which libpulse reads as the stream connects. A
+    name the server does not know fails to open, as a missing card does.
+    """
+    global _open_streams
+    sd = _sd()
+    kind = sd.InputStream if direction is Direction.INPUT else sd.OutputStream
+    variable = "PULSE_SOURCE" if direction is Direction.INPUT else "PULSE_SINK"
+    with _PORTAUDIO:
+        names = {str(info["name"]) for info in sd.query_devices()}
+        if not isinstance(device, str) or device in names or ROUTE_VIA not in names:
+            stream = kind(device=device, **kwargs)
+        else:
+            before = os.environ.get(variable)
+            os.environ[variable] = device
+            try:
+                stream = kind(device=ROUTE_VIA, **kwargs)
+            finally:
+                if before is None:
+                    del os.environ[variable]
+                else:
+                    os.environ[variable] = before
+        _open_streams += 1
+    return stream
+
+
+def _started(stream: Any) -> Any:
+    try:
+        stream.start()
+    except Exception:
+        _close_all([stream])
+        raise
+    return stream
+
+
+WHAT = {Direction.INPUT: "microphone", Direction.OUTPUT: "speaker"}
 
 
 class DeviceAudio:
     """Microphone in, speaker out, with 10 ms blocks and the voice processor in between.
 
-    PortAudio calls that can hang (opening, stopping, closing a stream on a
-    sound server that died) run on a throw-away thread with a deadline, so
-    the event loop never waits on a sound card.
+    Each direction has its own stream: one that is switched, falls back or
+    comes back leaves the other running. PortAudio calls that can hang
+    (opening, stopping, closing a stream on a sound server that died) run on
+    a throw-away thread with a deadline, so the event loop never waits on a
+    sound card.
 
     Args:
         streams: block size and latency; after repeated xruns the latency
             steps back to ``"high"`` whatever was chosen.
         on_block: sees every callback's block (see ``Block``).
+        watch: the sound server's devices as they come and go: a chosen one
+            that vanishes falls back to the default, and is used again when
+            it is back (``device_rules.pick``). Without it a device that
+            vanishes is noticed only if its stream stops.
     """
 
     def __init__(
@@ -151,6 +219,7 @@ class DeviceAudio:
         *,
         streams: StreamSettings = DEFAULT_STREAMS,
         on_block: BlockObserver | None = None,
+        watch: DeviceWatch | None = None,
     ) -> None:
         self.input_device = input_device
         self.output_device = output_device
@@ -158,14 +227,19 @@ class DeviceAudio:
         self.streams = streams
         self._on_failure = on_failure
         self._on_block = on_block
+        self._watch = watch
+        self._unsubscribe: Callable[[], None] | None = None
+        self._devices_changed = asyncio.Event()
+        self._busy = asyncio.Lock()  # one opening or closing at a time: the watchdog, the watch, a switch
         self._lock = threading.Lock()  # the processor is shared by both callback threads
-        self._streams: list[Any] = []
-        self._latency_s: tuple[float, float] | None = None
+        self._open: dict[Direction, Any] = {}
+        self._in_use: dict[Direction, DeviceRef] = {}
+        self._latency: dict[Direction, float] = {}
         self._capture_buf = np.zeros(0, dtype=np.int16)
         self._play_buf = np.zeros(0, dtype=np.int16)
         self._capture: Callable[[Pcm], None] | None = None
         self._render: Callable[[], Pcm] | None = None
-        self._last_callback = 0.0
+        self._last_callback = dict.fromkeys(Direction, 0.0)
         self._task: asyncio.Task[None] | None = None
         self._xruns = 0
 
@@ -173,95 +247,147 @@ class DeviceAudio:
 
     def start(self, capture: Callable[[Pcm], None], render: Callable[[], Pcm]) -> None:
         self._capture, self._render = capture, render
+        if self._watch is not None:
+            self._unsubscribe = self._watch.subscribe(lambda _devices: self._devices_changed.set())
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         await cancel_and_wait(self._task)
         self._task = None
-        await self._close_streams()
+        async with self._busy:
+            await self._close(*Direction)
 
     async def switch(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
-        """Use other devices now, without restarting the call."""
+        """Use other devices now, without restarting the call; a direction that keeps its device goes on."""
+        changed = {
+            direction: device
+            for direction, device, before in (
+                (Direction.INPUT, input_device, self.input_device),
+                (Direction.OUTPUT, output_device, self.output_device),
+            )
+            if device != before or self._in_use.get(direction, device) != device
+        }
         self.input_device, self.output_device = input_device, output_device
-        await self._close_streams()
-        await self._open_with_fallback()
+        async with self._busy:
+            await self._close(*changed)
+            await self._open_each(changed)
 
     @property
     def running(self) -> bool:
-        return bool(self._streams)
+        return bool(self._open)
+
+    @property
+    def in_use(self) -> dict[Direction, DeviceRef]:
+        """The device each open stream uses (None: the default)."""
+        return dict(self._in_use)
 
     @property
     def latency_s(self) -> tuple[float, float] | None:
-        """(input, output) latency of the open streams as PortAudio reports them; None when closed."""
-        return self._latency_s
+        """(input, output) latency of the streams as PortAudio reports them; None unless both are open."""
+        if len(self._latency) < len(Direction):
+            return None
+        return self._latency[Direction.INPUT], self._latency[Direction.OUTPUT]
 
     # --- streams -------------------------------------------------------------------
 
+    def _chosen(self) -> dict[Direction, DeviceRef]:
+        return {Direction.INPUT: self.input_device, Direction.OUTPUT: self.output_device}
+
     async def _run(self) -> None:
-        """Open the devices, then watch them: one that stops calling back (unplugged) has failed."""
-        await self._open_with_fallback()
+        """Open the devices, then watch them: follow the sound server's list; reopen a stream that stops."""
+        async with self._busy:
+            await self._open_each(self._chosen())
         while True:
-            await asyncio.sleep(STALL_S / 2)
-            xruns, self._xruns = self._xruns, 0
-            if self._streams and time.monotonic() - self._last_callback > STALL_S:
-                await self._close_streams()
-                await self._open_with_fallback("the sound device stopped responding", retry_chosen=False)
-            elif self._streams and xruns >= XRUNS_BEFORE_HIGH_LATENCY and self.streams.latency != "high":
-                log.warning(
-                    "%d audio over/underruns in %.1f s: switching to high latency", xruns, STALL_S / 2
-                )
-                self.streams = replace(self.streams, latency="high")
-                await self._close_streams()
-                await self._open_with_fallback()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._devices_changed.wait(), STALL_S / 2)
+            async with self._busy:
+                if self._devices_changed.is_set():
+                    self._devices_changed.clear()
+                    await self._follow_devices()
+                await self._watchdog()
 
-    async def _open_with_fallback(self, trouble: str = "", retry_chosen: bool = True) -> None:
-        """Open the chosen devices, else the defaults, else none; report anything but the first."""
-        failure = trouble
-        if retry_chosen:
+    async def _watchdog(self) -> None:
+        """A stream that stops calling back (unplugged) has failed; repeated xruns ask for high latency."""
+        xruns, self._xruns = self._xruns, 0
+        now = time.monotonic()
+        stalled = [d for d in self._open if now - self._last_callback[d] > STALL_S]
+        if stalled:
+            await self._close(*stalled)
+            await self._open_each(dict.fromkeys(stalled), "the sound device stopped responding")
+        elif self._open and xruns >= XRUNS_BEFORE_HIGH_LATENCY and self.streams.latency != "high":
+            log.warning("%d audio over/underruns in %.1f s: switching to high latency", xruns, STALL_S / 2)
+            self.streams = replace(self.streams, latency="high")
+            reopen = {d: self._in_use[d] for d in self._open}
+            await self._close(*reopen)
+            await self._open_each(reopen)
+
+    async def _follow_devices(self) -> None:
+        """Move each open direction to what ``pick`` says given the watch's list; leave the other alone."""
+        assert self._watch is not None
+        devices = self._watch.devices
+        for direction, chosen in self._chosen().items():
+            if direction not in self._open or not isinstance(chosen, str):
+                continue
+            listed = devices.inputs if direction is Direction.INPUT else devices.outputs
+            in_use = self._in_use[direction]
+            decided = pick(chosen, [d.name for d in listed], in_use if isinstance(in_use, str) else "")
+            if decided.device == (in_use or ""):
+                continue
+            await self._close(direction)
+            if decided.notice is Notice.LOST:
+                await self._open_each({direction: None}, f"the {WHAT[direction]} {chosen!r} was disconnected")
+            else:
+                log.info("the %s %r is back: using it again", WHAT[direction], chosen)
+                await self._open_each({direction: decided.device or None})
+
+    async def _open_each(self, wanted: dict[Direction, DeviceRef], trouble: str = "") -> None:
+        """Open each direction on its device, else the default, else none; report anything but the first."""
+        problems = [trouble] if trouble else []
+        fallbacks: list[str] = []
+        for direction, device in wanted.items():
+            what = WHAT[direction]
+            if device is not None:
+                try:
+                    await self._open_one(direction, device)
+                    continue
+                except Exception as exc:
+                    problems.append(f"cannot open the {what} {device!r} ({_why(exc)})")
             try:
-                await self._open_streams(self.input_device, self.output_device)
-                return
+                await self._open_one(direction, None)
+                if trouble or device is not None:
+                    fallbacks.append(f"the default {what}")
             except Exception as exc:
-                failure = f"cannot open audio devices ({exc or type(exc).__name__})"
-        if not retry_chosen or self.input_device is not None or self.output_device is not None:
-            try:
-                await self._open_streams(None, None)
-                self._report(failure, "default devices")
-                return
-            except Exception as exc:
-                failure += f"; default devices failed too ({exc or type(exc).__name__})"
-        self._report(failure, "")
+                problems.append(f"cannot open the default {what} ({_why(exc)})")
+                fallbacks.append(f"no {what}")
+        if problems:
+            opened = [f for f in fallbacks if not f.startswith("no ")]
+            self._report("; ".join(problems), " and ".join(fallbacks) if opened else "")
 
-    async def _open_streams(self, input_device: DeviceRef, output_device: DeviceRef) -> None:
-        opened = await _off_loop(lambda: self._open(input_device, output_device), if_late=_close_opened)
-        self._last_callback = time.monotonic() + STARTUP_S
-        self._streams, self._latency_s = opened
-
-    def _open(
-        self, input_device: DeviceRef, output_device: DeviceRef
-    ) -> tuple[list[Any], tuple[float, float]]:
-        """Open and start both streams (PortAudio's calls: off the loop); return them and their latency."""
-        sd = _sd()
-        common = {
+    async def _open_one(self, direction: Direction, device: DeviceRef) -> None:
+        settings = {
             "samplerate": SAMPLE_RATE,
             "channels": 1,
             "dtype": "int16",
             "blocksize": self.streams.blocksize,
             "latency": self.streams.latency,
+            "callback": self._on_input if direction is Direction.INPUT else self._on_output,
         }
-        streams: list[Any] = []
-        try:
-            streams.append(sd.InputStream(device=input_device, callback=self._on_input, **common))
-            streams.append(sd.OutputStream(device=output_device, callback=self._on_output, **common))
-            for stream in streams:
-                stream.start()
-        except Exception:
-            _close_all(streams)
-            raise
-        return streams, (float(streams[0].latency), float(streams[1].latency))
+        stream = await _off_loop(
+            lambda: _started(_open_stream(direction, device, **settings)),
+            if_late=lambda late: _close_all([late]),
+        )
+        self._last_callback[direction] = time.monotonic() + STARTUP_S
+        self._open[direction], self._in_use[direction] = stream, device
+        self._latency[direction] = float(stream.latency)
 
-    async def _close_streams(self) -> None:
-        streams, self._streams, self._latency_s = self._streams, [], None
+    async def _close(self, *directions: Direction) -> None:
+        streams = [self._open.pop(d) for d in directions if d in self._open]
+        for direction in directions:
+            self._in_use.pop(direction, None)
+            self._latency.pop(direction, None)
         if streams:
             await _close_off_loop(streams)
 
@@ -273,7 +399,7 @@ class DeviceAudio:
 
     def _on_input(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         now = time.monotonic()
-        self._last_callback = max(self._last_callback, now)
+        self._last_callback[Direction.INPUT] = max(self._last_callback[Direction.INPUT], now)
         if status:
             self._xruns += 1
         if self._on_block is not None:
@@ -287,7 +413,7 @@ class DeviceAudio:
             self._capture(frame)
 
     def _on_output(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-        self._last_callback = max(self._last_callback, time.monotonic())
+        self._last_callback[Direction.OUTPUT] = max(self._last_callback[Direction.OUTPUT], time.monotonic())
         if status:
             self._xruns += 1
         while len(self._play_buf) < frames and self._render is not None:
@@ -302,17 +428,20 @@ class DeviceAudio:
             self._on_block(Block(Direction.OUTPUT, outdata[:, 0], time.monotonic(), dac_s, bool(status)))
 
 
+def _why(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
 def _close_all(streams: Iterable[Any]) -> None:
     """Close every stream (closing an active one aborts it); log a failure and close the rest."""
+    global _open_streams
     for stream in streams:
         try:
             stream.close(ignore_errors=False)
         except Exception as exc:
             log.warning("closing an audio stream failed: %s", exc)
-
-
-def _close_opened(opened: tuple[list[Any], tuple[float, float]]) -> None:
-    _close_all(opened[0])
+        with _PORTAUDIO:
+            _open_streams -= 1
 
 
 async def _close_off_loop(streams: list[Any]) -> None:
@@ -391,7 +520,16 @@ class DeviceCheck:
         pcm = sine_burst()
 
         def play() -> None:
-            _sd().play(pcm, samplerate=SAMPLE_RATE, device=output_device or None, blocking=True)
+            stream = _started(
+                _open_stream(
+                    Direction.OUTPUT, output_device or None, samplerate=SAMPLE_RATE, channels=1, dtype="int16"
+                )
+            )
+            try:
+                stream.write(pcm.reshape(-1, 1))
+                stream.stop()  # returns once the tone has been played
+            finally:
+                _close_all([stream])
 
         await _off_loop(play, TEST_TONE_S + DEVICE_CALL_TIMEOUT_S)
 
@@ -408,20 +546,17 @@ class DeviceCheck:
                 loop.call_soon_threadsafe(on_level, level_dbfs(indata[:, 0]))
 
         def open_meter() -> Any:
-            stream = _sd().InputStream(
-                device=input_device or None,
-                samplerate=SAMPLE_RATE,
-                channels=1,
-                dtype="int16",
-                blocksize=BLOCK_SAMPLES,
-                callback=callback,
+            return _started(
+                _open_stream(
+                    Direction.INPUT,
+                    input_device or None,
+                    samplerate=SAMPLE_RATE,
+                    channels=1,
+                    dtype="int16",
+                    blocksize=BLOCK_SAMPLES,
+                    callback=callback,
+                )
             )
-            try:
-                stream.start()
-            except Exception:
-                _close_all([stream])
-                raise
-            return stream
 
         self._meter = await _off_loop(open_meter, if_late=lambda stream: _close_all([stream]))
 

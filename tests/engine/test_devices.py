@@ -103,7 +103,7 @@ async def test_a_missing_device_falls_back_to_the_default(monkeypatch: pytest.Mo
             await audio.stop()
         assert len(failures) == 1
         assert "no such microphone" in failures[0][0]
-        assert failures[0][1] == "default devices"
+        assert failures[0][1] == "the default microphone"
         assert len(frames) >= 25  # the default microphone delivered 20 ms frames
 
 
