@@ -51,18 +51,29 @@ def resolve(choice: Language, system: QLocale | None = None) -> str:
     return "en"
 
 
-def install(app: QCoreApplication, choice: Language) -> str:
-    """Load the chosen language's catalogues into ``app``; returns the code in use ("en" when its
-    ``.qm`` is missing). Call before building any widget: texts are read when widgets are made."""
-    code = resolve(choice)
+def load(code: str) -> list[QTranslator]:
+    """The catalogues for ``code`` (ours, then Qt's own), not yet installed; none for English, or
+    when our ``.qm`` is missing."""
     if code == "en":
-        return code
-    ours = QTranslator(app)
+        return []
+    ours = QTranslator()
     if not ours.load(str(qm_path(code))):
+        return []
+    qt = QTranslator()
+    if not qt.load(f"qtbase_{code}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        return [ours]
+    return [ours, qt]
+
+
+def install(app: QCoreApplication, choice: Language) -> str:
+    """Load the chosen language into ``app``; returns the code in use ("en" when its ``.qm`` is
+    missing). Call before building any widget: texts are read when widgets are made."""
+    translators = load(resolve(choice))
+    for translator in translators:
+        translator.setParent(app)  # kept alive as long as the app
+        app.installTranslator(translator)
+    if not translators:
         return "en"
-    app.installTranslator(ours)
-    qt = QTranslator(app)
-    if qt.load(f"qtbase_{code}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
-        app.installTranslator(qt)
-    QLocale.setDefault(QLocale(code))
+    code = resolve(choice)
+    QLocale.setDefault(QLocale(code))  # dates and numbers as the words are
     return code
