@@ -10,56 +10,16 @@ peer's RTCP receiver reports.
 """
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from aiortc import RTCPeerConnection
 from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
 
-from .events import CallState
 from .pcm import SAMPLE_RATE
-
-
-class CandidateType(StrEnum):
-    HOST = "host"
-    SERVER_REFLEXIVE = "srflx"
-    PEER_REFLEXIVE = "prflx"
-    RELAYED = "relay"
-
-
-class TransportProtocol(StrEnum):
-    UDP = "udp"
-    TCP = "tcp"
-    TLS = "tls"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionPath:
-    """How our packets reach the peer: through a TURN relay when either side is ``relay``."""
-
-    local: CandidateType
-    remote: CandidateType
-    protocol: TransportProtocol
-    """How our packets leave us: to the peer, or, when ``local`` is relayed, to our TURN server."""
-
-    @property
-    def relayed(self) -> bool:
-        return CandidateType.RELAYED in (self.local, self.remote)
-
-
-@dataclass(frozen=True, slots=True)
-class PeerCallStats:
-    peer_id: str
-    state: CallState
-    path: ConnectionPath | None
-    """None until ICE has chosen a pair."""
-    rtt_ms: float | None
-    """None until a receiver report from the peer echoes one of our sender reports."""
-    loss: float | None
-    """Fraction of the peer's packets that never arrived, 0.0 to 1.0."""
-    jitter_ms: float | None
-    playout_delay_ms: float | None
-    """How far behind the newest packet our playout runs (our own buffer)."""
+from .shapes import CandidateType as CandidateType
+from .shapes import ConnectionPath as ConnectionPath
+from .shapes import PeerCallStats as PeerCallStats
+from .shapes import TransportProtocol as TransportProtocol
 
 
 @dataclass(frozen=True, slots=True)

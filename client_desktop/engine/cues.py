@@ -9,7 +9,6 @@ echo canceller hears them too and deafening silences them.
 """
 
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from typing import Final
 
@@ -17,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .pcm import SAMPLE_RATE
+from .shapes import Cue as Cue
 
 PEAK: Final = 0.3
 """A cue's loudest sample at full volume, as a fraction of full scale: clearly heard, never harsh."""
@@ -26,13 +26,6 @@ DECAY_S: Final = 0.09
 """How fast a note fades (its amplitude falls by e every DECAY_S): a soft chime, not a beep."""
 OVERTONE: Final = 0.2
 """The octave above, at this amplitude: warmer than a bare sine."""
-
-
-class Cue(StrEnum):
-    JOIN = "join"
-    LEAVE = "leave"
-    MUTE = "mute"
-    UNMUTE = "unmute"
 
 
 @dataclass(frozen=True, slots=True)

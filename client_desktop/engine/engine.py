@@ -9,7 +9,6 @@ thread.
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass
 from typing import Protocol, assert_never
 from urllib.parse import urlsplit
 
@@ -25,10 +24,11 @@ from .mesh import CallMesh
 from .mixer import Mixer
 from .pcm import Pcm
 from .playout import PlayoutStats
-from .processing import ProcessingSettings
+from .shapes import AudioOptions as AudioOptions
+from .shapes import TalkMode
 from .signaling import SignalingClient
 from .tasks import cancel_and_wait
-from .uplink import DEFAULT_BITRATE_BPS, DEFAULT_VAD_THRESHOLD_DBFS, TalkMode, Uplink
+from .uplink import Uplink
 
 log = logging.getLogger("voxroom.engine")
 
@@ -49,24 +49,6 @@ class AudioIO(Protocol):
     def start(self, capture: CaptureSink, render: RenderSource) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AudioOptions:
-    """What the audio settings change, at the start and in a running call."""
-
-    input_device: str = ""
-    """A device name; "" is the system default."""
-    output_device: str = ""
-    echo_cancellation: bool = True
-    noise_suppression: bool = True
-    talk_mode: TalkMode = TalkMode.VOICE_ACTIVITY
-    vad_threshold_dbfs: float = DEFAULT_VAD_THRESHOLD_DBFS
-    bitrate_bps: int = DEFAULT_BITRATE_BPS
-
-    @property
-    def processing(self) -> ProcessingSettings:
-        return ProcessingSettings(self.echo_cancellation, self.noise_suppression, True)
 
 
 class Engine:

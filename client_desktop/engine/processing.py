@@ -7,25 +7,13 @@ each 20 ms frame is two calls. What we play is fed back as the "reverse
 stream" so the echo canceller knows what the microphone may hear.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 from livekit import rtc
 
 from .pcm import FRAME_SAMPLES, SAMPLE_RATE, Pcm
+from .shapes import ProcessingSettings as ProcessingSettings
 
 _HALF = FRAME_SAMPLES // 2
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessingSettings:
-    echo_cancellation: bool = True
-    noise_suppression: bool = True
-    auto_gain_control: bool = True
-
-    @property
-    def any(self) -> bool:
-        return self.echo_cancellation or self.noise_suppression or self.auto_gain_control
 
 
 class VoiceProcessor:

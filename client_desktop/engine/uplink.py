@@ -7,7 +7,6 @@ through ``loop.call_soon_threadsafe``, the capture side's one meeting point.
 """
 
 import asyncio
-import enum
 import threading
 from collections.abc import Callable
 
@@ -16,17 +15,12 @@ import numpy as np
 from .opus import OpusEncoder
 from .pcm import FRAME_SAMPLES, Pcm, level_dbfs
 from .rtp import PacketTrack
+from .shapes import DEFAULT_BITRATE_BPS as DEFAULT_BITRATE_BPS
+from .shapes import DEFAULT_VAD_THRESHOLD_DBFS as DEFAULT_VAD_THRESHOLD_DBFS
+from .shapes import TalkMode as TalkMode
 
-DEFAULT_BITRATE_BPS = 32_000
-DEFAULT_VAD_THRESHOLD_DBFS = -50.0
 VAD_HANGOVER_FRAMES = 15
 """Keep sending for 300 ms after the voice drops below the threshold, so words keep their tails."""
-
-
-class TalkMode(enum.Enum):
-    OPEN = "open"  # always transmit (unless muted)
-    VOICE_ACTIVITY = "vad"
-    PUSH_TO_TALK = "ptt"
 
 
 class Uplink:

@@ -22,10 +22,9 @@ from protocol import ErrorCode, ModAction, ModRequest, Peer, Role, limits
 from protocol.text import clean_chat
 
 from ..engine import events
-from ..engine.cues import Cue
-from ..engine.engine import AudioOptions
 from ..engine.errors import SignalingError
 from ..engine.events import FailureCode
+from ..engine.shapes import AudioOptions, Cue
 from .preferences import AudioSettings
 from .stats_poll import StatsPoller, StatsSource
 

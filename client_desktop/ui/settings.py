@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import events
-from ..engine.uplink import TalkMode
+from ..engine.shapes import TalkMode
 from .bridge import Bridge
 from .call_bar import LevelMeter
 from .preferences import BITRATES_BPS, AudioSettings

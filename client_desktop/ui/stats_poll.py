@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..engine.call_stats import PeerCallStats
+from ..engine.shapes import PeerCallStats
 
 log = logging.getLogger("voxroom.ui")
 
