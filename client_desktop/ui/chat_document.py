@@ -21,11 +21,14 @@ from PySide6.QtGui import (
     QFont,
     QFontDatabase,
     QPalette,
+    QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
 )
+
+from protocol import ChatPosted
 
 from . import style
 from .markdown import Look, Span, mentions, spans, tame
@@ -72,6 +75,10 @@ class Line:
     def pending(self) -> bool:
         return isinstance(self.key, Pending)
 
+    @classmethod
+    def delivered(cls, chat: ChatPosted, own: bool) -> "Line":
+        return cls(Delivered(chat.id), chat.username, chat.text, chat.ts / 1000, own)
+
 
 def literal(text: str, *, name: bool = False) -> str:
     """``text`` safe to insert into one block: what would break out of it becomes a line break."""
@@ -82,13 +89,15 @@ class ChatDocument:
     """Blocks of a ``QTextDocument`` kept one per message; the caller says which and where.
 
     ``count`` is the number of messages shown; an empty document still has
-    one (empty) block, which the first message takes.
+    one (empty) block, which the first message takes. ``head`` says whether a
+    marker block ("the beginning of the history") stands above message 0.
     """
 
     def __init__(self, document: QTextDocument) -> None:
         self.document = document
         document.setUndoRedoEnabled(False)  # read-only: an undo stack would only grow
         self.count = 0
+        self.head = False
         self._formats: dict[tuple[Look, bool], QTextCharFormat] = {}
         self._palette = QPalette()
 
@@ -121,14 +130,18 @@ class ChatDocument:
                 self.insert(number)
                 self.write(number, line, grouped, me)
 
+    def block(self, number: int) -> QTextBlock:
+        """Message ``number``'s block."""
+        return self.document.findBlockByNumber(number + self.head)
+
     def insert(self, number: int) -> None:
         """An empty block at ``number``; the block that was there moves down and needs a ``write``."""
-        if self.count:
+        if self.count or self.head:
             cursor = QTextCursor(self.document)
             if number == self.count:
                 cursor.movePosition(QTextCursor.MoveOperation.End)
             else:
-                cursor.setPosition(self.document.findBlockByNumber(number).position())
+                cursor.setPosition(self.block(number).position())
             cursor.insertBlock()
         self.count += 1
 
@@ -138,10 +151,10 @@ class ChatDocument:
         cursor = QTextCursor(self.document)
         keep = QTextCursor.MoveMode.KeepAnchor
         if end < self.count:
-            cursor.setPosition(self.document.findBlockByNumber(number).position())
-            cursor.setPosition(self.document.findBlockByNumber(end).position(), keep)
-        elif number > 0:
-            previous = self.document.findBlockByNumber(number - 1)
+            cursor.setPosition(self.block(number).position())
+            cursor.setPosition(self.block(end).position(), keep)
+        elif number > 0 or self.head:
+            previous = self.block(number - 1)
             cursor.setPosition(previous.position() + previous.length() - 1)
             cursor.movePosition(QTextCursor.MoveOperation.End, keep)
         else:
@@ -152,8 +165,7 @@ class ChatDocument:
 
     def write(self, number: int, line: Line, grouped: bool, me: str) -> None:
         """Make block ``number`` show ``line``; ``me`` is our name for mentions ("" for none)."""
-        block = self.document.findBlockByNumber(number)
-        cursor = QTextCursor(block)
+        cursor = QTextCursor(self.block(number))
         cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         text = literal(line.text)
@@ -171,6 +183,35 @@ class ChatDocument:
         cursor.insertText(END_ISOLATE, self._format(Look.PLAIN, line.pending))
         if line.pending:
             cursor.insertText(" sending…", self._dim(italic=True))
+
+    def show_head(self, text: str | None) -> None:
+        """Put ``text`` in a marker block above the messages, or (None) take it away.
+
+        Taking it away leaves message 0 in the marker's block format: the
+        caller writes message 0 again.
+        """
+        if (text is not None) == self.head:
+            return
+        cursor = QTextCursor(self.document)
+        if text is None:
+            if self.count:
+                cursor.setPosition(self.block(0).position(), QTextCursor.MoveMode.KeepAnchor)
+            else:
+                cursor.select(QTextCursor.SelectionType.Document)
+                cursor.setBlockFormat(QTextBlockFormat())
+            cursor.removeSelectedText()
+            self.head = False
+            return
+        if self.count:
+            cursor.insertBlock()
+            cursor.movePosition(QTextCursor.MoveOperation.Start)
+        self.head = True
+        fmt = QTextBlockFormat()
+        fmt.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        fmt.setTopMargin(HEADER_GAP_PX)
+        fmt.setBottomMargin(HEADER_GAP_PX)
+        cursor.setBlockFormat(fmt)
+        cursor.insertText(text, self._dim(italic=True))
 
     # --- formats ----------------------------------------------------------------
 

@@ -8,6 +8,10 @@ the blocks it concerns, so a reconnect, a replayed history or a late echo
 can never duplicate or lose a line, and a new message costs the same with
 500 lines shown as with none: a peer flooding the room at its rate limit
 cannot hold up the event loop the call runs on.
+
+Older history is paged in when the reader scrolls to the top (the protocol's
+``history`` addition): the page's blocks go above the first one and the view
+moves down by their height, so the line being read stays where it was.
 """
 
 import time
@@ -16,7 +20,7 @@ from contextlib import contextmanager
 from typing import assert_never
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QTextDocument, QWheelEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -35,7 +39,8 @@ from .chat_document import END_ISOLATE, ISOLATE, ChatDocument, ChatKey, Delivere
 __all__ = ["COUNT_FROM", "ChatKey", "ChatView", "Composer", "Delivered", "Line", "Pending"]
 
 MAX_SHOWN = 500
-"""Older messages drop out of the view (the server keeps them)."""
+"""Older messages drop out of the view while the reader follows the end (the server keeps them)."""
+BEGINNING = "Beginning of the room's history"
 TRIM_STEP = 100
 """They drop out this many at once: taking blocks from the top moves every block below,
 which costs as much for one as for a hundred."""
@@ -60,12 +65,16 @@ class Composer(QPlainTextEdit):
 
 class ChatView(QWidget):
     send_requested = Signal(str)
+    older_wanted = Signal(int)
+    """The reader reached the top: the chats before this id, please (answer with ``add_older``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._lines: list[Line] = []
         self._ids: set[int] = set()
         self._me = ""
+        self._asked: int | None = None  # the ``before`` of the page asked for and not yet here
+        self._can_page = True  # False once the server showed it cannot (it predates paging)
         self.render_pending = False
         """Lines were added with ``defer``: the view shows them once the event loop turns."""
         self.browser = QTextBrowser()
@@ -76,6 +85,7 @@ class ChatView(QWidget):
         self.browser.setAccessibleName("Chat messages")
         self.browser.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.browser.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.browser.verticalScrollBar().actionTriggered.connect(self._scroll_action)
         self.jump = QPushButton("New messages ↓")
         self.jump.setAccessibleName("Scroll to new messages")
         self.jump.clicked.connect(self.scroll_to_end)
@@ -170,7 +180,77 @@ class ChatView(QWidget):
     def clear(self) -> None:
         self._lines.clear()
         self._ids.clear()
+        self._asked, self._can_page = None, True
+        self.document.show_head(None)
         self._render_all(follow=True)
+
+    # --- older history ----------------------------------------------------------
+
+    @property
+    def at_beginning(self) -> bool:
+        """The first line shown is the room's first (the marker says so)."""
+        return self.document.head
+
+    def want_older(self) -> None:
+        """The reader is at the top: ask once for the page before the oldest line shown."""
+        if self._asked is not None or not self._can_page or self.document.head or self.render_pending:
+            return
+        first = next((line.key.chat_id for line in self._lines if isinstance(line.key, Delivered)), None)
+        if first is None:
+            return
+        if first <= 1:  # ids start at 1
+            self._show_beginning()
+            return
+        self._asked = first
+        self.older_wanted.emit(first)
+
+    def add_older(self, before: int, lines: list[Line], more: bool) -> None:
+        """The page asked for with ``before``: shown above the first line, the reader's place kept."""
+        if before != self._asked:
+            return  # asked for another view of the room (before a reconnect or a clear)
+        self._asked = None
+        new = [
+            line
+            for line in lines
+            if isinstance(line.key, Delivered)
+            and line.key.chat_id < before
+            and line.key.chat_id not in self._ids
+        ]
+        layout = self.browser.document().documentLayout()
+        bar = self.browser.verticalScrollBar()
+        value, top = bar.value(), layout.blockBoundingRect(self.document.block(0)).top()
+        with self.document.change():
+            self._lines[:0] = new
+            self._ids.update(line.key.chat_id for line in new if isinstance(line.key, Delivered))
+            for at in range(len(new)):
+                self.document.insert(at)
+                self._write(at)
+            if new and len(new) < len(self._lines):
+                self._write(len(new))  # the old first line may now go under the page's last header
+            if not more:
+                self.document.show_head(BEGINNING)
+        settle(self.browser.document())
+        bar.setValue(value + round(layout.blockBoundingRect(self.document.block(len(new))).top() - top))
+
+    def older_unavailable(self, before: int, for_good: bool) -> None:
+        """No page came (refused, lost); ``for_good``: this server cannot page back."""
+        if before == self._asked:
+            self._asked = None
+        if for_good:
+            self._can_page = False
+
+    def _show_beginning(self) -> None:
+        with self._keeping_place(self.at_end()):
+            self.document.show_head(BEGINNING)
+
+    def _drop_oldest(self, count: int) -> None:
+        """Forget the first ``count`` lines (the caller updates the document): they can be paged in again."""
+        self._ids.difference_update(
+            line.key.chat_id for line in self._lines[:count] if isinstance(line.key, Delivered)
+        )
+        del self._lines[:count]
+        if count:
+            self.document.show_head(None)
 
     def lines(self) -> list[Line]:
         return list(self._lines)
@@ -197,9 +277,9 @@ class ChatView(QWidget):
                 if at + 1 < len(self._lines):
                     self._write(at + 1)
             excess = len(self._lines) - MAX_SHOWN
-            if excess >= TRIM_STEP:
+            if excess >= TRIM_STEP and follow:
                 with self.document.change():
-                    del self._lines[:excess]
+                    self._drop_oldest(excess)
                     self.document.remove(0, excess)
                     self._write(0)
 
@@ -214,7 +294,7 @@ class ChatView(QWidget):
         """Write every block again: a history batch, a new palette, a new name."""
         self.render_pending = False
         with self._keeping_place(follow):
-            del self._lines[: max(0, len(self._lines) - MAX_SHOWN)]
+            self._drop_oldest(max(0, len(self._lines) - MAX_SHOWN))
             self.document.reset([(line, self._grouped(i), self._me) for i, line in enumerate(self._lines)])
 
     def _write(self, at: int) -> None:
@@ -246,6 +326,12 @@ class ChatView(QWidget):
     def _scrolled(self, _value: int) -> None:
         if self.at_end():
             self.jump.hide()
+
+    def _scroll_action(self, _action: int) -> None:
+        """The reader moved the bar (wheel, keys, drag): at the top, older lines are wanted."""
+        bar = self.browser.verticalScrollBar()
+        if bar.sliderPosition() <= bar.minimum():
+            QTimer.singleShot(0, self.want_older)  # once the bar has its new value
 
     # --- composer -------------------------------------------------------------
 
@@ -282,10 +368,19 @@ class ChatView(QWidget):
                 self._render_all(follow=self.at_end())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        """A reader at the end stays at the end when the window is resized."""
+        """A reader at the end stays there when the window is resized; a wheel up at the top pages back."""
         if event.type() == QEvent.Type.Resize and self.at_end():
             self.scroll_to_end()
+        elif isinstance(event, QWheelEvent) and event.angleDelta().y() > 0:
+            bar = self.browser.verticalScrollBar()
+            if bar.value() <= bar.minimum():
+                self.want_older()
         return False
+
+
+def settle(document: QTextDocument) -> None:
+    """Lay the whole document out now (Qt does a large one in steps on a timer), so sizes are final."""
+    document.documentLayout().blockBoundingRect(document.lastBlock())
 
 
 def _after(key: ChatKey, chat_id: int) -> bool:

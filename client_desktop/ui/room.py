@@ -29,7 +29,7 @@ from . import style
 from .announce import Announcer
 from .bridge import Bridge
 from .call_bar import CallBar
-from .chat_view import ChatView
+from .chat_view import ChatView, Line
 from .markdown import tame
 from .moderation import Moderation
 from .preferences import Preferences
@@ -103,6 +103,7 @@ class RoomView(QWidget):
         b.self_changed.connect(self._self_changed)
         b.chat_received.connect(self._chat)
         b.chat_queued.connect(self._queued)
+        b.history_paged.connect(self._paged)
         b.connection_lost.connect(self.status.reconnecting)
         b.connection_failed.connect(lambda _code, message: self.status.failed(message))
         b.levels.connect(self._levels)
@@ -113,6 +114,7 @@ class RoomView(QWidget):
         b.warning.connect(lambda message: self._say(message, NoticeKind.WARN))
         self.status.retry.connect(b.retry)
         self.chat.send_requested.connect(self._send)
+        self.chat.older_wanted.connect(b.fetch_history)
         self.users.gain_changed.connect(self._gain_chosen)
         self.calls.voice_toggled.connect(b.set_voice)
         self.calls.mute_toggled.connect(b.set_muted)
@@ -185,6 +187,12 @@ class RoomView(QWidget):
     def _self_changed(self, me: Peer) -> None:
         self.users.upsert(me)
         self.calls.show_self(me)
+
+    def _paged(self, event: events.HistoryPaged) -> None:
+        if event.error is not None:
+            self.chat.older_unavailable(event.before, for_good=not event.more)
+            return
+        self.chat.add_older(event.before, [Line.delivered(r.chat, r.own) for r in event.chats], event.more)
 
     def _chat(self, event: events.ChatReceived) -> None:
         c = event.chat
