@@ -26,7 +26,9 @@ from protocol import limits
 
 from . import single_instance
 from .engine import events
-from .engine.devices import DeviceAudio, DeviceCheck, list_devices
+from .engine.device_rules import DeviceList
+from .engine.device_watch import DeviceWatch
+from .engine.devices import DeviceAudio, DeviceCheck, device_names
 from .engine.engine import AudioIO, AudioOptions, Engine
 from .engine.media import Silence
 from .engine.pacer import PacedAudio
@@ -47,9 +49,9 @@ from .ui.window import MainWindow
 log = logging.getLogger("voxroom.app")
 
 
-def _device_names() -> tuple[list[str], list[str]]:
-    devices = list_devices(rescan=True)
-    return [d.name for d in devices if d.inputs], [d.name for d in devices if d.outputs]
+def _device_names() -> DeviceList:
+    """PortAudio's devices, where PulseAudio cannot be watched."""
+    return device_names()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -91,7 +93,9 @@ class App:
         self.host = Host(args.host_port, self._host_choice)
         prefs = Preferences()
         check = None if args.no_audio else DeviceCheck()
-        self.bridge = Bridge(self._make_engine, self._spawn, self.host, prefs.audio(), _device_names, check)
+        self.devices: DeviceWatch | None = None
+        """The sound server's devices as they come and go (started in ``run``; None without PulseAudio)."""
+        self.bridge = Bridge(self._make_engine, self._spawn, self.host, prefs.audio(), self._devices, check)
         remembered = prefs.login()
         values = LoginValues(
             args.server or remembered.server,
@@ -139,6 +143,7 @@ class App:
                 options.input_device or None,
                 options.output_device or None,
                 VoiceProcessor(options.processing),
+                watch=self.devices,
             )
         return Engine(
             request.server,
@@ -173,7 +178,17 @@ class App:
             except LinkError as exc:
                 self.window.login.show_error(str(exc))
 
+    def _devices(self) -> DeviceList:
+        return self.devices.devices if self.devices is not None else _device_names()
+
+    async def _watch_devices(self) -> None:
+        self.devices = await DeviceWatch.start()
+        if self.devices is not None:
+            self.devices.subscribe(self.bridge.devices_changed.emit)
+
     async def run(self) -> None:
+        if not self.args.no_audio:
+            self._spawn(self._watch_devices())
         self.window.show()
         if self.args.link is not None:
             open_link(self.window, parse_link(self.args.link))
@@ -183,6 +198,8 @@ class App:
         if self.instance is not None:
             self.instance.close()
         await self.bridge.shutdown()
+        if self.devices is not None:
+            self.devices.close()
         await self.host.close()
 
 

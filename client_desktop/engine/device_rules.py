@@ -8,6 +8,7 @@ the I/O layer's (``device_watch``, ``devices``).
 """
 
 import enum
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,6 +32,16 @@ class DeviceList:
     def named(cls, inputs: Iterable[str], outputs: Iterable[str]) -> "DeviceList":
         """Devices whose name is their label (PortAudio's listing)."""
         return cls(tuple(SoundDevice(n, n) for n in inputs), tuple(SoundDevice(n, n) for n in outputs))
+
+
+def labelled(devices: Iterable[tuple[str, str]]) -> tuple[SoundDevice, ...]:
+    """Devices from (name, description) pairs; a description that repeats names its device too."""
+    pairs = [(name, description or name) for name, description in devices]
+    seen = Counter(description for _, description in pairs)
+    return tuple(
+        SoundDevice(name, description if seen[description] == 1 else f"{description} ({name})")
+        for name, description in pairs
+    )
 
 
 class Notice(enum.Enum):

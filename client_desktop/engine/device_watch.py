@@ -12,12 +12,13 @@ PortAudio's own listing.
 """
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from .device_rules import DeviceList, SoundDevice
+from .device_rules import DeviceList, labelled
 
 log = logging.getLogger("voxroom.devices")
 
@@ -79,6 +80,12 @@ class DeviceWatch:
         for on_change in list(self._subscribers):
             on_change(devices)
 
+    def _post(self, call: Callable[..., None], *args: Any) -> None:
+        """Run ``call`` on the loop, unless the watch was closed (the loop may be gone with it)."""
+        if not self._closed.is_set():
+            with contextlib.suppress(RuntimeError):  # closed between the check and the call
+                self._loop.call_soon_threadsafe(call, *args)
+
     def _run(self, ready: "asyncio.Future[DeviceList]") -> None:
         """The watch's thread: connect, list, then list again after each sink, source or server event."""
         try:
@@ -86,7 +93,7 @@ class DeviceWatch:
 
             pulse = pulsectl.Pulse("voxroom-devices")
         except Exception as exc:  # no libpulse (OSError), no server (PulseError)
-            self._loop.call_soon_threadsafe(_fail, ready, exc)
+            self._post(_fail, ready, exc)
             return
 
         changed = False
@@ -102,14 +109,14 @@ class DeviceWatch:
             pulse.event_callback_set(on_event)
             try:
                 devices = _listing(pulse)
-                self._loop.call_soon_threadsafe(self._first, ready, devices)
+                self._post(self._first, ready, devices)
                 while not self._closed.is_set():
                     if changed:
                         changed = False  # an event while listing lists again
-                        self._loop.call_soon_threadsafe(self._publish, _listing(pulse))
+                        self._post(self._publish, _listing(pulse))
                     pulse.event_listen(timeout=LISTEN_S)
             except Exception as exc:  # the server went away: the last list stays
-                self._loop.call_soon_threadsafe(_fail, ready, exc)
+                self._post(_fail, ready, exc)
                 if not self._closed.is_set():
                     log.warning("the device watch stopped: %s", exc or type(exc).__name__)
 
@@ -118,8 +125,8 @@ def _listing(pulse: Any) -> DeviceList:
     """Sinks as outputs; sources as inputs, microphones before the monitors of sinks."""
     sources = sorted(pulse.source_list(), key=lambda s: s.monitor_of_sink != NO_MONITOR)
     return DeviceList(
-        tuple(SoundDevice(s.name, s.description or s.name) for s in sources),
-        tuple(SoundDevice(s.name, s.description or s.name) for s in pulse.sink_list()),
+        labelled((s.name, s.description) for s in sources),
+        labelled((s.name, s.description) for s in pulse.sink_list()),
     )
 
 

@@ -22,6 +22,7 @@ from protocol import ErrorCode, ModAction, ModRequest, Peer, Role, limits
 from protocol.text import clean_chat
 
 from ..engine import events
+from ..engine.device_rules import DeviceList
 from ..engine.errors import SignalingError
 from ..engine.events import FailureCode
 from ..engine.shapes import AudioOptions, Cue
@@ -144,8 +145,8 @@ class Hosted:
 HostServer = Callable[[], Awaitable[Hosted]]
 """Starts the bundled server once (or again with new settings)."""
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
-ListDevices = Callable[[], tuple[list[str], list[str]]]
-"""The names of the input and the output devices, as the sound system sees them now."""
+ListDevices = Callable[[], DeviceList]
+"""The input and the output devices, as the sound system sees them now."""
 
 
 class Bridge(QObject):
@@ -176,6 +177,7 @@ class Bridge(QObject):
     tone_played = Signal(str)  # "" when it played, else plain words
     input_level = Signal(float)  # dBFS of the microphone outside a call
     input_meter_failed = Signal(str)
+    devices_changed = Signal(object)  # DeviceList: a device came or went (the app's device watch emits it)
 
     def __init__(
         self,
@@ -336,15 +338,15 @@ class Bridge(QObject):
         if self._engine is not None:
             self._spawn(self._engine.apply_audio(settings.options))
 
-    def audio_devices(self) -> tuple[list[str], list[str]]:
-        """Device names for the settings; none (only the system default) if the sound system fails."""
+    def audio_devices(self) -> DeviceList:
+        """Devices for the settings; none (only the system default) if the sound system fails."""
         if self._list_devices is None:
-            return [], []
+            return DeviceList()
         try:
             return self._list_devices()
         except Exception as exc:  # PortAudio missing or broken: the app still runs, chat only
             log.warning("cannot list audio devices: %s", exc)
-            return [], []
+            return DeviceList()
 
     @property
     def can_check_devices(self) -> bool:

@@ -3,7 +3,10 @@
 The dialog edits an ``AudioSettings`` value and emits it on Apply/OK; the
 window saves it and the bridge applies it to the running call (devices are
 switched, the processor reconfigured, the encoder retuned) without
-rejoining. The meter shows the live input level, with the voice-activity
+rejoining. Devices are listed as the sound system offers them, and the
+lists follow devices that come and go while the dialog is open (the
+bridge's ``devices_changed``); listing never touches the running streams.
+The meter shows the live input level, with the voice-activity
 threshold marked, so the threshold can be set by eye: in a room from the
 call's own levels, outside one from the chosen microphone, opened while
 the dialog is shown. "Play test tone" sounds 440 Hz through the chosen
@@ -36,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import events
+from ..engine.device_rules import DeviceList
 from ..engine.shapes import TalkMode
 from .bridge import Bridge
 from .call_bar import LevelMeter
@@ -157,6 +161,7 @@ class SettingsDialog(QDialog):
         bridge.input_level.connect(self._input_level)
         bridge.input_meter_failed.connect(self._meter_failed)
         bridge.tone_played.connect(self._tone_played)
+        bridge.devices_changed.connect(self._devices_changed)
         bridge.joined.connect(lambda _e: bridge.stop_input_meter())  # the call's levels take over
         bridge.left.connect(self._restart_meter)
         self.input.currentIndexChanged.connect(self._restart_meter)
@@ -172,22 +177,9 @@ class SettingsDialog(QDialog):
 
     def load(self, settings: AudioSettings) -> None:
         self._settings = settings
-        inputs, outputs = self.bridge.audio_devices()
-        self.input.blockSignals(True)  # one meter restart at the end, not one per item
-        for combo, names, chosen in (
-            (self.input, inputs, settings.options.input_device),
-            (self.output, outputs, settings.options.output_device),
-        ):
-            combo.clear()
-            combo.addItem(SYSTEM_DEFAULT, "")
-            for name in names:
-                combo.addItem(name, name)
-            if chosen and chosen not in names:
-                combo.addItem(f"{chosen} (not connected)", chosen)
-            combo.setCurrentIndex(max(0, combo.findData(chosen)))
-        self.input.blockSignals(False)
-        self._restart_meter()
         options = settings.options
+        self._show_devices(self.bridge.audio_devices(), options.input_device, options.output_device)
+        self._restart_meter()
         self.echo.setChecked(options.echo_cancellation)
         self.noise.setChecked(options.noise_suppression)
         self.vad.setChecked(options.talk_mode is not TalkMode.PUSH_TO_TALK)
@@ -202,6 +194,26 @@ class SettingsDialog(QDialog):
         self.cue_volume_value.setText(f"{self.cue_volume.value()}%")
         self.cue_volume.setEnabled(settings.cues)
         self.keep_in_tray.setChecked(settings.keep_in_tray and self.keep_in_tray.isEnabled())
+
+    def _show_devices(self, devices: DeviceList, chosen_input: str, chosen_output: str) -> None:
+        """Fill both lists, the system default first; a chosen device not listed stays, marked."""
+        self.input.blockSignals(True)  # one meter restart by the caller, not one per item
+        for combo, listed, chosen in (
+            (self.input, devices.inputs, chosen_input),
+            (self.output, devices.outputs, chosen_output),
+        ):
+            combo.clear()
+            combo.addItem(SYSTEM_DEFAULT, "")
+            for device in listed:
+                combo.addItem(device.label, device.name)
+            if chosen and combo.findData(chosen) < 0:
+                combo.addItem(f"{chosen} (not connected)", chosen)
+            combo.setCurrentIndex(max(0, combo.findData(chosen)))
+        self.input.blockSignals(False)
+
+    def _devices_changed(self, devices: DeviceList) -> None:
+        """A device came or went while the dialog is open: list it, keeping what is selected."""
+        self._show_devices(devices, str(self.input.currentData() or ""), str(self.output.currentData() or ""))
 
     def value(self) -> AudioSettings:
         options = replace(

@@ -1,6 +1,6 @@
 """Which device a direction uses as devices come and go: the pure decision."""
 
-from client_desktop.engine.device_rules import DeviceList, Notice, Pick, SoundDevice, pick
+from client_desktop.engine.device_rules import DeviceList, Notice, Pick, SoundDevice, labelled, pick
 
 
 def test_the_default_is_always_the_default() -> None:
@@ -32,4 +32,13 @@ def test_without_a_list_the_choice_is_tried() -> None:
 def test_portaudio_names_are_their_own_labels() -> None:
     assert DeviceList.named(["mic"], ["out"]) == DeviceList(
         (SoundDevice("mic", "mic"),), (SoundDevice("out", "out"),)
+    )
+
+
+def test_a_description_that_repeats_names_its_devices() -> None:
+    assert labelled([("a", "Null Output"), ("b", "Null Output"), ("c", "USB Headset"), ("d", "")]) == (
+        SoundDevice("a", "Null Output (a)"),
+        SoundDevice("b", "Null Output (b)"),
+        SoundDevice("c", "USB Headset"),
+        SoundDevice("d", "d"),
     )

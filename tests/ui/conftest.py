@@ -17,6 +17,7 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from client_desktop.engine import events
+from client_desktop.engine.device_rules import DeviceList
 from client_desktop.engine.engine import AudioOptions
 from client_desktop.ui.bridge import Bridge, HostServer, JoinRequest
 from client_desktop.ui.preferences import Preferences
@@ -51,7 +52,7 @@ class Harness:
             self._make,
             run_now,
             host,
-            list_devices=lambda: (["USB mic"], ["Speakers"]),
+            list_devices=lambda: DeviceList.named(["USB mic"], ["Speakers"]),
             device_check=self.devices,
         )
 

@@ -1,17 +1,29 @@
 """The settings dialog: devices listed, values applied to the running call and remembered."""
 
+from collections.abc import Iterator
+from typing import Never
+
+import numpy as np
+import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from client_desktop.engine import events
+from client_desktop.engine.device_watch import DeviceWatch
+from client_desktop.engine.devices import DeviceAudio, device_names
 from client_desktop.engine.engine import AudioOptions
 from client_desktop.engine.uplink import TalkMode
-from client_desktop.ui.bridge import JoinRequest
+from client_desktop.ui.bridge import Bridge, JoinRequest
 from client_desktop.ui.preferences import AudioSettings
+from client_desktop.ui.settings import SettingsDialog
 from client_desktop.ui.window import MainWindow
 
-from .conftest import Harness
+from ..engine.calls import until
+from ..engine.test_device_watch import load_sink, unload
+from ..support.pulse import Pulse
+from .conftest import Harness, run_now
 
 
 def join(window: MainWindow, harness: Harness) -> None:
@@ -121,3 +133,74 @@ def test_a_microphone_that_cannot_be_opened_is_said_in_the_dialog(
     dialog = window.open_settings()
     assert not dialog.meter_hint.isHidden()
     assert dialog.meter_hint.text() == "Cannot open the microphone: Error opening InputStream"
+
+
+# --- real devices: PulseAudio null sinks, PortAudio streams, the device watch ---------------------------
+
+
+@pytest.fixture
+def sound(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pulse]:
+    """A private PulseAudio, this process routed to it (microphone ``mic.monitor``, speaker ``speaker``)."""
+    with Pulse(("mic", "speaker")) as daemon:
+        for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER"):
+            monkeypatch.setenv(key, daemon.env[key])
+        monkeypatch.setenv("PULSE_SOURCE", "mic.monitor")
+        monkeypatch.setenv("PULSE_SINK", "speaker")
+        yield daemon
+
+
+async def running_streams() -> tuple[DeviceAudio, list[int], list[tuple[str, str]]]:
+    """Both streams open on the defaults, counting the microphone's frames and any failure."""
+    frames: list[int] = []
+    failures: list[tuple[str, str]] = []
+    audio = DeviceAudio(lambda m, f: failures.append((m, f)))
+    audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
+    await until(lambda: len(frames) >= 10, timeout=8.0)  # ALSA's pulse plugin takes 1-2 s to start
+    return audio, frames, failures
+
+
+async def test_opening_settings_never_stops_the_running_streams(qtbot: QtBot, sound: Pulse) -> None:
+    """PortAudio's own listing (no device watch) rescans, which stops every stream: not while one runs."""
+    audio, frames, failures = await running_streams()
+    try:
+        dialog = SettingsDialog(Bridge(_no_engine, run_now, list_devices=device_names))
+        qtbot.addWidget(dialog)
+        dialog.load(AudioSettings())
+        dialog.show()
+        assert dialog.output.findText("pulse") >= 0  # PortAudio's devices are listed
+        seen = len(frames)
+        await until(lambda: len(frames) >= seen + 25, timeout=5.0)  # half a second more of microphone
+        assert audio.running
+        assert failures == []
+    finally:
+        await audio.stop()
+
+
+async def test_a_sink_that_comes_and_goes_while_settings_is_open_is_shown(qtbot: QtBot, sound: Pulse) -> None:
+    watch = await DeviceWatch.start()
+    assert watch is not None
+    audio, frames, failures = await running_streams()
+    try:
+        bridge = Bridge(_no_engine, run_now, list_devices=lambda: watch.devices)
+        watch.subscribe(bridge.devices_changed.emit)
+        dialog = SettingsDialog(bridge)
+        qtbot.addWidget(dialog)
+        dialog.load(AudioSettings())
+        dialog.show()
+        assert dialog.output.findData("headphones") < 0
+        module = load_sink(sound.env, "headphones")
+        await until(lambda: dialog.output.findData("headphones") >= 0)
+        dialog.output.setCurrentIndex(dialog.output.findData("headphones"))
+        unload(sound.env, module)  # chosen, then gone: it stays chosen, marked
+        await until(lambda: dialog.output.currentText() == "headphones (not connected)")
+        assert dialog.output.currentData() == "headphones"
+        seen = len(frames)
+        await until(lambda: len(frames) >= seen + 25, timeout=5.0)
+        assert failures == []
+    finally:
+        await audio.stop()
+        watch.close()
+
+
+def _no_engine(*_args: object) -> Never:
+    raise AssertionError("these tests join no room")
