@@ -6,7 +6,7 @@ through ``show_self``, so a control never shows a state the engine is not in.
 """
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QShortcut
+from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from protocol import Peer
@@ -116,6 +116,12 @@ class CallBar(QWidget):
         layout.addSpacing(8)
         for widget in (self.people, self.settings, self.leave):
             layout.addWidget(widget)
+        self._narrow = False
+        """The room asked for icons only (a narrow window)."""
+        self._compact = False
+        self._words_px = 0
+        """The width the bar needs with its words, measured when they change."""
+        self._measure()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
         """The system theme changed (light to dark): redraw the glyphs in the new text colour."""
@@ -142,14 +148,37 @@ class CallBar(QWidget):
         button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         return button
 
-    def set_compact(self, compact: bool) -> None:
-        """Icons only on a narrow window (names stay as tooltips and accessible names)."""
+    def set_compact(self, narrow: bool) -> None:
+        """Icons only on a narrow window, or wherever the words do not fit (a longer language): the
+        names stay as tooltips and accessible names."""
+        self._narrow = narrow
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        self._shape(self._narrow or self.width() < self._words_px)
+
+    def _shape(self, compact: bool) -> None:
+        if compact == self._compact:
+            return
+        self._compact = compact
         shape = (
             Qt.ToolButtonStyle.ToolButtonIconOnly if compact else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
         )
         for button in (self.voice, self.mute, self.deafen, self.people, self.settings):
             button.setToolButtonStyle(shape)
         self.mode.setVisible(not compact)
+
+    def _measure(self) -> None:
+        """How wide the bar is with words beside the icons (shown so for a moment if need be)."""
+        compact = self._compact
+        self._shape(False)
+        self._words_px = self.minimumSizeHint().width()
+        self._shape(compact)
+        self._fit()
 
     def show_self(self, me: Peer) -> None:
         """Reflect our true state without echoing it back as a request."""
@@ -162,6 +191,7 @@ class CallBar(QWidget):
         self.mute.setEnabled(me.voice)
         self.deafen.setEnabled(me.voice)
         self.meter.setEnabled(me.voice)
+        self._measure()
 
     def show_settings(self, settings: AudioSettings) -> None:
         if settings.options.talk_mode is TalkMode.PUSH_TO_TALK:
@@ -171,3 +201,4 @@ class CallBar(QWidget):
             self.mode.setText(self.tr("Voice activity"))
             self.meter.threshold_dbfs = settings.options.vad_threshold_dbfs
         self.meter.update()
+        self._measure()

@@ -5,7 +5,7 @@
     <name>CallBar</name>
     <message>
         <source>Join voice</source>
-        <translation>Войти в звонок</translation>
+        <translation>Подключиться</translation>
     </message>
     <message>
         <source>Join or leave the voice call</source>
@@ -49,11 +49,11 @@
     </message>
     <message>
         <source>Leave voice</source>
-        <translation>Выйти из звонка</translation>
+        <translation>Отключиться</translation>
     </message>
     <message>
         <source>Push to talk: hold {key}</source>
-        <translation>Рация: удерживайте {key}</translation>
+        <translation>Рация: держите {key}</translation>
     </message>
     <message>
         <source>Voice activity</source>
