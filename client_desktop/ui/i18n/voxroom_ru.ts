@@ -45,6 +45,11 @@
     </message>
     <message>
         <source>Leave room</source>
+        <comment>the button&apos;s short text; its full name is read aloud</comment>
+        <translation>Выйти</translation>
+    </message>
+    <message>
+        <source>Leave room</source>
         <translation>Выйти из комнаты</translation>
     </message>
     <message>
