@@ -117,8 +117,18 @@ _PORTAUDIO = threading.Lock()
 """Held while a stream opens (its routing is in the environment) and while PortAudio rescans."""
 _open_streams = 0
 """Streams open in this process: PortAudio is rescanned only when none is (a rescan stops them all)."""
+_portaudio_names: frozenset[str] = frozenset()
+"""What PortAudio listed last: a choice among these is PortAudio's device, not the watch's."""
 ROUTE_VIA = "pulse"
 """ALSA's PulseAudio device as PortAudio lists it: a stream to a sink or source of the server opens it."""
+
+
+def _query(sd: Any) -> list[Any]:
+    """PortAudio's devices (with ``_PORTAUDIO`` held), remembered by name."""
+    global _portaudio_names
+    infos = list(sd.query_devices())
+    _portaudio_names = frozenset(str(info["name"]) for info in infos)
+    return infos
 
 
 def list_devices(rescan: bool = False) -> list[Device]:
@@ -129,7 +139,7 @@ def list_devices(rescan: bool = False) -> list[Device]:
             sd._terminate()
             sd._initialize()
         default_in, default_out = sd.default.device
-        infos = list(sd.query_devices())
+        infos = _query(sd)
     return [
         Device(
             index=i,
@@ -162,7 +172,7 @@ def _open_stream(direction: Direction, device: DeviceRef, **kwargs: Any) -> Any:
     kind = sd.InputStream if direction is Direction.INPUT else sd.OutputStream
     variable = "PULSE_SOURCE" if direction is Direction.INPUT else "PULSE_SINK"
     with _PORTAUDIO:
-        names = {str(info["name"]) for info in sd.query_devices()}
+        names = {str(info["name"]) for info in _query(sd)}
         if not isinstance(device, str) or device in names or ROUTE_VIA not in names:
             stream = kind(device=device, **kwargs)
         else:
@@ -229,6 +239,7 @@ class DeviceAudio:
         self._on_block = on_block
         self._watch = watch
         self._unsubscribe: Callable[[], None] | None = None
+        self._labels: dict[str, str] = {}  # names the watch listed, as people read them: for a device gone
         self._devices_changed = asyncio.Event()
         self._busy = asyncio.Lock()  # one opening or closing at a time: the watchdog, the watch, a switch
         self._lock = threading.Lock()  # the processor is shared by both callback threads
@@ -248,6 +259,8 @@ class DeviceAudio:
     def start(self, capture: Callable[[Pcm], None], render: Callable[[], Pcm]) -> None:
         self._capture, self._render = capture, render
         if self._watch is not None:
+            devices = self._watch.devices
+            self._labels.update((d.name, d.label) for d in (*devices.inputs, *devices.outputs))
             self._unsubscribe = self._watch.subscribe(lambda _devices: self._devices_changed.set())
         self._task = asyncio.ensure_future(self._run())
 
@@ -328,9 +341,10 @@ class DeviceAudio:
         """Move each open direction to what ``pick`` says given the watch's list; leave the other alone."""
         assert self._watch is not None
         devices = self._watch.devices
+        self._labels.update((d.name, d.label) for d in (*devices.inputs, *devices.outputs))
         for direction, chosen in self._chosen().items():
-            if direction not in self._open or not isinstance(chosen, str):
-                continue
+            if direction not in self._open or not isinstance(chosen, str) or chosen in _portaudio_names:
+                continue  # PortAudio's own devices: it cannot see them come or go while streams run
             listed = devices.inputs if direction is Direction.INPUT else devices.outputs
             in_use = self._in_use[direction]
             decided = pick(chosen, [d.name for d in listed], in_use if isinstance(in_use, str) else "")
@@ -338,7 +352,8 @@ class DeviceAudio:
                 continue
             await self._close(direction)
             if decided.notice is Notice.LOST:
-                await self._open_each({direction: None}, f"the {WHAT[direction]} {chosen!r} was disconnected")
+                gone = self._labels.get(chosen, chosen)
+                await self._open_each({direction: None}, f"the {WHAT[direction]} {gone!r} was disconnected")
             else:
                 log.info("the %s %r is back: using it again", WHAT[direction], chosen)
                 await self._open_each({direction: decided.device or None})

@@ -112,7 +112,7 @@ async def test_a_sink_that_goes_falls_back_and_comes_back_while_the_microphone_g
 
         unload(env, headset)  # the chosen speaker goes: the default takes over, the microphone goes on
         await until(lambda: bool(failures))
-        assert failures == [("the speaker 'headset' was disconnected", "the default speaker")]
+        assert failures == [("the speaker 'Null Output (headset)' was disconnected", "the default speaker")]
         assert audio.in_use == {Direction.INPUT: None, Direction.OUTPUT: None}
         assert await sounds_on(env, "speaker", 660)
         await b.heard_until(lambda heard: a_tone(heard, 440))
@@ -127,3 +127,21 @@ async def test_a_sink_that_goes_falls_back_and_comes_back_while_the_microphone_g
         with contextlib.suppress(ProcessLookupError):
             play.terminate()
         await play.wait()
+
+
+async def test_a_device_portaudio_lists_itself_is_left_to_portaudio(watch: tuple[DeviceWatch, Pulse]) -> None:
+    """A choice saved from PortAudio's list ("pulse") is not among the server's sinks, and is not lost."""
+    devices, daemon = watch
+    frames: list[int] = []
+    failures: list[tuple[str, str]] = []
+    audio = DeviceAudio(lambda m, f: failures.append((m, f)), "pulse", "pulse", watch=devices)
+    audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
+    try:
+        await until(lambda: len(frames) >= 10)
+        unload(daemon.env, load_sink(daemon.env, "passing"))  # the list changes twice
+        await until(lambda: "passing" not in [d.name for d in devices.devices.outputs])
+        seen = len(frames)
+        await until(lambda: len(frames) >= seen + 50)  # a second more: the change was followed
+    finally:
+        await audio.stop()
+    assert failures == []
