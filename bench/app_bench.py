@@ -1,7 +1,7 @@
 """Benchmark of the desktop app: launch to a usable window, join to the room shown, memory in a call.
 
-Usage: ``.venv/bin/python bench/app_bench.py [--runs 7] [--only launch,room,rss] [--json OUT]``.
-Prints a markdown report; a full run takes about a minute.
+Usage: ``.venv/bin/python bench/app_bench.py [--runs 7] [--only launch,room,rss] [--json OUT]
+[--before DIR]``. Prints a markdown report; a full run takes about a minute.
 
 Every figure comes from fresh ``python -m client_desktop`` processes,
 offscreen (``QT_QPA_PLATFORM=offscreen``), with ``--no-audio`` (these
@@ -11,9 +11,13 @@ time (no remembered window or values):
 
 - **launch**: from just before the process is started to the driver's
   ``ready`` (the first window painted and the event loop idle again, so it
-  takes input), both on ``time.time()``. Also: bare ``python -c pass`` for
+  takes input), both on ``time.time()``. Also: bare ``python -c pass`` and
+  Qt's floor (a process that shows one line edit and turns its loop once) for
   scale, the app's RSS at ``ready``, and ``python -X importtime`` of the
-  app module, summed by top-level package.
+  app module, summed by top-level package. With ``--before DIR`` (a tree
+  holding another version's ``client_desktop``, ``protocol`` and
+  ``signaling_server``, e.g. from ``git archive``), each run launches both,
+  in turns, so the box's noise hits both alike.
 - **room**: a ``python -m signaling_server`` child holds a room with 50
   chat messages (sent by a ``voxroom-bot``); the app starts with ``--join``.
   ``room-shown``'s ``after_joined_ms`` runs from the moment the server's
@@ -52,7 +56,17 @@ from tests.support.server import child_server  # noqa: E402
 
 PREFIX = "VOXROOM "
 HISTORY = 50
-TARGET_LAUNCH_S = 1.0
+TARGET_LAUNCH_S = 0.4
+QT_FLOOR = """
+import sys, time
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLineEdit
+app = QApplication(sys.argv[:1])
+edit = QLineEdit()
+edit.show()
+QTimer.singleShot(0, lambda: (print(time.time(), flush=True), app.quit()))
+app.exec()
+"""
 TARGET_ROOM_MS = 300.0
 TARGET_RSS_MB = 200.0
 CALL_SETTLE_S = 10.0
@@ -62,12 +76,12 @@ Event = dict[str, Any]
 class App:
     """``python -m client_desktop`` as a child, its driver lines read on a thread."""
 
-    def __init__(self, *args: str, config: Path) -> None:
+    def __init__(self, *args: str, config: Path, tree: Path = REPO) -> None:
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(config)}
         self.started = time.time()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "client_desktop", "--no-audio", "--test-driver", *args],
-            cwd=REPO,
+            cwd=tree,  # ``-m`` puts the working directory first on sys.path
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -127,9 +141,12 @@ class LaunchResult:
     launch_s: tuple[float, ...]
     median_s: float
     python_bare_median_s: float
+    qt_floor_median_s: float
     rss_at_ready_mb: float
     imports_ms: dict[str, float]
     """Own import time by top-level package (the ten largest), and ``total``."""
+    before_s: tuple[float, ...] = ()
+    """The same launches of the ``--before`` tree, taken in turns with these."""
 
 
 @dataclass(frozen=True)
@@ -161,29 +178,54 @@ class AppReport:
     rss: CallRssResult | None
 
 
-def launch(runs: int) -> LaunchResult:
+def launch_once(tree: Path) -> tuple[float, float]:
+    """Seconds from launch to the window usable, and RSS (MB) then."""
+    with tempfile.TemporaryDirectory(prefix="vx-app-bench-") as config:
+        app = App(config=Path(config), tree=tree)
+        try:
+            ready = app.wait("ready")
+            return ready["t"] - app.started, rss_mb(app.proc.pid)
+        finally:
+            app.quit()
+
+
+def launch(runs: int, before: Path | None) -> LaunchResult:
     times_s: list[float] = []
     rss: list[float] = []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory(prefix="vx-app-bench-") as config:
-            app = App(config=Path(config))
-            try:
-                ready = app.wait("ready")
-                times_s.append(ready["t"] - app.started)
-                rss.append(rss_mb(app.proc.pid))
-            finally:
-                app.quit()
+    before_s: list[float] = []
+    for run in range(runs):
+        # who goes first alternates
+        trees = [REPO] if before is None else [REPO, before][:: 1 if run % 2 else -1]
+        for tree in trees:
+            took_s, mb = launch_once(tree)
+            if tree == REPO:
+                times_s.append(took_s)
+                rss.append(mb)
+            else:
+                before_s.append(took_s)
     bare: list[float] = []
+    floor: list[float] = []
     for _ in range(runs):
         t0 = time.time()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare.append(time.time() - t0)
+        t0 = time.time()
+        shown = subprocess.run(
+            [sys.executable, "-c", QT_FLOOR],
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        floor.append(float(shown.stdout) - t0)
     return LaunchResult(
         launch_s=tuple(times_s),
         median_s=statistics.median(times_s),
         python_bare_median_s=statistics.median(bare),
+        qt_floor_median_s=statistics.median(floor),
         rss_at_ready_mb=statistics.median(rss),
         imports_ms=import_times(),
+        before_s=tuple(before_s),
     )
 
 
@@ -290,9 +332,17 @@ def report(r: AppReport) -> str:
             f"| launch → login window usable, median | {la.median_s:.2f} s (runs: {runs} s) "
             f"| ≤ {TARGET_LAUNCH_S:.1f} s | {verdict(la.median_s <= TARGET_LAUNCH_S)} |"
         )
+        if la.before_s:
+            before_median = statistics.median(la.before_s)
+            runs = ", ".join(f"{s:.2f}" for s in la.before_s)
+            rows.append(
+                f"| the same, `--before` tree, in turns | {before_median:.2f} s (runs: {runs} s) "
+                f"| | now {la.median_s / before_median:.2f} times it |"
+            )
         imports = ", ".join(f"{k} {v:.0f} ms" for k, v in la.imports_ms.items() if k != "total")
         notes.append(
-            f"- Bare `python -c pass`: {la.python_bare_median_s * 1000:.0f} ms. RSS at the login window "
+            f"- Bare `python -c pass`: {la.python_bare_median_s * 1000:.0f} ms; Qt's floor (one line "
+            f"edit shown): {la.qt_floor_median_s * 1000:.0f} ms. RSS at the login window "
             f"{la.rss_at_ready_mb:.0f} MB. `-X importtime` of `client_desktop.app`: "
             f"{la.imports_ms['total']:.0f} ms in all (the tracing inflates it); "
             f"own time by package: {imports}."
@@ -328,13 +378,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--only", default="launch,room,rss")
     p.add_argument("--json", type=Path)
+    p.add_argument("--before", type=Path, help="another tree to launch in turns (launch only)")
     args = p.parse_args(argv)
     wanted = set(args.only.split(","))
     facts = machine()
     started = time.monotonic()
     results = AppReport(
         machine=facts,
-        launch=launch(args.runs) if "launch" in wanted else None,
+        launch=launch(args.runs, args.before) if "launch" in wanted else None,
         room=room(args.runs) if "room" in wanted else None,
         rss=call_rss() if "rss" in wanted else None,
         took_s=round(time.monotonic() - started, 1),

@@ -14,13 +14,14 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Coroutine, Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from protocol import limits
 
@@ -28,11 +29,7 @@ from . import single_instance
 from .engine import events
 from .engine.device_rules import DeviceList
 from .engine.device_watch import DeviceWatch
-from .engine.devices import DeviceAudio, DeviceCheck, device_names
-from .engine.engine import AudioIO, AudioOptions, Engine
-from .engine.media import Silence
-from .engine.pacer import PacedAudio
-from .engine.processing import VoiceProcessor
+from .engine.shapes import AudioOptions
 from .hosting import Host, HostChoice, network_addresses
 from .links import LinkError, parse_link
 from .single_instance import Claim, Handoff, InstanceServer, NoAnswerError
@@ -46,12 +43,69 @@ from .ui.preferences import LoginValues, Preferences
 from .ui.tray import Tray
 from .ui.window import MainWindow
 
+if TYPE_CHECKING:  # the call stack loads after the window is up (_load_engine), not at start
+    from .engine.devices import DeviceCheck
+    from .engine.engine import Engine
+
 log = logging.getLogger("voxroom.app")
+
+
+def _load_engine() -> None:
+    """Import the call stack (numpy, PyAV, aiortc, livekit, sounddevice, websockets).
+
+    Half the start-up time went here, and the login window needs none of it:
+    a thread runs this once the window is painted, so Join finds it loaded.
+    """
+    try:
+        from .engine import devices, engine, media, pacer, processing  # noqa: F401
+    except ImportError:  # Join imports it again and shows the user what is missing
+        log.warning("cannot load the call engine", exc_info=True)
+
+
+class _AfterFirstPaint(QObject):
+    """Run ``then`` once ``widget`` has been painted and that round of events is over."""
+
+    def __init__(self, widget: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._then)
+        return False
 
 
 def _device_names() -> DeviceList:
     """PortAudio's devices, where PulseAudio cannot be watched."""
+    from .engine.devices import device_names
+
     return device_names()
+
+
+class _DeviceCheckOnUse:
+    """``DeviceCheck``, made at its first use: the start does not load sounddevice and numpy for it."""
+
+    def __init__(self) -> None:
+        self._check: DeviceCheck | None = None
+
+    def _made(self) -> "DeviceCheck":
+        if self._check is None:
+            from .engine.devices import DeviceCheck
+
+            self._check = DeviceCheck()
+        return self._check
+
+    async def play_tone(self, output_device: str) -> None:
+        await self._made().play_tone(output_device)
+
+    async def start_meter(self, input_device: str, on_level: Callable[[float], None]) -> None:
+        await self._made().start_meter(input_device, on_level)
+
+    async def stop_meter(self) -> None:
+        if self._check is not None:
+            await self._check.stop_meter()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -92,7 +146,7 @@ class App:
         self._tasks: set[asyncio.Task[None]] = set()
         self.host = Host(args.host_port, self._host_choice)
         prefs = Preferences()
-        check = None if args.no_audio else DeviceCheck()
+        check = None if args.no_audio else _DeviceCheckOnUse()
         self.devices: DeviceWatch | None = None
         """The sound server's devices as they come and go (started in ``run``; None without PulseAudio)."""
         self.bridge = Bridge(self._make_engine, self._spawn, self.host, prefs.audio(), self._devices, check)
@@ -129,7 +183,13 @@ class App:
 
     def _make_engine(
         self, request: JoinRequest, options: AudioOptions, sink: events.EngineEventSink
-    ) -> Engine:
+    ) -> "Engine":
+        from .engine.devices import DeviceAudio
+        from .engine.engine import AudioIO, Engine
+        from .engine.media import Silence
+        from .engine.pacer import PacedAudio
+        from .engine.processing import VoiceProcessor
+
         audio: AudioIO
         if self.args.no_audio:
             audio = PacedAudio(Silence())
@@ -189,6 +249,8 @@ class App:
     async def run(self) -> None:
         if not self.args.no_audio:
             self._spawn(self._watch_devices())
+        loader = threading.Thread(target=_load_engine, name="load-engine")
+        _AfterFirstPaint(self.window, loader.start)
         self.window.show()
         if self.args.link is not None:
             open_link(self.window, parse_link(self.args.link))

@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from PySide6.QtNetwork import QAbstractSocket, QNetworkInterface
 
-from signaling_server.app import RunningServer
-from signaling_server.app import start as start_server
-from signaling_server.config import ServerConfig
-
 from .links import RoomLink
 from .ui.bridge import Hosted
+
+if TYPE_CHECKING:
+    from signaling_server.app import RunningServer
 
 log = logging.getLogger("voxroom.hosting")
 
@@ -131,6 +131,10 @@ class Host:
         if self.server is not None and choice != self.serving:
             await self.close()
         if self.server is None:
+            # imported here, not at start-up: the window comes first
+            from signaling_server.app import start
+            from signaling_server.config import ServerConfig
+
             config = ServerConfig(
                 host=choice.scope.bind_address,
                 port=self.port,
@@ -139,7 +143,7 @@ class Host:
                 password=choice.password,
                 admin_password=self.admin_password,
             )
-            self.server = await start_server(config)
+            self.server = await start(config)
             self.serving = choice
             log.info("hosting on %s:%d", config.host, self.server.port)
         addresses = self._addresses() if choice.scope is HostScope.NETWORK else []
