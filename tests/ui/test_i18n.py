@@ -5,11 +5,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QLocale
+from PySide6.QtCore import QLocale, QTranslator
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-from client_desktop.ui.i18n import Language, build, load, resolve, ts_path
+from client_desktop.ui.i18n import Language, build, install, load, resolve, ts_path
 from client_desktop.ui.language import LanguageBox
 from client_desktop.ui.login import LoginView, normalize_server
 from client_desktop.ui.moderation import ConfirmRemoval, LockDialog
@@ -49,6 +49,23 @@ def test_the_system_language_is_followed_unless_one_is_chosen() -> None:
     assert resolve(Language.SYSTEM, QLocale("de_DE")) == "en"
     assert resolve(Language.ENGLISH, QLocale("ru_RU")) == "en"
     assert resolve(Language.RUSSIAN, QLocale("en_GB")) == "ru"
+
+
+def test_the_app_installs_the_chosen_language_for_good(qapp: QApplication, qtbot: QtBot) -> None:
+    build.release("ru")
+    before = QLocale()
+    assert install(qapp, Language.ENGLISH) == "en"
+    assert install(qapp, Language.RUSSIAN) == "ru"
+    try:
+        assert QLocale().language() is QLocale.Language.Russian
+        view = LoginView(LoginValues())
+        qtbot.addWidget(view)
+        assert view.advanced.text() == "Дополнительно"
+    finally:
+        for translator in qapp.findChildren(QTranslator):
+            qapp.removeTranslator(translator)
+            translator.deleteLater()
+        QLocale.setDefault(before)
 
 
 @pytest.mark.usefixtures("russian")
