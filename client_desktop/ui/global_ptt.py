@@ -1,18 +1,22 @@
 """Push-to-talk while another window has focus, by whatever this desktop offers.
 
 The window sees the key only while it is active; a game or a work window
-beside it needs the key from the desktop itself. On X11 (and an app
-running under XWayland) ``X11Key`` reads it from the X server; on a
-Wayland session the XDG GlobalShortcuts portal is the only sanctioned way,
-and the desktop asks the person to allow it. Where neither works, the
-window's own handling stays, and ``limitation`` says so in words.
+beside it needs the key from the desktop itself. On X11, and for an app
+running under XWayland, ``X11Key`` reads it from the X server. A native
+Wayland app (or one with no X server to ask) gets it from the XDG
+GlobalShortcuts portal (``PortalKey``), and the desktop asks the person to
+allow it. Where neither works, the window's own handling stays, and
+``limitation`` says so in words.
 """
 
 import logging
 import os
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QGuiApplication
 
+from .dbus_link import BusLink, BusUnavailableError
+from .portal_shortcuts import NO_PORTAL, PortalKey
 from .x11_key import KeyUnavailableError, X11Key
 
 log = logging.getLogger("voxroom.ui.keys")
@@ -20,19 +24,29 @@ log = logging.getLogger("voxroom.ui.keys")
 FOCUS_ONLY = "Push-to-talk works only while Voxroom has focus on this desktop."
 
 
+def native_wayland() -> bool:
+    """Whether this app is a Wayland client (not an X11 one under XWayland)."""
+    return bool(os.environ.get("WAYLAND_DISPLAY")) and QGuiApplication.platformName() == "wayland"
+
+
 class GlobalPushToTalk(QObject):
     """Watches the push-to-talk key outside the window; ``changed(bool)`` as it goes down and up."""
 
     changed = Signal(bool)
-    limitation_changed = Signal(str)  # "" when the key works everywhere
+    limitation_changed = Signal(str)  # "" when the key works everywhere (or may, once the desktop answers)
 
-    def __init__(self, display: str | None = None, parent: QObject | None = None) -> None:
-        """``display``: the X11 display to watch (``$DISPLAY`` when None; tests pass their own)."""
+    def __init__(
+        self, display: str | None = None, bus_address: str | None = None, parent: QObject | None = None
+    ) -> None:
+        """``display``: the X11 display to watch; ``bus_address``: the session bus for the portal
+        (``$DISPLAY`` and ``$DBUS_SESSION_BUS_ADDRESS`` when None; tests pass their own)."""
         super().__init__(parent)
         self._display = display
-        self._watcher: X11Key | None = None
+        self._bus_address = bus_address
+        self._watcher: X11Key | PortalKey | None = None
+        self._bus: BusLink | None = None
         self._key: str | None = None
-        self.limitation = "" if self._has_display() else FOCUS_ONLY
+        self.limitation = "" if self._use_x11() or self._has_bus() else FOCUS_ONLY
         """Why the key works only in the window, as far as we know (the last attempt), or ""."""
 
     def watch(self, key: str | None) -> None:
@@ -43,25 +57,38 @@ class GlobalPushToTalk(QObject):
         self._key = key
         if key is None:
             return
-        if not self._has_display():
-            self._limit(FOCUS_ONLY)
-            return
-        try:
-            self._watcher = X11Key(key, self._display, self)
-        except KeyUnavailableError as exc:
-            log.info("push-to-talk outside the window is not available: %s", exc)
-            self._limit(FOCUS_ONLY)
-            return
-        self._watcher.changed.connect(self.changed)
-        self._limit("")
+        if self._use_x11():
+            try:
+                self._watcher = X11Key(key, self._display, self)
+            except KeyUnavailableError as exc:
+                log.info("push-to-talk outside the window is not available on X11: %s", exc)
+            else:
+                self._watcher.changed.connect(self.changed)
+                self._limit("")
+                return
+        if self._has_bus():
+            try:
+                self._bus = BusLink(self._bus_address or "SESSION", self)
+                self._watcher = PortalKey(key, self._bus, self)
+            except (BusUnavailableError, KeyUnavailableError) as exc:
+                log.info("push-to-talk outside the window is not available through the portal: %s", exc)
+            else:
+                self._watcher.changed.connect(self.changed)
+                self._watcher.refused.connect(self._refused)
+                self._limit("")
+                return
+        self._limit(f"{FOCUS_ONLY} {NO_PORTAL}" if self._has_bus() else FOCUS_ONLY)
 
     @property
     def watching(self) -> str | None:
         """The key watched outside the window now, if any."""
         return self._key if self._watcher is not None else None
 
-    def _has_display(self) -> bool:
-        return self._display is not None or bool(os.environ.get("DISPLAY"))
+    def _use_x11(self) -> bool:
+        return self._display is not None or (bool(os.environ.get("DISPLAY")) and not native_wayland())
+
+    def _has_bus(self) -> bool:
+        return self._bus_address is not None or bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS"))
 
     def stop(self) -> None:
         """Watch nothing (on quit, or before another key)."""
@@ -69,6 +96,17 @@ class GlobalPushToTalk(QObject):
         if watcher is not None:
             watcher.close()
             watcher.deleteLater()
+        bus, self._bus = self._bus, None
+        if bus is not None:
+            bus.close()
+            bus.deleteLater()
+
+    def _refused(self, why: str) -> None:
+        """The desktop said no: the key stays chosen (no asking again until it changes)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.deleteLater()
+        self._limit(f"{FOCUS_ONLY} {why}")
 
     def _limit(self, limitation: str) -> None:
         if limitation != self.limitation:

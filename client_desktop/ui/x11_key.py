@@ -58,8 +58,16 @@ class KeyUnavailableError(Exception):
     """The key cannot be watched here; the message says why in plain words."""
 
 
-def keysym_for(key: str) -> int:
-    """The X keysym of a Qt key name such as ``F8`` (its modifiers, if any, are not required).
+_LATIN1_NAMES = {
+    value: name[3:] for name, value in reversed(vars(XK).items()) if name.startswith("XK_") and value <= 0xFF
+}
+"""Latin-1 keysym to its name, the first name keysymdef gives it (``comma``, not an alias)."""
+
+
+def keysym_name(key: str) -> str:
+    """The X keysym name of a Qt key name: ``F8`` for ``F8``, ``a`` for ``A``, ``comma`` for ``,``.
+
+    The modifiers, if any, are not part of it.
 
     Raises:
         KeyUnavailableError: the name is not a key X11 knows.
@@ -69,13 +77,22 @@ def keysym_for(key: str) -> int:
         raise KeyUnavailableError(f"{key!r} is not a key")
     qt_key: Qt.Key = sequence[0].key()  # type: ignore[index]  # PySide6 6.11's stubs omit operator[]
     if Qt.Key.Key_F1.value <= qt_key.value <= Qt.Key.Key_F35.value:
-        return int(XK.string_to_keysym(f"F{qt_key.value - Qt.Key.Key_F1.value + 1}"))
+        return f"F{qt_key.value - Qt.Key.Key_F1.value + 1}"
     if qt_key in _SPECIAL_KEYSYMS:
-        return int(XK.string_to_keysym(_SPECIAL_KEYSYMS[qt_key]))
+        return _SPECIAL_KEYSYMS[qt_key]
     if 0x21 <= qt_key.value <= 0xFF:  # Latin-1: Qt's key code is the keysym (letters as lower case)
         code = int(qt_key.value)
-        return code + 0x20 if ord("A") <= code <= ord("Z") else code
+        return _LATIN1_NAMES[code + 0x20 if ord("A") <= code <= ord("Z") else code]
     raise KeyUnavailableError(f"{key} cannot be watched outside the window on X11")
+
+
+def keysym_for(key: str) -> int:
+    """The X keysym of a Qt key name such as ``F8`` (its modifiers, if any, are not required).
+
+    Raises:
+        KeyUnavailableError: the name is not a key X11 knows.
+    """
+    return int(XK.string_to_keysym(keysym_name(key)))
 
 
 class X11Key(QObject):
