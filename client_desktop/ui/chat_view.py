@@ -15,6 +15,7 @@ moves down by their height, so the line being read stays where it was.
 """
 
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import assert_never
@@ -44,6 +45,10 @@ BEGINNING = "Beginning of the room's history"
 TRIM_STEP = 100
 """They drop out this many at once: taking blocks from the top moves every block below,
 which costs as much for one as for a hundred."""
+SLICE_S = 0.008
+"""Live lines are drawn for at most about this long per turn of the event loop; the rest wait a turn.
+A peer's burst (the server lets 40 chats through at once) would otherwise hold the loop, and the
+call on it, for 40 lines' layout: 0.25 s with long lines."""
 GROUP_S = 300
 """A message within 5 minutes of the same sender's previous one shares its header."""
 COUNT_FROM = int(limits.MAX_CHAT_CHARS * 0.8)
@@ -72,6 +77,10 @@ class ChatView(QWidget):
         super().__init__(parent)
         self._lines: list[Line] = []
         self._ids: set[int] = set()
+        self._queued: deque[tuple[Line, str | None]] = deque()
+        """Live lines (and their nonce) that wait for a turn of the loop: this turn drew for ``SLICE_S``."""
+        self._spent_s = 0.0
+        """How long live lines were drawn for in this turn of the event loop."""
         self._me = ""
         self._asked: int | None = None  # the ``before`` of the page asked for and not yet here
         self._can_page = True  # False once the server showed it cannot (it predates paging)
@@ -144,6 +153,17 @@ class ChatView(QWidget):
         if chat_id in self._ids:
             return
         self._ids.add(chat_id)
+        line = Line(Delivered(chat_id), username, text, ts_ms / 1000, own)
+        if defer or not (self._queued or self._spent_s >= SLICE_S):
+            self._insert(line, nonce, defer)
+        else:
+            self._queued.append((line, nonce))
+
+    def _insert(self, line: Line, nonce: str | None, defer: bool) -> None:
+        """Put a delivered ``line`` in its place by id (instead of our pending copy of it), and show it."""
+        started = time.perf_counter()
+        assert isinstance(line.key, Delivered)
+        chat_id, own = line.key.chat_id, line.own
         follow = own or self.at_end()
         at = len(self._lines)
         if own and nonce is not None:
@@ -156,15 +176,26 @@ class ChatView(QWidget):
             at = len(self._lines)
         while at > 0 and _after(self._lines[at - 1].key, chat_id):
             at -= 1
-        self._lines.insert(at, Line(Delivered(chat_id), username, text, ts_ms / 1000, own))
+        self._lines.insert(at, line)
         if defer:
             if not self.render_pending:
                 self.render_pending = True
                 QTimer.singleShot(0, self._render_deferred)
-        elif self.render_pending:
+            return
+        if self.render_pending:
             self._render_all(follow=follow)
         else:
             self._place(at, follow)
+        if not self._spent_s:
+            QTimer.singleShot(0, self._next_turn)
+        self._spent_s += time.perf_counter() - started
+
+    def _next_turn(self) -> None:
+        """The loop turned: draw what waited, again for at most ``SLICE_S``."""
+        self._spent_s = 0.0
+        while self._queued and self._spent_s < SLICE_S:
+            line, nonce = self._queued.popleft()
+            self._insert(line, nonce, defer=False)
 
     def _render_deferred(self) -> None:
         if self.render_pending:
@@ -178,6 +209,7 @@ class ChatView(QWidget):
             self._place(len(self._lines) - 1, follow=True)
 
     def clear(self) -> None:
+        self._queued.clear()
         self._lines.clear()
         self._ids.clear()
         self._asked, self._can_page = None, True
@@ -253,7 +285,8 @@ class ChatView(QWidget):
             self.document.show_head(None)
 
     def lines(self) -> list[Line]:
-        return list(self._lines)
+        """Every line, drawn or waiting for the next turn of the loop (``SLICE_S``)."""
+        return self._lines + [line for line, _ in self._queued]
 
     def plain_text(self) -> str:
         """What the view shows, as text: without the invisible isolates around names and bodies."""

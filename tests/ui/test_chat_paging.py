@@ -9,6 +9,7 @@ fake engine at the end.
 
 import itertools
 import json
+import math
 import time
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from client_desktop.engine import events
 from client_desktop.engine.session import Emit, Session, SessionAction, Transmit
+from client_desktop.ui import chat_view
 from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.chat_view import BEGINNING, MAX_SHOWN, TRIM_STEP, ChatView, Delivered, Line
 from protocol import ChatPosted, Join
@@ -176,7 +178,10 @@ def test_the_room_asks_the_engine_and_shows_its_page(qtbot: QtBot, harness: Harn
     assert harness.engine.calls[-1:] == [("history", 11)]  # not asked again
 
 
-def test_lines_paged_in_stay_while_the_reader_is_up_and_go_once_back_at_the_end(qtbot: QtBot) -> None:
+def test_lines_paged_in_stay_while_the_reader_is_up_and_go_once_back_at_the_end(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chat_view, "SLICE_S", math.inf)  # every line drawn at once: the trim is looked at
     view = ChatView()
     qtbot.addWidget(view)
     view.resize(640, 480)

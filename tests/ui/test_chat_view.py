@@ -1,19 +1,23 @@
 """The chat view on its own: one block per message, appended in place, hostile text kept literal."""
 
+import math
+
 import pytest
 from PySide6.QtGui import QColor, QFont, QTextBlock, QTextCharFormat
 from pytestqt.qtbot import QtBot
 
-from client_desktop.ui import style
+from client_desktop.ui import chat_view, style
 from client_desktop.ui.chat_document import END_ISOLATE, ISOLATE
-from client_desktop.ui.chat_view import MAX_SHOWN, TRIM_STEP, ChatView, Delivered
+from client_desktop.ui.chat_view import MAX_SHOWN, TRIM_STEP, ChatView, Delivered, Pending
 from client_desktop.ui.markdown import MAX_MARKS
 
 TS = 1_700_000_000_000
 
 
 @pytest.fixture
-def chat(qtbot: QtBot) -> ChatView:
+def chat(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> ChatView:
+    """A view that draws every line at once: these tests read the document right after adding."""
+    monkeypatch.setattr(chat_view, "SLICE_S", math.inf)
     view = ChatView()
     qtbot.addWidget(view)
     view.resize(640, 480)
@@ -163,3 +167,21 @@ def test_emoji_are_drawn_in_colour(chat: ChatView) -> None:
         for y in range(0, min(image.height(), 60))
     )
     assert coloured > 50  # a missing font draws boxes or black outlines: no colour at all
+
+
+def test_a_burst_is_drawn_over_turns_of_the_loop_in_order_and_whole(
+    chat: ChatView, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chat_view, "SLICE_S", 1e-9)  # one line per turn
+    chat.add_chat(1, "bob", "first", TS, False, None)
+    chat.add_pending("n1", "alice", "mine")
+    for i in range(2, 6):
+        chat.add_chat(i, "bob", f"m{i}", TS + i, False, None)
+    chat.add_chat(6, "alice", "mine", TS + 6, True, "n1")
+    chat.add_chat(3, "bob", "m3 again", TS, False, None)
+    assert len(blocks(chat)) == 2  # the first line, and ours on its way; the rest wait their turn
+    assert [line.key for line in chat.lines()][:2] == [Delivered(1), Pending("n1")]
+    qtbot.waitUntil(lambda: len(blocks(chat)) == 6)
+    assert [line.key for line in chat.lines()] == [Delivered(i) for i in range(1, 7)]
+    assert chat.plain_text().count("mine") == 1
+    assert "again" not in chat.plain_text()
