@@ -35,6 +35,7 @@ from .links import LinkError, parse_link
 from .single_instance import Claim, Handoff, InstanceServer, NoAnswerError
 from .ui import icons, style
 from .ui.bridge import Bridge, JoinRequest
+from .ui.desktop_notify import session_notifier
 from .ui.driver import TestDriver
 from .ui.invite import InviteNotice
 from .ui.link_opener import bring_to_front, open_link
@@ -163,7 +164,10 @@ class App:
         self.invite = InviteNotice(self.window, self.bridge)
         self.tray = Tray(self.window)
         self.mentions = MentionNotifier(
-            self.bridge, self.window, self.tray.icon if self.tray.available else None
+            self.bridge,
+            self.window,
+            self.tray.icon if self.tray.available else None,
+            desktop=session_notifier(self.window),
         )
         if args.password:
             self.window.login.password.setText(args.password)

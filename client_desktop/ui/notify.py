@@ -5,11 +5,14 @@ worth interrupting them for. Never for our own messages or the history,
 never while the window is active (they see it), and at most a few a minute
 (``MentionBudget``), so a peer flooding mentions cannot flood the desktop.
 
-The text is a peer's: it goes out as plain text. Notification servers on
-Linux may read the body as markup (the freedesktop spec's ``body-markup``,
-which GNOME, KDE, dunst and mako have), so ``&``, ``<`` and ``>`` are escaped
-there; a server without markup shows them as written entities, which is
-ugly but never lets a peer's ``<img src=…>`` load a file.
+It goes to the desktop's notification server when one answers
+(``DesktopNotifier``, which escapes the body only for a server that reads
+markup), else through the tray's balloon. The text is a peer's: it goes out
+as plain text. Through the tray, Qt does not say whether the server reads
+markup (the freedesktop spec's ``body-markup``, which GNOME, KDE, dunst and
+mako have), so on Linux ``&``, ``<`` and ``>`` are escaped there; a server
+without markup shows them as written entities, which is ugly but never lets
+a peer's ``<img src=…>`` load a file.
 """
 
 import html
@@ -19,11 +22,13 @@ from collections import deque
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QSystemTrayIcon
 
 from ..engine import events
 from .bridge import Bridge
+from .desktop_notify import DesktopNotifier
 from .markdown import mentions, tame
+from .window import MainWindow
 
 NOTIFY_BURST = 3
 """Notifications allowed within ``NOTIFY_WINDOW_S``."""
@@ -57,42 +62,71 @@ def worth_notifying(event: events.ChatReceived, me: str, window_active: bool) ->
     return not event.own and not event.from_history and not window_active and mentions(event.chat.text, me)
 
 
-def plain_body(text: str) -> str:
-    """A peer's text for a notification body: short, tamed, and never markup."""
+def glimpse(text: str) -> str:
+    """A peer's text for a notification: short and tamed (still plain text, not escaped)."""
     text = tame(text)
     if len(text) > MAX_BODY_CHARS:
         text = text[: MAX_BODY_CHARS - 1] + "…"
+    return text
+
+
+def plain_body(text: str) -> str:
+    """A peer's text for the tray's balloon: a glimpse, never markup."""
+    text = glimpse(text)
     return html.escape(text, quote=False) if sys.platform.startswith("linux") else text
 
 
 class MentionNotifier(QObject):
-    """Shows a mention through the tray's balloon; where there is no tray, shows nothing."""
+    """Shows a mention on the desktop, else through the tray's balloon; with neither, nothing.
+    Clicking it brings the window back."""
 
     notified = Signal(str, str)  # title, body: what was shown
 
     def __init__(
         self,
         bridge: Bridge,
-        window: QWidget,
+        window: MainWindow,
         tray: QSystemTrayIcon | None,
         clock: Clock = time.monotonic,
+        desktop: DesktopNotifier | None = None,
     ) -> None:
         super().__init__(window)
         self._bridge = bridge
         self._window = window
         self._tray = tray
+        self._desktop = desktop
         self._clock = clock
         self._budget = MentionBudget()
         bridge.chat_received.connect(self._chat)
+        if desktop is not None:
+            desktop.clicked.connect(window.bring_back)
+        if tray is not None:
+            tray.messageClicked.connect(window.bring_back)
 
     def _chat(self, event: events.ChatReceived) -> None:
         me = self._bridge.me
         active = self._window.isVisible() and self._window.isActiveWindow()
         if me is None or not worth_notifying(event, me.username, active):
             return
-        if self._tray is None or not self._tray.isVisible() or not self._budget.take(self._clock()):
+        show = self._outlet()
+        if show is None or not self._budget.take(self._clock()):
             return
         title = f"{tame(event.chat.username)} mentioned you"
-        body = plain_body(event.chat.text)
-        self._tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information)
-        self.notified.emit(title, body)
+        self.notified.emit(title, show(title, event.chat.text))
+
+    def _outlet(self) -> Callable[[str, str], str] | None:
+        """Where a notification can go now (the desktop's server, else the tray), or None.
+        It takes the title and the peer's text and returns the body as shown."""
+        desktop = self._desktop
+        if desktop is not None and desktop.available:
+            return lambda title, text: desktop.notify(title, glimpse(text))
+        tray = self._tray
+        if tray is not None and tray.isVisible():
+            return lambda title, text: _balloon(tray, title, text)
+        return None
+
+
+def _balloon(tray: QSystemTrayIcon, title: str, text: str) -> str:
+    body = plain_body(text)
+    tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information)
+    return body

@@ -1,10 +1,17 @@
-"""A mention while the window is not in front becomes a notification: not ours, not history, not a flood."""
+"""A mention while the window is not in front becomes a notification: not ours, not history, not a flood;
+on the desktop's notification server (a real one, dunst) when there is one, else through the tray."""
+
+import html
+from collections.abc import Iterator
+from xml.etree import ElementTree
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from client_desktop.engine import events
 from client_desktop.ui.bridge import JoinRequest
+from client_desktop.ui.dbus_link import BusLink
+from client_desktop.ui.desktop_notify import DesktopNotifier
 from client_desktop.ui.notify import (
     NOTIFY_BURST,
     NOTIFY_WINDOW_S,
@@ -17,6 +24,10 @@ from client_desktop.ui.window import MainWindow
 from protocol import ChatPosted
 
 from .conftest import Harness
+from .dbus_session import Dunst, dunst, session_bus
+from .xserver import xserver
+
+__all__ = ["dunst", "session_bus", "xserver"]  # the fixtures, used by name
 
 
 class Clock:
@@ -94,3 +105,51 @@ def test_no_tray_no_notification(qtbot: QtBot, window: MainWindow, harness: Harn
         harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
         window.hide()
         harness.engine.chat(5, "bob", "alice?")
+
+
+@pytest.fixture
+def desktop(qtbot: QtBot, dunst: Dunst) -> Iterator[DesktopNotifier]:
+    bus = BusLink(dunst.bus)
+    notifier = DesktopNotifier(bus)
+    qtbot.waitUntil(lambda: notifier.available)
+    yield notifier
+    bus.close()
+
+
+def rendered(markup: str) -> str:
+    """What markup shows: its text, tags gone, entities read (Pango's markup is XML's)."""
+    return "".join(ElementTree.fromstring(f"<m>{markup}</m>").itertext())
+
+
+def test_a_mention_is_one_desktop_notification_shown_literally_and_a_click_brings_the_window(
+    qtbot: QtBot, window: MainWindow, harness: Harness, desktop: DesktopNotifier, dunst: Dunst
+) -> None:
+    MentionNotifier(harness.bridge, window, None, desktop=desktop)
+    harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
+    window.hide()
+    text = "alice <img src=file:///etc/passwd> & <b>look</b>"
+    harness.engine.chat(5, "<i>bob</i>", text)
+    harness.engine.chat(6, "bob", "no mention here")
+    qtbot.waitUntil(lambda: dunst.ctl("count", "displayed") == "1")
+    dunst.ctl("action", "0")  # a click on it
+    qtbot.waitUntil(window.isVisible)
+    (shown,) = dunst.history()
+    assert shown["appname"] == "Voxroom"
+    assert shown["summary"] == "<i>bob</i> mentioned you"
+    assert shown["body"] == html.escape(text, quote=False)  # this server reads markup
+    assert rendered(str(shown["message"])) == f"<i>bob</i> mentioned you|{text}"
+
+
+def test_no_desktop_notification_while_the_window_is_in_front(
+    qtbot: QtBot, window: MainWindow, harness: Harness, desktop: DesktopNotifier, dunst: Dunst
+) -> None:
+    notifier = MentionNotifier(harness.bridge, window, None, desktop=desktop)
+    harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    with qtbot.assertNotEmitted(notifier.notified):
+        harness.engine.chat(5, "bob", "alice, are you there?")
+    window.hide()
+    harness.engine.chat(6, "bob", "alice, now?")
+    qtbot.waitUntil(lambda: dunst.ctl("count", "displayed") == "1")
+    assert [entry["body"] for entry in dunst.history()] == ["alice, now?"]
