@@ -17,6 +17,7 @@ from client_desktop.engine.events import (
     ConnectionFailed,
     ConnectionLost,
     FailureCode,
+    HistoryPaged,
     PeerArrived,
     PeerDeparted,
     PeerUpdated,
@@ -471,3 +472,24 @@ async def test_a_ping_timeout_reconnects_and_takes_the_hung_place_over(
     await barrier(bob, a)
     assert a.chat_ids() == [1, 2, 3]
     assert b.of(PeerDeparted) == []
+
+
+async def test_older_history_comes_page_by_page_after_the_joins(
+    make_server: ServerFactory, clients: MakeClient
+) -> None:
+    server = await make_server(chat_rate_per_s=1000.0)
+    bob, b = clients(server.url, "bob")
+    await bob.start()
+    for i in range(60):
+        bob.send_chat(f"m{i}")
+    await b.until(lambda: len(b.chat_ids()) == 60)
+    alice, a = clients(server.url, "alice")
+    await alice.start()
+    await a.until(lambda: len(a.chat_ids()) == 50)
+    alice.fetch_history(11)
+    page = await a.wait(HistoryPaged)
+    assert (page.before, page.more, page.error) == (11, False, None)
+    assert [(r.chat.id, r.chat.text, r.own, r.from_history) for r in page.chats] == [
+        (i + 1, f"m{i}", False, True) for i in range(10)
+    ]
+    assert a.chat_ids() == list(range(11, 61))  # the stream of live chats is untouched
