@@ -9,7 +9,7 @@ pass-through with no delay would read 0 ms.
 
 import bisect
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from engine_results import percentile_ms
@@ -78,15 +78,20 @@ class ClickTrack:
         return self.left == 0
 
 
-def click_bytes(clicks: int) -> bytes:
-    """A click track for pacat (s16le): 0.3 s of silence, the clicks, 0.5 s of silence."""
-    track = ClickTrack(clicks, random.Random(42))
-    frames = [track.read() for _ in range(15)]
+def click_pcm(clicks: int, rng: random.Random, lead_s: float = 0.3) -> Pcm:
+    """A click track: ``lead_s`` of silence, the clicks, 0.5 s of silence."""
+    track = ClickTrack(clicks, rng)
+    frames = [track.read() for _ in range(round(lead_s / FRAME_S))]
     track.arm()
     while not track.done:
         frames.append(track.read())
     frames += [np.zeros(FRAME_SAMPLES, dtype=np.int16)] * 25
-    return np.concatenate(frames).astype("<i2").tobytes()
+    return np.concatenate(frames)
+
+
+def click_bytes(clicks: int) -> bytes:
+    """A click track for pacat (s16le)."""
+    return click_pcm(clicks, random.Random(42)).astype("<i2").tobytes()
 
 
 class Onsets:
@@ -139,18 +144,27 @@ def pair(sent: Sequence[float], heard: Sequence[float]) -> list[float]:
     return latencies
 
 
+def shift_ms(transform: Callable[[Pcm], Pcm], frames: int = 250, lead: int = 50) -> float | None:
+    """The clicks' median shift through a frame-by-frame transform: its own delay, with no clock involved.
+
+    ``lead`` frames of silence first, so an adaptive transform reaches its steady state.
+    """
+    track = ClickTrack((frames - lead) // 20, random.Random(1))
+    sent, heard = Onsets(), Onsets()
+    for i in range(frames):
+        if i == lead:
+            track.arm()
+        frame = track.read()
+        sent.feed(frame, i * FRAME_S)
+        heard.feed(transform(frame), i * FRAME_S)
+    return percentile_ms(pair(sent.times, heard.times), 50)
+
+
 def codec_delay_ms() -> float | None:
     """The click's shift through our Opus encoder and decoder alone: the part no buffer can remove."""
-    track = ClickTrack(10, random.Random(1))
-    track.arm()
-    sent, heard = Onsets(), Onsets()
     encoder, decoder = OpusEncoder(bitrate_bps=DEFAULT_BITRATE_BPS), OpusDecoder()
     try:
-        for i in range(200):
-            frame = track.read()
-            sent.feed(frame, i * FRAME_S)
-            heard.feed(decoder.decode(encoder.encode(frame)), i * FRAME_S)
+        return shift_ms(lambda frame: decoder.decode(encoder.encode(frame)))
     finally:
         encoder.close()
         decoder.close()
-    return percentile_ms(pair(sent.times, heard.times), 50)

@@ -17,13 +17,14 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from protocol import Ban, Kick, LockRoom, ModRequest, Peer, ServerMute, limits, name_key
 
 from .bot_output import JSON_HELP, print_event, print_json, print_paths
 from .engine import events
-from .engine.devices import DeviceAudio
+from .engine.devices import DEFAULT_STREAMS, DeviceAudio
 from .engine.engine import AudioIO, AudioOptions, Engine
 from .engine.errors import JoinRefused, ServerUnreachable, TlsFailed
 from .engine.media import Silence, Source, Tone, WavFile, WavWriter
@@ -102,6 +103,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="use the sound card: microphone in, speaker out (instead of files)",
     )
     p.add_argument("--no-processing", action="store_true", help="with --devices: no echo cancellation etc.")
+    p.add_argument(
+        "--device-block",
+        type=int,
+        default=DEFAULT_STREAMS.blocksize,
+        metavar="SAMPLES",
+        help="with --devices: samples per callback, 0: PortAudio's choice (default %(default)s)",
+    )
     p.add_argument("--record", type=Path, metavar="OUT.wav", help="write what the bot hears (mixed)")
     p.add_argument(
         "--say", action="append", default=[], metavar="TEXT", help="send a chat message (repeatable)"
@@ -135,6 +143,7 @@ def _audio(args: argparse.Namespace, on_event: events.EngineEventSink) -> AudioI
     return DeviceAudio(
         lambda message, fallback: on_event(events.AudioDeviceFailed(message, fallback)),
         processor=VoiceProcessor(settings),
+        streams=replace(DEFAULT_STREAMS, blocksize=args.device_block),
     )
 
 

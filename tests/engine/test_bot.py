@@ -241,3 +241,17 @@ async def test_each_line_of_stdin_is_sent_as_a_chat_and_its_end_changes_nothing(
         assert (await ann.finish(), await ben.finish()) == (0, 0)
         assert time.monotonic() - started > 3  # it stayed for its --duration after stdin ended
         assert [e for e in ann.seen if e["type"] == "server-error"] == []
+
+
+async def test_device_block_sets_the_device_streams_callback_size() -> None:
+    """``--device-block`` (what bench/m2e_probe.py varies) reaches the streams; by default the app's."""
+    from client_desktop.bot import _audio, parse_args
+    from client_desktop.engine.devices import DEFAULT_STREAMS, DeviceAudio, StreamSettings
+
+    common = ["--server", "ws://127.0.0.1:9/ws", "--room", "r", "--username", "u", "--devices"]
+    chosen = _audio(parse_args([*common, "--device-block", "0"]), lambda _event: None)
+    default = _audio(parse_args(common), lambda _event: None)
+    assert isinstance(chosen, DeviceAudio)
+    assert isinstance(default, DeviceAudio)
+    assert chosen.streams == StreamSettings(0, DEFAULT_STREAMS.latency)
+    assert default.streams == DEFAULT_STREAMS
