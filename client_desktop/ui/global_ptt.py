@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
 from .dbus_link import BusLink, BusUnavailableError
-from .portal_shortcuts import NO_PORTAL, PortalKey
+from .portal_shortcuts import PortalKey
 from .x11_key import KeyUnavailableError, X11Key
 
 log = logging.getLogger("voxroom.ui.keys")
@@ -77,7 +77,7 @@ class GlobalPushToTalk(QObject):
                 self._watcher.refused.connect(self._refused)
                 self._limit("")
                 return
-        self._limit(f"{FOCUS_ONLY} {NO_PORTAL}" if self._has_bus() else FOCUS_ONLY)
+        self._limit(FOCUS_ONLY)
 
     @property
     def watching(self) -> str | None:
@@ -102,11 +102,13 @@ class GlobalPushToTalk(QObject):
             bus.deleteLater()
 
     def _refused(self, why: str) -> None:
-        """The desktop said no: the key stays chosen (no asking again until it changes)."""
+        """The desktop said no: the key stays chosen (no asking again until it changes). The reason
+        goes to the log; the one sentence the window shows must fit the settings' hint."""
+        log.info("push-to-talk outside the window is not available through the portal: %s", why)
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.deleteLater()
-        self._limit(f"{FOCUS_ONLY} {why}")
+        self._limit(FOCUS_ONLY)
 
     def _limit(self, limitation: str) -> None:
         if limitation != self.limitation:

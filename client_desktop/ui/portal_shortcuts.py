@@ -36,8 +36,8 @@ APP_ID = "voxroom"
 """Our desktop entry's name, which the portal shows when it asks the person (and keeps the binding under)."""
 SHORTCUT_ID = "push-to-talk"
 DESCRIPTION = "Push to talk"
-NO_PORTAL = "This desktop offers no global shortcuts."
-REFUSED = "The desktop did not allow the shortcut."
+NO_PORTAL = "the desktop has no GlobalShortcuts portal"
+REFUSED = "the person or the desktop refused the shortcut"
 
 _tokens = count(1)
 
@@ -125,8 +125,7 @@ class PortalKey(QObject):
         try:
             (handle,) = unwrap_msg(msg)
         except DBusErrorResponse as exc:
-            log.info("no GlobalShortcuts portal: %s", exc)
-            self._refuse(NO_PORTAL)
+            self._refuse(f"{NO_PORTAL} ({exc})")
             return
         if all(rule.header_fields["path"] != handle for rule in self._pending):  # a portal before 0.9
             self._listen(
@@ -139,8 +138,7 @@ class PortalKey(QObject):
         self._pending = []
         code, results = msg.body
         if code != 0:
-            log.info("the GlobalShortcuts portal answered %d", code)
-            self._refuse(REFUSED)
+            self._refuse(f"{REFUSED} (response {code})")
             return
         self._on_response(results)
 
