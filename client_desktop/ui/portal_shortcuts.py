@@ -94,6 +94,7 @@ class PortalKey(QObject):
         ]
         for rule in self._key_rules:
             bus.subscribe(rule, self._key)
+        bus.closed.connect(self._lost)
         # A host app (not a Flatpak) names itself before its first portal call; older portals lack this.
         # Its answer is not awaited: an error only says this portal predates it.
         bus.call(new_method_call(REGISTRY, "Register", "sa{sv}", (APP_ID, {})))
@@ -166,6 +167,10 @@ class PortalKey(QObject):
         if down != self.down:
             self.down = down
             self.changed.emit(down)
+
+    def _lost(self) -> None:
+        """The bus went away (the session ends, or dbus crashed): no Deactivated will come."""
+        self._refuse("the session bus closed the connection")
 
     def _refuse(self, why: str) -> None:
         self.close()

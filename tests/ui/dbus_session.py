@@ -46,9 +46,19 @@ def stop(proc: "subprocess.Popen[bytes]") -> None:
         proc.wait()
 
 
+@dataclass(frozen=True)
+class BusDaemon:
+    address: str
+    proc: "subprocess.Popen[bytes]"
+
+    def stop(self) -> None:
+        """The bus goes away, as when a session ends (again: a no-op)."""
+        stop(self.proc)
+
+
 @pytest.fixture
-def session_bus(tmp_path: Path) -> Iterator[str]:
-    """The address of a bus of our own, stopped after the test."""
+def bus_daemon(tmp_path: Path) -> Iterator[BusDaemon]:
+    """A bus of our own, stopped after the test."""
     if shutil.which("dbus-daemon") is None:
         pytest.skip("needs dbus-daemon (./dev test installs dbus)")
     config = tmp_path / "bus.conf"
@@ -66,9 +76,15 @@ def session_bus(tmp_path: Path) -> Iterator[str]:
             address = pipe.readline().strip()
         if not address:
             raise RuntimeError("dbus-daemon did not start")
-        yield address
+        yield BusDaemon(address, proc)
     finally:
         stop(proc)
+
+
+@pytest.fixture
+def session_bus(bus_daemon: BusDaemon) -> str:
+    """The address of a bus of our own."""
+    return bus_daemon.address
 
 
 DUNSTRC = """[global]

@@ -27,10 +27,10 @@ from client_desktop.ui.portal_shortcuts import NO_PORTAL, REFUSED, preferred_tri
 from client_desktop.ui.window import MainWindow
 
 from .conftest import Harness
-from .dbus_session import session_bus
+from .dbus_session import BusDaemon, bus_daemon, session_bus
 from .test_global_ptt import choose, ptt_calls
 
-__all__ = ["session_bus"]  # the fixture, used by name
+__all__ = ["bus_daemon", "session_bus"]  # the fixtures, used by name
 
 DESKTOP = "/org/freedesktop/portal/desktop"
 SHORTCUTS = "org.freedesktop.portal.GlobalShortcuts"
@@ -172,6 +172,19 @@ def test_the_bound_shortcut_moves_push_to_talk(
 
     harness.bridge.leave()  # leaving the room lets the binding go
     qtbot.waitUntil(lambda: portal.closed == [session])
+
+
+def test_a_held_key_is_let_go_when_the_bus_goes_away(
+    qtbot: QtBot, harness: Harness, portal: PortalStandIn, bus_daemon: BusDaemon, wayland: None
+) -> None:
+    """No Deactivated can come any more: the microphone must not stay open."""
+    window = portal_window(qtbot, harness, bus_daemon.address)
+    qtbot.waitUntil(lambda: len(portal.bound) == 1)
+    portal.press(True)
+    qtbot.waitUntil(lambda: ptt_calls(harness) == [True])
+    bus_daemon.stop()
+    qtbot.waitUntil(lambda: ptt_calls(harness) == [True, False])
+    assert window.global_ptt.limitation == FOCUS_ONLY
 
 
 def test_a_refusal_is_said_and_the_key_still_works_in_the_window(
