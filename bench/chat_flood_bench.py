@@ -50,7 +50,7 @@ LAST = "the last one"
 class App:
     """``chat_flood_app.py`` as a child, its driver lines read on a thread (app_bench.App runs ``-m``)."""
 
-    def __init__(self, *args: str, config: Path) -> None:
+    def __init__(self, *args: str, config: Path, nice: int = 0) -> None:
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(config)}
         program = [sys.executable, str(REPO / "bench" / "chat_flood_app.py"), "--no-audio", "--test-driver"]
         self.proc = subprocess.Popen(
@@ -59,6 +59,7 @@ class App:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            preexec_fn=lambda: os.nice(nice),
         )
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.output: list[str] = []
@@ -138,6 +139,9 @@ def main() -> None:
     parser.add_argument("--kind", default="long", choices=["long", "short", "combining"])
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument(
+        "--nice", type=int, default=0, help="the app's niceness (below 0 as root: ahead of other work)"
+    )
+    parser.add_argument(
         "--profile", type=Path, help="py-spy the app during the flood (raw folded stacks) to here"
     )
     args = parser.parse_args()
@@ -146,6 +150,7 @@ def main() -> None:
         app = App(
             *("--server", server.url, "--room", "flood", "--username", USER, "--join"),
             config=Path(config),
+            nice=args.nice,
         )
         try:
             app.wait("room-shown")
@@ -176,8 +181,15 @@ def main() -> None:
             alive = app.proc.poll() is None
         finally:
             app.quit()
-    result = {"kind": args.kind, "sent": sent, "refused": refused, "idle": idle, "flood": flooded}
-    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    result = {
+        "kind": args.kind,
+        "nice": args.nice,
+        "sent": sent,
+        "refused": refused,
+        "idle": idle,
+        "flood": flooded,
+    }
+    print(f"load average at end: {os.getloadavg()[0]:.2f}; the app's niceness {args.nice}")
     print(f"{sent} chats ({args.kind}) in {took:.1f} s, {refused} refused; the last shown: {shown['shown']}")
     print("| loop | ticks | median ms | p99 ms | max ms | gaps > 50 ms |")
     print("|---|---|---|---|---|---|")
