@@ -24,10 +24,10 @@ from client_desktop.ui.window import MainWindow
 from protocol import ChatPosted
 
 from .conftest import Harness
-from .dbus_session import Dunst, dunst, session_bus
+from .dbus_session import Dunst, bus_daemon, dunst, session_bus
 from .xserver import xserver
 
-__all__ = ["dunst", "session_bus", "xserver"]  # the fixtures, used by name
+__all__ = ["bus_daemon", "dunst", "session_bus", "xserver"]  # the fixtures, used by name
 
 
 class Clock:
