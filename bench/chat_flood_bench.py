@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from chat_flood_app import LAST  # noqa: E402
 from chat_view_bench import texts  # noqa: E402
 
 from protocol import limits  # noqa: E402
@@ -44,7 +45,6 @@ from tests.support.server import child_server  # noqa: E402
 USER = "alice"
 STALL_MS = 50.0
 PREFIX = "VOXROOM "
-LAST = "the last one"
 
 
 class App:
