@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from client_desktop.engine.uplink import TalkMode
+from client_desktop.ui import global_ptt
 from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.dbus_link import BusLink
 from client_desktop.ui.global_ptt import FOCUS_ONLY, GlobalPushToTalk
@@ -29,8 +30,9 @@ from client_desktop.ui.window import MainWindow
 from .conftest import Harness
 from .dbus_session import BusDaemon, bus_daemon, session_bus
 from .test_global_ptt import choose, ptt_calls
+from .xserver import XServer, xserver
 
-__all__ = ["bus_daemon", "session_bus"]  # the fixtures, used by name
+__all__ = ["bus_daemon", "session_bus", "xserver"]  # the fixtures, used by name
 
 DESKTOP = "/org/freedesktop/portal/desktop"
 SHORTCUTS = "org.freedesktop.portal.GlobalShortcuts"
@@ -246,3 +248,34 @@ def test_preferred_triggers_in_the_shortcuts_format() -> None:
 
 def test_request_paths_follow_the_sender() -> None:
     assert request_path(":1.42", "voxroom_7") == "/org/freedesktop/portal/desktop/request/1_42/voxroom_7"
+
+
+@pytest.mark.parametrize("platform", ["wayland", "xcb"])
+def test_a_native_wayland_app_goes_to_the_portal_and_an_xwayland_one_to_x11(
+    qtbot: QtBot,
+    portal: PortalStandIn,
+    session_bus: str,
+    xserver: XServer,
+    monkeypatch: pytest.MonkeyPatch,
+    platform: str,
+) -> None:
+    """A Wayland client cannot ask the X server (XWayland's, here Xvfb) for keys; an app under
+    XWayland (platform xcb) asks it, as on X11. Qt's platform is offscreen in tests, so its name
+    is what the test says."""
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    monkeypatch.setenv("DISPLAY", xserver.display)
+    monkeypatch.setattr(global_ptt.QGuiApplication, "platformName", staticmethod(lambda: platform))
+    watcher = GlobalPushToTalk(bus_address=session_bus)
+    try:
+        watcher.watch("F8")
+        if platform == "wayland":
+            qtbot.waitUntil(lambda: len(portal.bound) == 1)
+        else:
+            seen: list[bool] = []
+            watcher.changed.connect(seen.append)
+            xserver.xdotool("keydown", "F8")
+            qtbot.waitUntil(lambda: seen == [True])
+            xserver.xdotool("keyup", "F8")
+            assert portal.bound == []
+    finally:
+        watcher.stop()
