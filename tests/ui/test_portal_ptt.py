@@ -15,12 +15,11 @@ from jeepney import DBusAddress, HeaderFields, Message, new_signal
 from jeepney.bus_messages import message_bus
 from jeepney.wrappers import new_error, new_method_return
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from client_desktop.engine.uplink import TalkMode
-from client_desktop.ui import global_ptt
 from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.dbus_link import BusLink
 from client_desktop.ui.global_ptt import FOCUS_ONLY, GlobalPushToTalk
@@ -264,7 +263,7 @@ def test_a_native_wayland_app_goes_to_the_portal_and_an_xwayland_one_to_x11(
     is what the test says."""
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
     monkeypatch.setenv("DISPLAY", xserver.display)
-    monkeypatch.setattr(global_ptt.QGuiApplication, "platformName", staticmethod(lambda: platform))
+    monkeypatch.setattr(QGuiApplication, "platformName", staticmethod(lambda: platform))
     watcher = GlobalPushToTalk(bus_address=session_bus)
     try:
         watcher.watch("F8")
