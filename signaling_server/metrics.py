@@ -5,7 +5,7 @@ Each server has its own registry so that several can run in one process
 """
 
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CollectorRegistry,
@@ -16,6 +16,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only add noise to a scrape
 
@@ -32,8 +34,11 @@ class Metrics:
             "voxroom_build_info", "Always 1; what runs, in its labels", ["version", "python"], registry=r
         )
         build.labels(version, platform.python_version()).set(1)
-        self.received = Counter("voxroom_messages_received", "WebSocket messages received", registry=r)
-        self.delivered = Counter("voxroom_messages_delivered", "Messages written to clients", registry=r)
+        self.received = 0
+        """WebSocket messages received: a plain count, bumped once per message (see ``_Tallies``)."""
+        self.delivered = 0
+        """Messages written to clients, one per recipient."""
+        r.register(_Tallies(self))
         self.chats = Counter("voxroom_chats_persisted", "Chat messages committed and broadcast", registry=r)
         self.errors = Counter("voxroom_errors_sent", "Error messages sent, by code", ["code"], registry=r)
         self.store_failures = Counter("voxroom_store_failures", "Database operations that failed", registry=r)
@@ -68,3 +73,20 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Tallies(Collector):
+    """The per-message counts, read when scraped.
+
+    ``Counter.inc`` takes a lock (~0.3 µs, twice per relayed signal, on the
+    path before its write); these are bumped on the loop's thread only, which
+    is also where a scrape reads them.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        m = self._metrics
+        yield CounterMetricFamily("voxroom_messages_received", "WebSocket messages received", m.received)
+        yield CounterMetricFamily("voxroom_messages_delivered", "Messages written to clients", m.delivered)

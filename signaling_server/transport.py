@@ -126,7 +126,7 @@ class Relay:
 
     def received(self, connection: Connection, data: str | bytes) -> None:
         received = time.perf_counter()
-        self.metrics.received.inc()
+        self.metrics.received += 1
         self.run(self.hub.receive(ConnId(connection.conn), data, time.time()), received)
 
     def lost(self, connection: Connection) -> None:
@@ -437,7 +437,7 @@ class Relay:
             asyncio.get_running_loop().call_soon(self.flush)
         if delivered and timer is not None:
             self._timed.append(timer)
-        self.metrics.delivered.inc(delivered)
+        self.metrics.delivered += delivered
         if isinstance(message, ErrorReported):
             self.metrics.errors.labels(message.code).inc()
         return delivered * len(frame)
