@@ -230,21 +230,21 @@ READY = b'"state": "connected"'
 """What a bot prints (``--json``) once its call is up; the wire prints it once its devices run."""
 
 
-def wire(processing: bool, streams: StreamSettings) -> None:
+def wire(processing: bool, streams: StreamSettings, delay_frames: int = 0) -> None:
     """The devices alone: ``DeviceAudio`` capture straight to its playback, as a call of zero cost would.
 
-    The newest captured frame is played; an older one still waiting is dropped, so the wire keeps the
-    least delay its callbacks allow.
+    The newest captured frame is played (after ``delay_frames`` more: a known delay that checks the
+    probe); an older one still waiting is dropped, so the wire keeps the least delay its callbacks allow.
     """
     settings = ProcessingSettings() if processing else ProcessingSettings(False, False, False)
 
     async def run() -> None:
-        frames: deque[Pcm] = deque(maxlen=1)
+        frames: deque[Pcm] = deque(maxlen=delay_frames + 1)
         silence = np.zeros(FRAME_SAMPLES, dtype=np.int16)
         audio = DeviceAudio(
             lambda *failure: print(failure, flush=True), processor=VoiceProcessor(settings), streams=streams
         )
-        audio.start(frames.append, lambda: frames.popleft() if frames else silence)
+        audio.start(frames.append, lambda: frames.popleft() if len(frames) > delay_frames else silence)
         while not audio.running:
             await asyncio.sleep(0.05)
         print(READY.decode(), flush=True)
@@ -335,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--probe-child", nargs=2, type=int, metavar=("CLICKS", "SEED"), help=argparse.SUPPRESS)
     p.add_argument("--wire-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-processing", action="store_true", help="(the wire) as voxroom-bot's")
+    p.add_argument("--delay-frames", type=int, default=0, help="(the wire) a known delay, in 20 ms frames")
     p.add_argument(
         "--block", type=int, default=DEFAULT_STREAMS.blocksize, help="(the wire) samples per callback"
     )
@@ -347,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.wire_child:
         latency = args.latency if args.latency in ("low", "high") else float(args.latency)
-        wire(not args.no_processing, StreamSettings(args.block, latency))
+        wire(not args.no_processing, StreamSettings(args.block, latency), args.delay_frames)
         return 0
     variants = [parse_variant(v) for v in args.variant or DEFAULT_VARIANTS]
     with tempfile.TemporaryDirectory(prefix="vx-m2e-") as tmp, Pulse(SINKS) as pulse:
