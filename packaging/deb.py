@@ -45,7 +45,7 @@ class Package:
 SERVER = Package(
     name="voxroom-server",
     section="net",
-    depends="libc6 (>= 2.36)",
+    depends="libc6 (>= 2.31)",
     recommends="systemd",
     summary="self-hosted voice rooms: the signaling server",
     description="The server of Voxroom: rooms, chat history and the relay of WebRTC\n"
@@ -96,6 +96,56 @@ def _docs(tree: Path, package: Package, version: str) -> None:
     (doc / "changelog.gz").write_bytes(gzip.compress(changelog.encode(), 9, mtime=0))
 
 
+def _roff(text: str) -> str:
+    """``text`` as roff source: backslashes and hyphens escaped, no line read as a request."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return "\n".join(f"\\&{line}" if line[:1] in {".", "'"} else line for line in text.splitlines())
+
+
+def manual_page(name: str, summary: str, help_text: str, version: str) -> str:
+    """Section 1 manual page made from argparse's ``--help``, so the two never disagree.
+
+    The usage lines become SYNOPSIS, the paragraphs before the first ``...:`` heading DESCRIPTION, each
+    heading (``options:``) a section of tagged paragraphs, and paragraphs after the options NOTES.
+    """
+    blocks = help_text.strip().split("\n\n")
+    usage = " ".join(blocks[0].removeprefix("usage:").split()).removeprefix(name).strip()
+    date = time.strftime("%Y-%m-%d", time.gmtime(_build_time()))
+    out = [f'.TH {name.upper()} 1 "{date}" "{name} {version}" "User Commands"', ".SH NAME"]
+    out += [f"{_roff(name)} \\- {_roff(summary)}", ".SH SYNOPSIS", f".B {_roff(name)}", _roff(usage)]
+    section = ".SH DESCRIPTION"
+    for block in blocks[1:]:
+        heading, _, rest = block.partition("\n")
+        if not heading.startswith(" ") and heading.endswith(":"):
+            out.append(f".SH {_roff(heading[:-1].upper())}")
+            items: list[list[str]] = []
+            for line in rest.splitlines():
+                if line.startswith("  ") and not line.startswith("   "):
+                    term, _, help_ = line.strip().partition("  ")
+                    items.append([term, help_.strip()])
+                else:
+                    items[-1][1] += " " + line.strip()
+            for term, help_ in items:
+                out += [".TP", f".B {_roff(term)}", _roff(help_.strip() or "")]
+            section = ".SH NOTES"
+        else:
+            out += [section, _roff(" ".join(block.split()))]
+            section = ".PP"
+    return "\n".join(line for line in out if line) + "\n"
+
+
+def _manual(tree: Path, package: Package, version: str) -> None:
+    """man 1 for the program, from the frozen program's own ``--help`` (one line per option, off-screen)."""
+    program = tree / "opt" / package.name / package.name
+    env = {**os.environ, "COLUMNS": "10000", "QT_QPA_PLATFORM": "offscreen"}
+    help_ = [program, "--help"]
+    run = subprocess.run(help_, capture_output=True, text=True, env=env, check=True, timeout=120)  # noqa: S603
+    page = manual_page(package.name, package.summary, run.stdout, version)
+    man = tree / "usr" / "share" / "man" / "man1" / f"{package.name}.1.gz"
+    man.parent.mkdir(parents=True)
+    man.write_bytes(gzip.compress(page.encode(), 9, mtime=0))
+
+
 def _server_files(tree: Path) -> None:
     unit = (LINUX / "voxroom-server.service").read_text()
     if UNIT_BINARY not in unit:
@@ -124,7 +174,10 @@ def _app_files(tree: Path) -> None:
 
 
 def _build_time() -> int:
-    """The last commit's time (reproducible across builds of one commit), else now."""
+    """SOURCE_DATE_EPOCH (packaging/compat.sh passes it: no git there), else the last commit's time
+    (reproducible across builds of one commit), else now."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(os.environ["SOURCE_DATE_EPOCH"])
     git = ["git", "-C", str(ROOT), "log", "-1", "--format=%ct"]
     out = subprocess.run(git, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603
     return int(out) if out.isdigit() else int(time.time())
@@ -183,6 +236,7 @@ def build(package: Package, version: str, out: Path) -> Path:
     (tree / "usr" / "bin").mkdir(parents=True)
     (tree / "usr" / "bin" / package.name).symlink_to(f"/opt/{package.name}/{package.name}")
     _docs(tree, package, version)
+    _manual(tree, package, version)
     (_server_files if package is SERVER else _app_files)(tree)
     _normalise_modes(tree)
     _control(tree, package, version)
