@@ -47,6 +47,19 @@ def _part(name: str, check: Callable[[], str]) -> str:
         raise SelfTestError(f"{name}: {type(exc).__name__}: {exc}") from exc
 
 
+def _languages() -> str:
+    """Each translation loads with Qt's own catalogue beside it (its dialogs' buttons)."""
+    from .ui import i18n
+
+    loaded = []
+    for code in sorted(i18n.TRANSLATED):
+        found = len(i18n.load(code))
+        if found != 2:
+            raise SelfTestError(f"{code}: {found} of 2 catalogues (ours, Qt's) load")
+        loaded.append(code)
+    return "languages=en," + ",".join(loaded)
+
+
 def _codec() -> str:
     import numpy as np
 
@@ -161,6 +174,7 @@ def _run() -> str:
         if not window.isVisible():
             raise SelfTestError("window: not shown")
         parts = [f"window_ms={_process_age_s() * 1000:.0f}", f"qpa={qt.platformName()}"]
+        parts.append(_part("languages", _languages))
         parts.append(_part("codec", _codec))
         parts.append(_part("av", _aiortc_codec))
         loop = qasync.QEventLoop(qt)

@@ -70,6 +70,7 @@ if [ "$ONLY" != server ]; then
   mkdir -p build/stubs
   gcc -shared -fPIC -O2 -Wall -Wl,-soname,libjack.so.0 -o build/stubs/libjack.so.0 packaging/linux/jackstub.c
   QT_QPA_PLATFORM=offscreen "$PY" packaging/make_icon.py build/icons >/dev/null
+  "$PY" -m client_desktop.ui.i18n.build  # the .qm catalogues the bundle carries
   pyinstaller packaging/voxroom.spec
   strip_debug dist/voxroom
   for lib in dist/voxroom/_internal/av.libs/libx265-*.so*; do stub_library "$lib" 0; done

@@ -217,10 +217,30 @@ def drop_dangling_symlinks(
     return [b for b in binaries if keep(b)], [d for d in datas if keep(d)]
 
 
+def app_datas() -> list[tuple[str, str]]:
+    """The runtime data, and the app's compiled catalogues (``python -m client_desktop.ui.i18n.build``,
+    run by build.sh first) where ``client_desktop.ui.i18n`` looks for them."""
+    i18n = ROOT / "client_desktop" / "ui" / "i18n"
+    catalogues = sorted(i18n.glob("voxroom_*.qm"))
+    if not catalogues:
+        raise SystemExit(f"no .qm in {i18n}: python -m client_desktop.ui.i18n.build")
+    return [*runtime_datas(), *((str(qm), "client_desktop/ui/i18n") for qm in catalogues)]
+
+
 def prune_app_datas(datas: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """Qt's own translations (the app's UI is English), livekit's notebook widget."""
-    unused = ("PySide6/Qt/translations/", "livekit/rtc/resources/jupyter-html/")
-    return [d for d in datas if not d[0].startswith(unused)]
+    """Qt's own translations but for the languages we speak (its buttons, in ours), livekit's
+    notebook widget."""
+    spoken = tuple(
+        f"PySide6/Qt/translations/qtbase_{qm.stem.removeprefix('voxroom_')}.qm"
+        for qm in (ROOT / "client_desktop" / "ui" / "i18n").glob("voxroom_*.qm")
+    )
+
+    def unused(dest: str) -> bool:
+        if dest.startswith("PySide6/Qt/translations/"):
+            return not dest.startswith(spoken)
+        return dest.startswith("livekit/rtc/resources/jupyter-html/")
+
+    return [d for d in datas if not unused(d[0])]
 
 
 def app_icon_for_platform() -> str | None:

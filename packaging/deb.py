@@ -64,7 +64,7 @@ APP = Package(
     depends="libc6 (>= 2.36), libasound2, libegl1, libgl1, libxkbcommon0, libxkbcommon-x11-0, "
     "libfontconfig1, libfreetype6, libglib2.0-0, libx11-6, libdbus-1-3, libxcb-cursor0, "
     "libxcb-icccm4, libxcb-keysyms1",
-    recommends="fonts-dejavu-core, fonts-noto-color-emoji",
+    recommends="fonts-dejavu-core, fonts-noto-color-emoji, libpulse0",
     summary="self-hosted voice rooms: the desktop app",
     description="Voice rooms with chat on your own server: join a room by name, talk,\n"
     "push to talk or with voice activity, with echo cancellation and noise\n"

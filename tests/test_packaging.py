@@ -184,6 +184,7 @@ def test_frozen_app_selftest(bundles: dict[str, Path]) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("voxroom selftest ok: window_ms=")
     assert "frozen=yes" in run.stdout
+    assert " languages=en,ru " in run.stdout  # our catalogue and Qt's own, both carried
 
 
 def _hidden_paths() -> list[str]:
