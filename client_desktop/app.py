@@ -33,7 +33,7 @@ from .engine.shapes import AudioOptions
 from .hosting import Host, HostChoice, network_addresses
 from .links import LinkError, parse_link
 from .single_instance import Claim, Handoff, InstanceServer, NoAnswerError
-from .ui import icons, style
+from .ui import i18n, icons, style
 from .ui.bridge import Bridge, JoinRequest
 from .ui.desktop_notify import session_notifier
 from .ui.driver import TestDriver
@@ -320,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     qt.setDesktopFileName("voxroom")
     qt.setQuitOnLastWindowClosed(False)  # the loop must outlive the window: we leave the room first
     style.apply(qt)
+    i18n.install(qt, Preferences().language())
     qt.setWindowIcon(icons.app_icon())
     import qasync  # after PySide6: qasync 0.28.0 binds to the Qt already imported, else tries PyQt5 first
 

@@ -16,9 +16,9 @@ from enum import StrEnum
 from typing import Any, Protocol, assert_never
 
 import msgspec
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
-from protocol import ErrorCode, ModAction, ModRequest, Peer, Role, limits
+from protocol import ErrorCode, ModAction, Moderated, ModRequest, Peer, Role, limits
 from protocol.text import clean_chat
 
 from ..engine import events
@@ -48,29 +48,49 @@ def plain_words(code: FailureCode, message: str) -> str:
     """A sentence for people: never a traceback, never a bare protocol code."""
     match code:
         case FailureCode.AUTH_FAILED:
-            return "Wrong password for this server."
+            return QCoreApplication.translate("Bridge", "Wrong password for this server.")
         case FailureCode.NAME_TAKEN:
-            return "Someone in this room already uses that name. Pick another one."
+            return QCoreApplication.translate(
+                "Bridge", "Someone in this room already uses that name. Pick another one."
+            )
         case FailureCode.ROOM_FULL:
-            return "This room is full. Try again later or pick another room."
+            return QCoreApplication.translate(
+                "Bridge", "This room is full. Try again later or pick another room."
+            )
         case FailureCode.SERVER_FULL:
-            return "The server is full right now. Try again in a moment."
+            return QCoreApplication.translate(
+                "Bridge", "The server is full right now. Try again in a moment."
+            )
         case FailureCode.BAD_MESSAGE:
-            return "The server did not accept these details."
+            return QCoreApplication.translate("Bridge", "The server did not accept these details.")
         case FailureCode.BANNED:
-            return f"A moderator has barred you from this server for a while. ({message})"
+            return QCoreApplication.translate(
+                "Bridge", "A moderator has barred you from this server for a while. ({message})"
+            ).format(message=message)
         case FailureCode.ROOM_LOCKED:
-            return "This room is locked: nobody new may join it for now."
+            return QCoreApplication.translate(
+                "Bridge", "This room is locked: nobody new may join it for now."
+            )
         case FailureCode.KICKED:
-            return f"A moderator removed you from the room. ({message})"
+            return QCoreApplication.translate(
+                "Bridge", "A moderator removed you from the room. ({message})"
+            ).format(message=message)
         case FailureCode.SUPERSEDED:
-            return "You joined this room from another window, so this one was disconnected."
+            return QCoreApplication.translate(
+                "Bridge", "You joined this room from another window, so this one was disconnected."
+            )
         case FailureCode.UNREACHABLE:
-            return f"Cannot reach the server. Check the address and that it is running. ({message})"
+            return QCoreApplication.translate(
+                "Bridge", "Cannot reach the server. Check the address and that it is running. ({message})"
+            ).format(message=message)
         case FailureCode.TLS:
-            return f"The secure connection failed; the server's certificate is not trusted. ({message})"
+            return QCoreApplication.translate(
+                "Bridge", "The secure connection failed; the server's certificate is not trusted. ({message})"
+            ).format(message=message)
         case FailureCode.INTERNAL:
-            return f"Something went wrong inside Voxroom. ({message})"
+            return QCoreApplication.translate(
+                "Bridge", "Something went wrong inside Voxroom. ({message})"
+            ).format(message=message)
         case _:
             assert_never(code)
 
@@ -79,13 +99,16 @@ def server_words(error: events.ServerError) -> str:
     """A non-fatal refusal for people; codes a newer server may add say it in the server's own words."""
     match error.code:
         case ErrorCode.NOT_MODERATOR:
-            return (
+            return QCoreApplication.translate(
+                "Bridge",
                 "Only moderators can do that. To moderate, join again with the server's admin password "
-                "(under Advanced)."
+                "(under Advanced).",
             )
         case ErrorCode.UNKNOWN_TARGET if error.ref in {action.value for action in ModAction}:
-            return "That person is no longer in the room."
-    return error.message or f"The server reported a problem ({error.code})."
+            return QCoreApplication.translate("Bridge", "That person is no longer in the room.")
+    return error.message or QCoreApplication.translate(
+        "Bridge", "The server reported a problem ({code})."
+    ).format(code=error.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,14 +274,20 @@ class Bridge(QObject):
         url = request.server
         if request.host:
             if self._host_server is None:
-                self._failed(JoinProblem.CANNOT_HOST, "Hosting is not available in this copy of Voxroom.")
+                self._failed(
+                    JoinProblem.CANNOT_HOST,
+                    QCoreApplication.translate("Bridge", "Hosting is not available in this copy of Voxroom."),
+                )
                 return
             try:
                 hosted = await self._host_server()
             except OSError as exc:  # the port is in use, or the data folder cannot be written
                 log.warning("hosting failed: %s", exc)
                 self._failed(
-                    JoinProblem.CANNOT_HOST, f"Could not start a server on this computer: {_why(exc)}"
+                    JoinProblem.CANNOT_HOST,
+                    QCoreApplication.translate(
+                        "Bridge", "Could not start a server on this computer: {why}"
+                    ).format(why=_why(exc)),
                 )
                 return
             self.hosting.emit(hosted.shared)
@@ -276,7 +305,12 @@ class Bridge(QObject):
             self._failed(exc.code, plain_words(exc.code, exc.message))
         except ValueError as exc:  # the engine checks what the form cannot, e.g. a URL it cannot parse
             log.warning("join refused by the engine: %s", exc)
-            self._failed(JoinProblem.BAD_DETAILS, f"These details cannot be used: {exc}")
+            self._failed(
+                JoinProblem.BAD_DETAILS,
+                QCoreApplication.translate("Bridge", "These details cannot be used: {problem}").format(
+                    problem=exc
+                ),
+            )
 
     def _failed(self, code: JoinFailure, message: str) -> None:
         self.stats.stop()
@@ -355,7 +389,7 @@ class Bridge(QObject):
     def play_test_tone(self, output_device: str) -> None:
         """A short 440 Hz tone through ``output_device``; the outcome arrives as ``tone_played``."""
         if self._device_check is None:
-            self.tone_played.emit("There is no sound output here.")
+            self.tone_played.emit(QCoreApplication.translate("Bridge", "There is no sound output here."))
             return
         self._spawn(self._play_tone(self._device_check, output_device))
 
@@ -376,7 +410,11 @@ class Bridge(QObject):
             await check.play_tone(output_device)
         except Exception as exc:  # a device gone, PortAudio missing: say so, never crash
             log.warning("test tone failed: %s", exc)
-            self.tone_played.emit(f"Could not play the test tone: {exc or type(exc).__name__}")
+            self.tone_played.emit(
+                QCoreApplication.translate("Bridge", "Could not play the test tone: {problem}").format(
+                    problem=exc or type(exc).__name__
+                )
+            )
         else:
             self.tone_played.emit("")
 
@@ -386,7 +424,11 @@ class Bridge(QObject):
         except Exception as exc:
             log.warning("input meter failed: %s", exc)
             self._metering = False
-            self.input_meter_failed.emit(f"Cannot open the microphone: {exc or type(exc).__name__}")
+            self.input_meter_failed.emit(
+                QCoreApplication.translate("Bridge", "Cannot open the microphone: {problem}").format(
+                    problem=exc or type(exc).__name__
+                )
+            )
 
     def _meter_level(self, dbfs: float) -> None:
         if self._metering:
@@ -444,19 +486,63 @@ class Bridge(QObject):
                 self.call_state.emit(event.peer_id, event.state)
                 self.stats.poll()  # show a new path now rather than at the next tick
             case events.AudioDeviceFailed():
-                fallback = event.fallback or "no audio; chat still works"
-                self.audio_failed.emit(f"Audio device problem: {event.message}. Using {fallback}.")
+                fallback = event.fallback or QCoreApplication.translate(
+                    "Bridge", "no audio; chat still works"
+                )
+                self.audio_failed.emit(
+                    QCoreApplication.translate(
+                        "Bridge", "Audio device problem: {problem}. Using {fallback}."
+                    ).format(problem=event.message, fallback=fallback)
+                )
             case events.RoomModerated():
                 if event.notice.action is ModAction.LOCK_ROOM:
                     self.locked = event.notice.locked
                 self.moderated.emit(event.notice)
-                self.notice.emit(event.text)
+                self.notice.emit(self.moderation_words(event.notice))
             case events.RelayUnusable():
                 self.warning.emit(event.message)
             case events.ServerError():
                 self.server_error.emit(server_words(event))
             case _:
                 assert_never(event)
+
+    def duration_words(self, seconds: int) -> str:
+        """``86400`` as "1 day", ``5400`` as "90 minutes": the largest unit that says it exactly."""
+        if seconds >= 86_400 and seconds % 86_400 == 0:
+            n = seconds // 86_400
+            return self.tr("1 day") if n == 1 else self.tr("%n days", "", n)
+        if seconds >= 3600 and seconds % 3600 == 0:
+            n = seconds // 3600
+            return self.tr("1 hour") if n == 1 else self.tr("%n hours", "", n)
+        if seconds >= 60 and seconds % 60 == 0:
+            n = seconds // 60
+            return self.tr("1 minute") if n == 1 else self.tr("%n minutes", "", n)
+        return self.tr("1 second") if seconds == 1 else self.tr("%n seconds", "", seconds)
+
+    def moderation_words(self, n: Moderated) -> str:
+        """A moderator's act in words for people, as the room's status line shows it."""
+        by, target = n.by_username, n.target_username
+        match n.action:
+            case ModAction.KICK:
+                done = self.tr("{by} kicked {target}").format(by=by, target=target)
+            case ModAction.BAN:
+                done = self.tr("{by} banned {target} for {duration}").format(
+                    by=by, target=target, duration=self.duration_words(n.duration_s or 0)
+                )
+            case ModAction.SERVER_MUTE:
+                done = (
+                    self.tr("{by} muted {target}") if n.muted else self.tr("{by} unmuted {target}")
+                ).format(by=by, target=target)
+            case ModAction.LOCK_ROOM:
+                if not n.locked:
+                    done = self.tr("{by} unlocked the room").format(by=by)
+                elif n.with_password:
+                    done = self.tr("{by} locked the room with a password").format(by=by)
+                else:
+                    done = self.tr("{by} locked the room").format(by=by)
+            case _:
+                assert_never(n.action)
+        return self.tr("{done}: {reason}").format(done=done, reason=n.reason) if n.reason else done
 
     def _server_muted(self, peer: Peer) -> None:
         """A moderator muted or unmuted us: sound it, as our own mute is sounded."""
@@ -468,5 +554,8 @@ class Bridge(QObject):
 def _why(exc: OSError) -> str:
     """An OS error in words, without its errno: the port's usual story said plainly."""
     if exc.errno == errno.EADDRINUSE:
-        return "its port is already in use (is Voxroom already hosting, or another program on that port?)."
+        return QCoreApplication.translate(
+            "Bridge",
+            "its port is already in use (is Voxroom already hosting, or another program on that port?).",
+        )
     return f"{exc.strerror or exc}."

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import assert_never
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -172,7 +172,12 @@ class ChatDocument:
         mentioned = bool(me) and not line.own and mentions(text, me)
         cursor.setBlockFormat(self._block_format(grouped, mentioned))
         if not grouped:
-            name = ISOLATE + literal(line.username, name=True) + END_ISOLATE + (" (you)" if line.own else "")
+            name = (
+                ISOLATE
+                + literal(line.username, name=True)
+                + END_ISOLATE
+                + (" " + QCoreApplication.translate("ChatDocument", "(you)") if line.own else "")
+            )
             cursor.insertText(name, self._name_format(line.own))
             cursor.insertText(" " + time.strftime("%H:%M", time.localtime(line.ts_s)), self._dim())
             cursor.insertText(LINE_BREAK, QTextCharFormat())
@@ -182,7 +187,9 @@ class ChatDocument:
             cursor.insertText(span.text, self._span_format(span, line.pending))
         cursor.insertText(END_ISOLATE, self._format(Look.PLAIN, line.pending))
         if line.pending:
-            cursor.insertText(" sending…", self._dim(italic=True))
+            cursor.insertText(
+                " " + QCoreApplication.translate("ChatDocument", "sending…"), self._dim(italic=True)
+            )
 
     def show_head(self, text: str | None) -> None:
         """Put ``text`` in a marker block above the messages, or (None) take it away.

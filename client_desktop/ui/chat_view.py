@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import assert_never
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QTextDocument, QWheelEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -41,7 +41,13 @@ __all__ = ["COUNT_FROM", "ChatKey", "ChatView", "Composer", "Delivered", "Line",
 
 MAX_SHOWN = 500
 """Older messages drop out of the view while the reader follows the end (the server keeps them)."""
-BEGINNING = "Beginning of the room's history"
+
+
+def beginning() -> str:
+    """The marker above the room's first message, once paging reaches it."""
+    return QCoreApplication.translate("ChatView", "Beginning of the room's history")
+
+
 TRIM_STEP = 100
 """They drop out this many at once: taking blocks from the top moves every block below,
 which costs as much for one as for a hundred."""
@@ -91,27 +97,29 @@ class ChatView(QWidget):
         self.document = ChatDocument(self.browser.document())
         self.document.restyle(self.browser.palette())
         self.browser.setOpenExternalLinks(True)
-        self.browser.setAccessibleName("Chat messages")
+        self.browser.setAccessibleName(self.tr("Chat messages"))
         self.browser.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.browser.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.browser.verticalScrollBar().actionTriggered.connect(self._scroll_action)
-        self.jump = QPushButton("New messages ↓")
-        self.jump.setAccessibleName("Scroll to new messages")
+        self.jump = QPushButton(self.tr("New messages ↓"))
+        self.jump.setAccessibleName(self.tr("Scroll to new messages"))
         self.jump.clicked.connect(self.scroll_to_end)
         self.jump.hide()
         self.composer = Composer()
-        self.composer.setAccessibleName("Message")
-        self.composer.setPlaceholderText("Message the room (Enter sends, Shift+Enter for a new line)")
+        self.composer.setAccessibleName(self.tr("Message"))
+        self.composer.setPlaceholderText(
+            self.tr("Message the room (Enter sends, Shift+Enter for a new line)")
+        )
         self.composer.setTabChangesFocus(True)
         self.composer.setFixedHeight(self.composer.fontMetrics().lineSpacing() * 3 + 14)
         self.composer.textChanged.connect(self._update_count)
         self.composer.submitted.connect(self.submit)
         self.count = QLabel()
         self.count.setObjectName("count")
-        self.count.setAccessibleName("Characters left")
+        self.count.setAccessibleName(self.tr("Characters left"))
         self.count.hide()
-        self.send_button = QPushButton("Send")
-        self.send_button.setAccessibleName("Send message")
+        self.send_button = QPushButton(self.tr("Send"))
+        self.send_button.setAccessibleName(self.tr("Send message"))
         self.send_button.clicked.connect(self.submit)
         self.send_button.setEnabled(False)
 
@@ -260,7 +268,7 @@ class ChatView(QWidget):
             if new and len(new) < len(self._lines):
                 self._write(len(new))  # the old first line may now go under the page's last header
             if not more:
-                self.document.show_head(BEGINNING)
+                self.document.show_head(beginning())
         settle(self.browser.document())
         bar.setValue(value + round(layout.blockBoundingRect(self.document.block(len(new))).top() - top))
 
@@ -273,7 +281,7 @@ class ChatView(QWidget):
 
     def _show_beginning(self) -> None:
         with self._keeping_place(self.at_end()):
-            self.document.show_head(BEGINNING)
+            self.document.show_head(beginning())
 
     def _drop_oldest(self, count: int) -> None:
         """Forget the first ``count`` lines (the caller updates the document): they can be paged in again."""
@@ -384,7 +392,7 @@ class ChatView(QWidget):
         self.count.setVisible(length >= COUNT_FROM)
         self.count.setText(f"{length} / {limits.MAX_CHAT_CHARS}")
         self.count.setProperty("over", over)
-        self.count.setToolTip("Too long to send: shorten it" if over else "")
+        self.count.setToolTip(self.tr("Too long to send: shorten it") if over else "")
         self.count.style().polish(self.count)
         try:
             clean_chat(text, limits.MAX_CHAT_CHARS)

@@ -68,7 +68,7 @@ class DesktopNotifier(QObject):
             NOTIFICATIONS,
             "Notify",
             "susssasa{sv}i",
-            (APP_NAME, 0, ICON, summary, sent, [DEFAULT_ACTION, "Show Voxroom"], {}, -1),
+            (APP_NAME, 0, ICON, summary, sent, [DEFAULT_ACTION, self.tr("Show Voxroom")], {}, -1),
         )
         self._bus.call(message, self._shown)
         return sent

@@ -12,7 +12,7 @@ allow it. Where neither works, the window's own handling stays, and
 import logging
 import os
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
 from .dbus_link import BusLink, BusUnavailableError
@@ -21,7 +21,12 @@ from .x11_key import KeyUnavailableError, X11Key
 
 log = logging.getLogger("voxroom.ui.keys")
 
-FOCUS_ONLY = "Push-to-talk works only while Voxroom has focus on this desktop."
+
+def focus_only() -> str:
+    """The one sentence shown where the key works only in the window (it must fit the settings' hint)."""
+    return QCoreApplication.translate(
+        "GlobalPushToTalk", "Push-to-talk works only while Voxroom has focus on this desktop."
+    )
 
 
 def native_wayland() -> bool:
@@ -46,7 +51,7 @@ class GlobalPushToTalk(QObject):
         self._watcher: X11Key | PortalKey | None = None
         self._bus: BusLink | None = None
         self._key: str | None = None
-        self.limitation = "" if self._use_x11() or self._has_bus() else FOCUS_ONLY
+        self.limitation = "" if self._use_x11() or self._has_bus() else focus_only()
         """Why the key works only in the window, as far as we know (the last attempt), or ""."""
 
     def watch(self, key: str | None) -> None:
@@ -77,7 +82,7 @@ class GlobalPushToTalk(QObject):
                 self._watcher.refused.connect(self._refused)
                 self._limit("")
                 return
-        self._limit(FOCUS_ONLY)
+        self._limit(focus_only())
 
     @property
     def watching(self) -> str | None:
@@ -108,7 +113,7 @@ class GlobalPushToTalk(QObject):
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.deleteLater()
-        self._limit(FOCUS_ONLY)
+        self._limit(focus_only())
 
     def _limit(self, limitation: str) -> None:
         if limitation != self.limitation:

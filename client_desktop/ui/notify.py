@@ -111,7 +111,7 @@ class MentionNotifier(QObject):
         show = self._outlet()
         if show is None or not self._budget.take(self._clock()):
             return
-        title = f"{tame(event.chat.username)} mentioned you"
+        title = self.tr("{name} mentioned you").format(name=tame(event.chat.username))
         self.notified.emit(title, show(title, event.chat.text))
 
     def _outlet(self) -> Callable[[str, str], str] | None:

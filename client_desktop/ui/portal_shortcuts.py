@@ -35,7 +35,6 @@ SESSION_INTERFACE = "org.freedesktop.portal.Session"
 APP_ID = "voxroom"
 """Our desktop entry's name, which the portal shows when it asks the person (and keeps the binding under)."""
 SHORTCUT_ID = "push-to-talk"
-DESCRIPTION = "Push to talk"
 NO_PORTAL = "the desktop has no GlobalShortcuts portal"
 REFUSED = "the person or the desktop refused the shortcut"
 
@@ -147,7 +146,7 @@ class PortalKey(QObject):
         self._session = str(results["session_handle"][1])
         shortcut = (
             SHORTCUT_ID,
-            {"description": ("s", DESCRIPTION), "preferred_trigger": ("s", self._trigger)},
+            {"description": ("s", self.tr("Push to talk")), "preferred_trigger": ("s", self._trigger)},
         )
         self._on_response = self._bound
         self._request(

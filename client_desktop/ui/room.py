@@ -199,7 +199,7 @@ class RoomView(QWidget):
         self.chat.add_chat(c.id, c.username, c.text, c.ts, event.own, c.nonce, defer=event.from_history)
         if not (event.own or event.from_history):
             self.announcer.say(
-                self.tr("{name} says: {text}").format(name=tame(c.username), text=tame(c.text))
+                self.tr("{name} says: {text}").format(name=tame(c.username), text=tame(c.text)), message=True
             )
 
     def _queued(self, nonce: str, text: str) -> None:

@@ -13,6 +13,7 @@ the dialog is shown. "Play test tone" sounds 440 Hz through the chosen
 speaker. "Sounds" switches the cues (joins, leaves, mute) and sets their
 volume, apart from the people's voices. "Window" says whether closing the
 window keeps the call in the tray (greyed where the desktop has no tray).
+"Language" is saved as it is chosen and applies at the next start.
 """
 
 from dataclasses import replace
@@ -43,105 +44,106 @@ from ..engine.device_rules import DeviceList
 from ..engine.shapes import TalkMode
 from .bridge import Bridge
 from .call_bar import LevelMeter
-from .preferences import BITRATES_BPS, AudioSettings
-
-SYSTEM_DEFAULT = "System default"
+from .language import LanguageBox
+from .preferences import BITRATES_BPS, AudioSettings, Preferences
 
 
 class SettingsDialog(QDialog):
     applied = Signal(object)  # AudioSettings
 
-    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, prefs: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Audio settings")
+        self.setWindowTitle(self.tr("Audio settings"))
         self.bridge = bridge
         self._settings = bridge.settings
-        self.input = self._combo("Microphone")
-        self.output = self._combo("Speaker")
+        self.input = self._combo(self.tr("Microphone"))
+        self.output = self._combo(self.tr("Speaker"))
         self.meter = LevelMeter()
         self.meter_hint = QLabel()  # says why the meter stays still, if the microphone cannot be opened
         self.meter_hint.setObjectName("hint")
         self.meter_hint.setWordWrap(True)
         self.meter_hint.hide()
-        self.tone = QPushButton("Play test tone")
-        self.tone.setAccessibleName("Play a test tone on the speaker")
+        self.tone = QPushButton(self.tr("Play test tone"))
+        self.tone.setAccessibleName(self.tr("Play a test tone on the speaker"))
         self.tone.clicked.connect(self.play_tone)
         self.tone_hint = QLabel()
         self.tone_hint.setObjectName("hint")
         self.tone_hint.setWordWrap(True)
         self.tone_hint.hide()
-        self.echo = QCheckBox("Echo cancellation")
-        self.noise = QCheckBox("Noise suppression")
-        self.vad = QRadioButton("Voice activity")
-        self.ptt = QRadioButton("Push to talk")
+        self.echo = QCheckBox(self.tr("Echo cancellation"))
+        self.noise = QCheckBox(self.tr("Noise suppression"))
+        self.vad = QRadioButton(self.tr("Voice activity"))
+        self.ptt = QRadioButton(self.tr("Push to talk"))
         self.modes = QButtonGroup(self)
         self.modes.addButton(self.vad)
         self.modes.addButton(self.ptt)
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setRange(-80, -10)
-        self.threshold.setAccessibleName("Voice activity threshold")
+        self.threshold.setAccessibleName(self.tr("Voice activity threshold"))
         self.threshold_value = QLabel()
         self.threshold_value.setMinimumWidth(64)
         self.key = QKeySequenceEdit()
         self.key.setMaximumSequenceLength(1)
-        self.key.setAccessibleName("Push-to-talk key")
+        self.key.setAccessibleName(self.tr("Push-to-talk key"))
         self.key_hint = QLabel()  # where the key works only while the window has focus
         self.key_hint.setObjectName("hint")
         self.key_hint.setWordWrap(True)
         self.key_hint.hide()
-        self.bitrate = self._combo("Voice quality")
+        self.bitrate = self._combo(self.tr("Voice quality"))
         for bps in BITRATES_BPS:
-            self.bitrate.addItem(f"{bps // 1000} kbit/s", bps)
-        self.cues = QCheckBox("Sounds for joins, leaves, mute and unmute")
+            self.bitrate.addItem(self.tr("{kbps} kbit/s").format(kbps=bps // 1000), bps)
+        self.cues = QCheckBox(self.tr("Sounds for joins, leaves, mute and unmute"))
         self.cue_volume = QSlider(Qt.Orientation.Horizontal)
         self.cue_volume.setRange(0, 100)
-        self.cue_volume.setAccessibleName("Sound volume")
+        self.cue_volume.setAccessibleName(self.tr("Sound volume"))
         self.cue_volume_value = QLabel()
         self.cue_volume_value.setMinimumWidth(64)
-        self.cue_volume.valueChanged.connect(lambda percent: self.cue_volume_value.setText(f"{percent}%"))
+        self.cue_volume.valueChanged.connect(
+            lambda percent: self.cue_volume_value.setText(self.tr("{percent}%").format(percent=percent))
+        )
         self.cues.toggled.connect(self.cue_volume.setEnabled)
-        self.keep_in_tray = QCheckBox("Closing the window keeps the call in the tray")
+        self.keep_in_tray = QCheckBox(self.tr("Closing the window keeps the call in the tray"))
         if not QSystemTrayIcon.isSystemTrayAvailable():
             self.keep_in_tray.setEnabled(False)
-            self.keep_in_tray.setToolTip("This desktop has no tray: closing the window quits")
+            self.keep_in_tray.setToolTip(self.tr("This desktop has no tray: closing the window quits"))
         for widget in (self.echo, self.noise, self.vad, self.ptt, self.cues, self.keep_in_tray):
             widget.setAccessibleName(widget.text())
         self.threshold.valueChanged.connect(self._threshold_moved)
         self.vad.toggled.connect(self._mode_changed)
 
-        devices = QGroupBox("Devices")
+        devices = QGroupBox(self.tr("Devices"))
         form = QFormLayout(devices)
-        form.addRow("&Microphone", self.input)
-        form.addRow("&Speaker", self.output)
+        form.addRow(self.tr("&Microphone"), self.input)
+        form.addRow(self.tr("&Speaker"), self.output)
         form.addRow("", self.tone)
         form.addRow("", self.tone_hint)
-        form.addRow("Input level", self.meter)
+        form.addRow(self.tr("Input level"), self.meter)
         form.addRow("", self.meter_hint)
-        processing = QGroupBox("Voice processing")
+        processing = QGroupBox(self.tr("Voice processing"))
         box = QVBoxLayout(processing)
         box.addWidget(self.echo)
         box.addWidget(self.noise)
-        talking = QGroupBox("Transmit")
+        talking = QGroupBox(self.tr("Transmit"))
         grid = QFormLayout(talking)
         grid.addRow(self.vad)
         row = QHBoxLayout()
         row.addWidget(self.threshold, 1)
         row.addWidget(self.threshold_value)
-        grid.addRow("Threshold", row)
+        grid.addRow(self.tr("Threshold"), row)
         grid.addRow(self.ptt)
-        grid.addRow("Key", self.key)
+        grid.addRow(self.tr("Key"), self.key)
         grid.addRow(self.key_hint)  # the whole row: beside a label, its wrapped second line was cut off
-        grid.addRow("&Quality", self.bitrate)
-        sounds = QGroupBox("Sounds")
+        grid.addRow(self.tr("&Quality"), self.bitrate)
+        sounds = QGroupBox(self.tr("Sounds"))
         cue_form = QFormLayout(sounds)
         cue_form.addRow(self.cues)
         cue_row = QHBoxLayout()
         cue_row.addWidget(self.cue_volume, 1)
         cue_row.addWidget(self.cue_volume_value)
-        cue_label = QLabel("&Volume")
+        cue_label = QLabel(self.tr("&Volume"))
         cue_label.setBuddy(self.cue_volume)  # a row of a layout gets no buddy by itself
         cue_form.addRow(cue_label, cue_row)
-        window = QGroupBox("Window")
+        window = QGroupBox(self.tr("Window"))
         QVBoxLayout(window).addWidget(self.keep_in_tray)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -156,6 +158,7 @@ class SettingsDialog(QDialog):
         layout.setSpacing(10)
         for group in (devices, processing, talking, sounds, window):
             layout.addWidget(group)
+        layout.addWidget(LanguageBox(prefs))
         layout.addWidget(buttons)
         bridge.levels.connect(self._levels)
         bridge.input_level.connect(self._input_level)
@@ -167,7 +170,7 @@ class SettingsDialog(QDialog):
         self.input.currentIndexChanged.connect(self._restart_meter)
         if not bridge.can_check_devices:
             self.tone.setEnabled(False)
-            self.tone.setToolTip("No sound output (started with --no-audio)")
+            self.tone.setToolTip(self.tr("No sound output (started with --no-audio)"))
         self.setMinimumWidth(440)
 
     def _combo(self, name: str) -> QComboBox:
@@ -191,7 +194,7 @@ class SettingsDialog(QDialog):
         self._mode_changed()
         self.cues.setChecked(settings.cues)
         self.cue_volume.setValue(round(settings.cue_volume * 100))
-        self.cue_volume_value.setText(f"{self.cue_volume.value()}%")
+        self.cue_volume_value.setText(self.tr("{percent}%").format(percent=self.cue_volume.value()))
         self.cue_volume.setEnabled(settings.cues)
         self.keep_in_tray.setChecked(settings.keep_in_tray and self.keep_in_tray.isEnabled())
 
@@ -203,11 +206,11 @@ class SettingsDialog(QDialog):
             (self.output, devices.outputs, chosen_output),
         ):
             combo.clear()
-            combo.addItem(SYSTEM_DEFAULT, "")
+            combo.addItem(self.tr("System default"), "")
             for device in listed:
                 combo.addItem(device.label, device.name)
             if chosen and combo.findData(chosen) < 0:
-                combo.addItem(f"{chosen} (not connected)", chosen)
+                combo.addItem(self.tr("{device} (not connected)").format(device=chosen), chosen)
             combo.setCurrentIndex(max(0, combo.findData(chosen)))
         self.input.blockSignals(False)
 
@@ -248,7 +251,7 @@ class SettingsDialog(QDialog):
         super().accept()
 
     def _threshold_moved(self, dbfs: int) -> None:
-        self.threshold_value.setText(f"{dbfs} dBFS")
+        self.threshold_value.setText(self.tr("{dbfs} dBFS").format(dbfs=dbfs))
         self.meter.threshold_dbfs = float(dbfs) if self.vad.isChecked() else None
         self.meter.update()
 
@@ -265,13 +268,13 @@ class SettingsDialog(QDialog):
 
     def play_tone(self) -> None:
         self.tone.setEnabled(False)
-        self.tone.setText("Playing…")
+        self.tone.setText(self.tr("Playing…"))
         self.tone_hint.hide()
         self.bridge.play_test_tone(str(self.output.currentData() or ""))
 
     def _tone_played(self, problem: str) -> None:
         self.tone.setEnabled(True)
-        self.tone.setText("Play test tone")
+        self.tone.setText(self.tr("Play test tone"))
         self.tone_hint.setText(problem)
         self.tone_hint.setVisible(bool(problem))
 

@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         if self.settings_dialog is None:
-            self.settings_dialog = SettingsDialog(self.bridge, self)
+            self.settings_dialog = SettingsDialog(self.bridge, self.prefs, self)
             self.settings_dialog.applied.connect(self._settings_applied)
         self.settings_dialog.load(self.bridge.settings)
         self.settings_dialog.show_ptt_limitation(self.global_ptt.limitation)

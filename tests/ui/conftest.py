@@ -37,6 +37,11 @@ def run_now(coro: Coroutine[Any, Any, None]) -> None:
     raise AssertionError("the coroutine suspended: a fake engine must not await real I/O")
 
 
+def scratch_prefs(tmp_path: Path) -> Preferences:
+    """Preferences in a file of the test's own, never the user's."""
+    return Preferences(QSettings(str(tmp_path / "voxroom.ini"), QSettings.Format.IniFormat))
+
+
 class Harness:
     """The bridge over fake engines; set ``peers``, ``history``, ``refuse`` or ``role`` before a join."""
 
@@ -46,7 +51,7 @@ class Harness:
         self.peers: tuple[Peer, ...] = ()
         self.history: tuple[ChatPosted, ...] = ()
         self.role = Role.MEMBER
-        self.prefs = Preferences(QSettings(str(tmp_path / "voxroom.ini"), QSettings.Format.IniFormat))
+        self.prefs = scratch_prefs(tmp_path)
         self.devices = FakeDeviceCheck()
         self.bridge = Bridge(
             self._make,

@@ -21,7 +21,7 @@ from client_desktop.engine import events
 from client_desktop.engine.session import Emit, Session, SessionAction, Transmit
 from client_desktop.ui import chat_view
 from client_desktop.ui.bridge import JoinRequest
-from client_desktop.ui.chat_view import BEGINNING, MAX_SHOWN, TRIM_STEP, ChatView, Delivered, Line
+from client_desktop.ui.chat_view import MAX_SHOWN, TRIM_STEP, ChatView, Delivered, Line, beginning
 from protocol import ChatPosted, Join
 
 from ..support.server import ServerProcess
@@ -151,7 +151,7 @@ def page_back_to_the_beginning(qtbot: QtBot, view: ChatView, wire: Wire) -> None
         assert abs(top_of(view, first) - reading) <= 1  # the line being read did not move
         assert view.browser.verticalScrollBar().value() > 0
     assert (wire.paged[-1].more, view.at_beginning) == (False, True)
-    assert view.plain_text().startswith(BEGINNING)
+    assert view.plain_text().startswith(beginning())
     assert [line.text for line in view.lines()[:2]] == [text_of(1), text_of(2)]
     view.want_older()
     assert wire.asked == []  # at the beginning nothing more is asked
@@ -199,7 +199,7 @@ def test_lines_paged_in_stay_while_the_reader_is_up_and_go_once_back_at_the_end(
     view.add_chat(MAX_SHOWN + TRIM_STEP + 1, "bob", "back", 1_700_000_000_000, False, None)
     assert ids(view) == list(range(TRIM_STEP + 2, MAX_SHOWN + TRIM_STEP + 2))
     assert not view.at_beginning
-    assert not view.plain_text().startswith(BEGINNING)
+    assert not view.plain_text().startswith(beginning())
     view.browser.verticalScrollBar().setValue(0)
     view.want_older()  # the lines that went can be paged in again
     view.add_older(TRIM_STEP + 2, [Line.delivered(chat(i), False) for i in range(52, TRIM_STEP + 2)], True)

@@ -22,7 +22,7 @@ from pytestqt.qtbot import QtBot
 from client_desktop.engine.uplink import TalkMode
 from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.dbus_link import BusLink
-from client_desktop.ui.global_ptt import FOCUS_ONLY, GlobalPushToTalk
+from client_desktop.ui.global_ptt import GlobalPushToTalk, focus_only
 from client_desktop.ui.portal_shortcuts import NO_PORTAL, REFUSED, preferred_trigger, request_path
 from client_desktop.ui.window import MainWindow
 
@@ -185,7 +185,7 @@ def test_a_held_key_is_let_go_when_the_bus_goes_away(
     qtbot.waitUntil(lambda: ptt_calls(harness) == [True])
     bus_daemon.stop()
     qtbot.waitUntil(lambda: ptt_calls(harness) == [True, False])
-    assert window.global_ptt.limitation == FOCUS_ONLY
+    assert window.global_ptt.limitation == focus_only()
 
 
 def test_a_refusal_is_said_and_the_key_still_works_in_the_window(
@@ -200,8 +200,8 @@ def test_a_refusal_is_said_and_the_key_still_works_in_the_window(
     portal.answer = 1
     window = portal_window(qtbot, harness, session_bus)
     qtbot.waitUntil(lambda: window.global_ptt.limitation != "")
-    assert window.global_ptt.limitation == FOCUS_ONLY
-    assert window.room.notice.label.text() == FOCUS_ONLY
+    assert window.global_ptt.limitation == focus_only()
+    assert window.room.notice.label.text() == focus_only()
     assert f"{REFUSED} (response 1)" in caplog.text
     assert window.global_ptt.watching is None
 
@@ -230,7 +230,7 @@ def test_no_portal_is_said(
         if standin is not None:
             qtbot.waitUntil(lambda: standin.named)
         window = portal_window(qtbot, harness, session_bus)
-        qtbot.waitUntil(lambda: window.global_ptt.limitation == FOCUS_ONLY)
+        qtbot.waitUntil(lambda: window.global_ptt.limitation == focus_only())
         assert window.global_ptt.watching is None
         assert NO_PORTAL in caplog.text
     finally:

@@ -1,6 +1,7 @@
 """The settings dialog: devices listed, values applied to the running call and remembered."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Never
 
 import numpy as np
@@ -23,7 +24,7 @@ from client_desktop.ui.window import MainWindow
 from ..engine.calls import until
 from ..engine.test_device_watch import load_sink, unload
 from ..support.pulse import Pulse
-from .conftest import Harness, run_now
+from .conftest import Harness, run_now, scratch_prefs
 
 
 def join(window: MainWindow, harness: Harness) -> None:
@@ -159,11 +160,15 @@ async def running_streams() -> tuple[DeviceAudio, list[int], list[tuple[str, str
     return audio, frames, failures
 
 
-async def test_opening_settings_never_stops_the_running_streams(qtbot: QtBot, sound: Pulse) -> None:
+async def test_opening_settings_never_stops_the_running_streams(
+    qtbot: QtBot, sound: Pulse, tmp_path: Path
+) -> None:
     """PortAudio's own listing (no device watch) rescans, which stops every stream: not while one runs."""
     audio, frames, failures = await running_streams()
     try:
-        dialog = SettingsDialog(Bridge(_no_engine, run_now, list_devices=device_names))
+        dialog = SettingsDialog(
+            Bridge(_no_engine, run_now, list_devices=device_names), scratch_prefs(tmp_path)
+        )
         qtbot.addWidget(dialog)
         dialog.load(AudioSettings())
         dialog.show()
@@ -176,14 +181,16 @@ async def test_opening_settings_never_stops_the_running_streams(qtbot: QtBot, so
         await audio.stop()
 
 
-async def test_a_sink_that_comes_and_goes_while_settings_is_open_is_shown(qtbot: QtBot, sound: Pulse) -> None:
+async def test_a_sink_that_comes_and_goes_while_settings_is_open_is_shown(
+    qtbot: QtBot, sound: Pulse, tmp_path: Path
+) -> None:
     watch = await DeviceWatch.start()
     assert watch is not None
     audio, frames, failures = await running_streams()
     try:
         bridge = Bridge(_no_engine, run_now, list_devices=lambda: watch.devices)
         watch.subscribe(bridge.devices_changed.emit)
-        dialog = SettingsDialog(bridge)
+        dialog = SettingsDialog(bridge, scratch_prefs(tmp_path))
         qtbot.addWidget(dialog)
         dialog.load(AudioSettings())
         dialog.show()

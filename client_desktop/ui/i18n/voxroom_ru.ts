@@ -2,6 +2,196 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ru_RU">
 <context>
+    <name>Announcer</name>
+    <message numerus="yes">
+        <source>%n new messages</source>
+        <translation>
+            <numerusform>%n новое сообщение</numerusform>
+            <numerusform>%n новых сообщения</numerusform>
+            <numerusform>%n новых сообщений</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>Bridge</name>
+    <message>
+        <source>Wrong password for this server.</source>
+        <translation>Неверный пароль для этого сервера.</translation>
+    </message>
+    <message>
+        <source>Someone in this room already uses that name. Pick another one.</source>
+        <translation>В этой комнате уже есть участник с таким именем. Выберите другое.</translation>
+    </message>
+    <message>
+        <source>This room is full. Try again later or pick another room.</source>
+        <translation>Комната заполнена. Попробуйте позже или выберите другую комнату.</translation>
+    </message>
+    <message>
+        <source>The server is full right now. Try again in a moment.</source>
+        <translation>Сервер сейчас переполнен. Попробуйте чуть позже.</translation>
+    </message>
+    <message>
+        <source>The server did not accept these details.</source>
+        <translation>Сервер не принял эти данные.</translation>
+    </message>
+    <message>
+        <source>A moderator has barred you from this server for a while. ({message})</source>
+        <translation>Модератор временно закрыл вам доступ к этому серверу. ({message})</translation>
+    </message>
+    <message>
+        <source>This room is locked: nobody new may join it for now.</source>
+        <translation>Комната заперта: новые участники пока не могут войти.</translation>
+    </message>
+    <message>
+        <source>A moderator removed you from the room. ({message})</source>
+        <translation>Модератор удалил вас из комнаты. ({message})</translation>
+    </message>
+    <message>
+        <source>You joined this room from another window, so this one was disconnected.</source>
+        <translation>Вы вошли в эту комнату из другого окна, поэтому это окно отключено.</translation>
+    </message>
+    <message>
+        <source>Cannot reach the server. Check the address and that it is running. ({message})</source>
+        <translation>Не удаётся связаться с сервером. Проверьте адрес и что сервер запущен. ({message})</translation>
+    </message>
+    <message>
+        <source>The secure connection failed; the server&apos;s certificate is not trusted. ({message})</source>
+        <translation>Не удалось установить защищённое соединение: сертификату сервера нет доверия. ({message})</translation>
+    </message>
+    <message>
+        <source>Something went wrong inside Voxroom. ({message})</source>
+        <translation>Внутренняя ошибка Voxroom. ({message})</translation>
+    </message>
+    <message>
+        <source>Only moderators can do that. To moderate, join again with the server&apos;s admin password (under Advanced).</source>
+        <translation>Это могут делать только модераторы. Чтобы модерировать, войдите заново с паролем администратора сервера (в разделе «Дополнительно»).</translation>
+    </message>
+    <message>
+        <source>That person is no longer in the room.</source>
+        <translation>Этого участника уже нет в комнате.</translation>
+    </message>
+    <message>
+        <source>The server reported a problem ({code}).</source>
+        <translation>Сервер сообщил о проблеме ({code}).</translation>
+    </message>
+    <message>
+        <source>1 day</source>
+        <translation>1 день</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n days</source>
+        <translation>
+            <numerusform>%n день</numerusform>
+            <numerusform>%n дня</numerusform>
+            <numerusform>%n дней</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>1 hour</source>
+        <translation>1 час</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n hours</source>
+        <translation>
+            <numerusform>%n час</numerusform>
+            <numerusform>%n часа</numerusform>
+            <numerusform>%n часов</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>1 minute</source>
+        <translation>1 минуту</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n minutes</source>
+        <translation>
+            <numerusform>%n минуту</numerusform>
+            <numerusform>%n минуты</numerusform>
+            <numerusform>%n минут</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>1 second</source>
+        <translation>1 секунду</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n seconds</source>
+        <translation>
+            <numerusform>%n секунду</numerusform>
+            <numerusform>%n секунды</numerusform>
+            <numerusform>%n секунд</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{by} kicked {target}</source>
+        <translation>{by} выгнал(а) {target}</translation>
+    </message>
+    <message>
+        <source>{by} banned {target} for {duration}</source>
+        <translation>{by} заблокировал(а) {target} на {duration}</translation>
+    </message>
+    <message>
+        <source>{by} muted {target}</source>
+        <translation>{by} выключил(а) микрофон участнику {target}</translation>
+    </message>
+    <message>
+        <source>{by} unmuted {target}</source>
+        <translation>{by} включил(а) микрофон участнику {target}</translation>
+    </message>
+    <message>
+        <source>{by} unlocked the room</source>
+        <translation>{by} отпер(ла) комнату</translation>
+    </message>
+    <message>
+        <source>{by} locked the room with a password</source>
+        <translation>{by} запер(ла) комнату паролем</translation>
+    </message>
+    <message>
+        <source>{by} locked the room</source>
+        <translation>{by} запер(ла) комнату</translation>
+    </message>
+    <message>
+        <source>{done}: {reason}</source>
+        <translation>{done}: {reason}</translation>
+    </message>
+    <message>
+        <source>Hosting is not available in this copy of Voxroom.</source>
+        <translation>В этой сборке Voxroom нельзя создать свой сервер.</translation>
+    </message>
+    <message>
+        <source>Could not start a server on this computer: {why}</source>
+        <translation>Не удалось запустить сервер на этом компьютере: {why}</translation>
+    </message>
+    <message>
+        <source>These details cannot be used: {problem}</source>
+        <translation>Эти данные не подходят: {problem}</translation>
+    </message>
+    <message>
+        <source>There is no sound output here.</source>
+        <translation>Здесь нет вывода звука.</translation>
+    </message>
+    <message>
+        <source>Could not play the test tone: {problem}</source>
+        <translation>Не удалось проиграть тестовый сигнал: {problem}</translation>
+    </message>
+    <message>
+        <source>Cannot open the microphone: {problem}</source>
+        <translation>Не удаётся открыть микрофон: {problem}</translation>
+    </message>
+    <message>
+        <source>no audio; chat still works</source>
+        <translation>без звука; чат работает</translation>
+    </message>
+    <message>
+        <source>Audio device problem: {problem}. Using {fallback}.</source>
+        <translation>Проблема со звуковым устройством: {problem}. Используется: {fallback}.</translation>
+    </message>
+    <message>
+        <source>its port is already in use (is Voxroom already hosting, or another program on that port?).</source>
+        <translation>его порт уже занят (может быть, Voxroom уже держит сервер или порт занят другой программой?).</translation>
+    </message>
+</context>
+<context>
     <name>CallBar</name>
     <message>
         <source>Join voice</source>
@@ -105,6 +295,60 @@
     </message>
 </context>
 <context>
+    <name>ChatDocument</name>
+    <message>
+        <source>(you)</source>
+        <translation>(вы)</translation>
+    </message>
+    <message>
+        <source>sending…</source>
+        <translation>отправляется…</translation>
+    </message>
+</context>
+<context>
+    <name>ChatView</name>
+    <message>
+        <source>Beginning of the room&apos;s history</source>
+        <translation>Начало истории комнаты</translation>
+    </message>
+    <message>
+        <source>Chat messages</source>
+        <translation>Сообщения чата</translation>
+    </message>
+    <message>
+        <source>New messages ↓</source>
+        <translation>Новые сообщения ↓</translation>
+    </message>
+    <message>
+        <source>Scroll to new messages</source>
+        <translation>Перейти к новым сообщениям</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>Сообщение</translation>
+    </message>
+    <message>
+        <source>Message the room (Enter sends, Shift+Enter for a new line)</source>
+        <translation>Сообщение в комнату (Enter — отправить, Shift+Enter — новая строка)</translation>
+    </message>
+    <message>
+        <source>Characters left</source>
+        <translation>Осталось символов</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>Отправить</translation>
+    </message>
+    <message>
+        <source>Send message</source>
+        <translation>Отправить сообщение</translation>
+    </message>
+    <message>
+        <source>Too long to send: shorten it</source>
+        <translation>Слишком длинное сообщение: сократите его</translation>
+    </message>
+</context>
+<context>
     <name>ConfirmRemoval</name>
     <message>
         <source>Ban</source>
@@ -192,6 +436,20 @@
     <message>
         <source>Connection lost ({reason}); reconnecting… You can keep typing.</source>
         <translation>Соединение потеряно ({reason}); переподключение… Сообщения можно писать дальше.</translation>
+    </message>
+</context>
+<context>
+    <name>DesktopNotifier</name>
+    <message>
+        <source>Show Voxroom</source>
+        <translation>Показать Voxroom</translation>
+    </message>
+</context>
+<context>
+    <name>GlobalPushToTalk</name>
+    <message>
+        <source>Push-to-talk works only while Voxroom has focus on this desktop.</source>
+        <translation>В этом окружении рабочего стола клавиша «нажми и говори» работает, только пока окно Voxroom активно.</translation>
     </message>
 </context>
 <context>
@@ -479,6 +737,10 @@
         <translation>Только если сервер его требует</translation>
     </message>
     <message>
+        <source>Room names use letters, digits, &apos;.&apos;, &apos;_&apos; or &apos;-&apos; (1-{count}).</source>
+        <translation>Имя комнаты состоит из букв, цифр, «.», «_» или «-» (от 1 до {count}).</translation>
+    </message>
+    <message>
         <source>Joining…</source>
         <translation>Вход…</translation>
     </message>
@@ -515,6 +777,13 @@
     </message>
 </context>
 <context>
+    <name>MentionNotifier</name>
+    <message>
+        <source>{name} mentioned you</source>
+        <translation>{name} упомянул(а) вас</translation>
+    </message>
+</context>
+<context>
     <name>Moderation</name>
     <message>
         <source>Unmute for everyone</source>
@@ -543,6 +812,13 @@
     <message>
         <source>Unlock room</source>
         <translation>Открыть комнату</translation>
+    </message>
+</context>
+<context>
+    <name>PortalKey</name>
+    <message>
+        <source>Push to talk</source>
+        <translation>Нажми и говори</translation>
     </message>
 </context>
 <context>
@@ -598,6 +874,149 @@
     <message>
         <source>Dismiss</source>
         <translation>Закрыть</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Audio settings</source>
+        <translation>Настройки звука</translation>
+    </message>
+    <message>
+        <source>Microphone</source>
+        <translation>Микрофон</translation>
+    </message>
+    <message>
+        <source>Speaker</source>
+        <translation>Динамик</translation>
+    </message>
+    <message>
+        <source>Play test tone</source>
+        <translation>Тестовый сигнал</translation>
+    </message>
+    <message>
+        <source>Play a test tone on the speaker</source>
+        <translation>Проиграть тестовый сигнал в динамике</translation>
+    </message>
+    <message>
+        <source>Echo cancellation</source>
+        <translation>Подавление эха</translation>
+    </message>
+    <message>
+        <source>Noise suppression</source>
+        <translation>Шумоподавление</translation>
+    </message>
+    <message>
+        <source>Voice activity</source>
+        <translation>По голосу</translation>
+    </message>
+    <message>
+        <source>Push to talk</source>
+        <translation>Нажми и говори</translation>
+    </message>
+    <message>
+        <source>Voice activity threshold</source>
+        <translation>Порог срабатывания по голосу</translation>
+    </message>
+    <message>
+        <source>Push-to-talk key</source>
+        <translation>Клавиша «нажми и говори»</translation>
+    </message>
+    <message>
+        <source>Voice quality</source>
+        <translation>Качество голоса</translation>
+    </message>
+    <message>
+        <source>{kbps} kbit/s</source>
+        <translation>{kbps} кбит/с</translation>
+    </message>
+    <message>
+        <source>Sounds for joins, leaves, mute and unmute</source>
+        <translation>Звуки входа, выхода, выключения и включения микрофона</translation>
+    </message>
+    <message>
+        <source>Sound volume</source>
+        <translation>Громкость звуков</translation>
+    </message>
+    <message>
+        <source>{percent}%</source>
+        <translation>{percent} %</translation>
+    </message>
+    <message>
+        <source>Closing the window keeps the call in the tray</source>
+        <translation>При закрытии окна звонок продолжается в трее</translation>
+    </message>
+    <message>
+        <source>This desktop has no tray: closing the window quits</source>
+        <translation>На этом рабочем столе нет трея: закрытие окна завершает программу</translation>
+    </message>
+    <message>
+        <source>Devices</source>
+        <translation>Устройства</translation>
+    </message>
+    <message>
+        <source>&amp;Microphone</source>
+        <translation>&amp;Микрофон</translation>
+    </message>
+    <message>
+        <source>&amp;Speaker</source>
+        <translation>&amp;Динамик</translation>
+    </message>
+    <message>
+        <source>Input level</source>
+        <translation>Уровень входа</translation>
+    </message>
+    <message>
+        <source>Voice processing</source>
+        <translation>Обработка голоса</translation>
+    </message>
+    <message>
+        <source>Transmit</source>
+        <translation>Передача</translation>
+    </message>
+    <message>
+        <source>Threshold</source>
+        <translation>Порог</translation>
+    </message>
+    <message>
+        <source>Key</source>
+        <translation>Клавиша</translation>
+    </message>
+    <message>
+        <source>&amp;Quality</source>
+        <translation>&amp;Качество</translation>
+    </message>
+    <message>
+        <source>Sounds</source>
+        <translation>Звуки</translation>
+    </message>
+    <message>
+        <source>&amp;Volume</source>
+        <translation>&amp;Громкость</translation>
+    </message>
+    <message>
+        <source>Window</source>
+        <translation>Окно</translation>
+    </message>
+    <message>
+        <source>No sound output (started with --no-audio)</source>
+        <translation>Нет вывода звука (запущено с --no-audio)</translation>
+    </message>
+    <message>
+        <source>System default</source>
+        <translation>Системное по умолчанию</translation>
+    </message>
+    <message>
+        <source>{device} (not connected)</source>
+        <translation>{device} (не подключено)</translation>
+    </message>
+    <message>
+        <source>{dbfs} dBFS</source>
+        <translation>{dbfs} дБFS</translation>
+    </message>
+    <message>
+        <source>Playing…</source>
+        <translation>Играет…</translation>
     </message>
 </context>
 <context>
