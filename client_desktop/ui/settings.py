@@ -18,8 +18,8 @@ window keeps the call in the tray (greyed where the desktop has no tray).
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QHideEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -241,6 +241,7 @@ class SettingsDialog(QDialog):
         """Say where the push-to-talk key does not reach ("" hides the hint)."""
         self.key_hint.setText(limitation)
         self.key_hint.setVisible(bool(limitation))
+        QTimer.singleShot(0, self._fit_hints)
 
     def apply(self) -> None:
         self._settings = self.value()
@@ -277,6 +278,7 @@ class SettingsDialog(QDialog):
         self.tone.setText(self.tr("Play test tone"))
         self.tone_hint.setText(problem)
         self.tone_hint.setVisible(bool(problem))
+        QTimer.singleShot(0, self._fit_hints)
 
     def _restart_meter(self) -> None:
         if self.isVisible() and not self.bridge.in_room:
@@ -288,10 +290,22 @@ class SettingsDialog(QDialog):
     def _meter_failed(self, problem: str) -> None:
         self.meter_hint.setText(problem)
         self.meter_hint.show()
+        QTimer.singleShot(0, self._fit_hints)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self._restart_meter()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        """Give each wrapped hint the height of its lines at its width: a form lays the rows out
+        by their one-line size hint, which cut a second line (a longer translation wraps). Hints
+        that change while the dialog shows are fitted again once laid out."""
+        super().resizeEvent(event)
+        self._fit_hints()
+
+    def _fit_hints(self) -> None:
+        for hint in (self.tone_hint, self.meter_hint, self.key_hint):
+            hint.setMinimumHeight(hint.heightForWidth(hint.width()) if hint.text() else 0)
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
         self.bridge.stop_input_meter()

@@ -211,3 +211,12 @@ async def test_a_sink_that_comes_and_goes_while_settings_is_open_is_shown(
 
 def _no_engine(*_args: object) -> Never:
     raise AssertionError("these tests join no room")
+
+
+def test_a_long_push_to_talk_hint_gets_all_its_lines(window: MainWindow, qtbot: QtBot) -> None:
+    """A form gave the spanning hint one line's height; a longer (translated) sentence lost its end."""
+    dialog = window.open_settings()
+    dialog.show_ptt_limitation("Push-to-talk works only while Voxroom has focus on this desktop. " * 3)
+    hint = dialog.key_hint
+    qtbot.waitUntil(lambda: hint.height() >= hint.heightForWidth(hint.width()))
+    assert hint.heightForWidth(hint.width()) > 2 * hint.fontMetrics().lineSpacing()  # it does wrap
