@@ -26,6 +26,7 @@ from ..engine.device_rules import DeviceList
 from ..engine.errors import SignalingError
 from ..engine.events import FailureCode
 from ..engine.shapes import AudioOptions, Cue
+from .durations import duration_words
 from .preferences import AudioSettings
 from .stats_poll import StatsPoller, StatsSource
 
@@ -506,19 +507,6 @@ class Bridge(QObject):
             case _:
                 assert_never(event)
 
-    def duration_words(self, seconds: int) -> str:
-        """``86400`` as "1 day", ``5400`` as "90 minutes": the largest unit that says it exactly."""
-        if seconds >= 86_400 and seconds % 86_400 == 0:
-            n = seconds // 86_400
-            return self.tr("1 day") if n == 1 else self.tr("%n days", "", n)
-        if seconds >= 3600 and seconds % 3600 == 0:
-            n = seconds // 3600
-            return self.tr("1 hour") if n == 1 else self.tr("%n hours", "", n)
-        if seconds >= 60 and seconds % 60 == 0:
-            n = seconds // 60
-            return self.tr("1 minute") if n == 1 else self.tr("%n minutes", "", n)
-        return self.tr("1 second") if seconds == 1 else self.tr("%n seconds", "", seconds)
-
     def moderation_words(self, n: Moderated) -> str:
         """A moderator's act in words for people, as the room's status line shows it."""
         by, target = n.by_username, n.target_username
@@ -527,7 +515,7 @@ class Bridge(QObject):
                 done = self.tr("{by} kicked {target}").format(by=by, target=target)
             case ModAction.BAN:
                 done = self.tr("{by} banned {target} for {duration}").format(
-                    by=by, target=target, duration=self.duration_words(n.duration_s or 0)
+                    by=by, target=target, duration=duration_words(n.duration_s or 0)
                 )
             case ModAction.SERVER_MUTE:
                 done = (

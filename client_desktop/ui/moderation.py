@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from protocol import Ban, Kick, LockRoom, Peer, ServerMute, limits
 
 from .bridge import Bridge
+from .durations import duration_words
 from .plain import plain_label, shown_name
 
 BAN_DURATIONS_S: Final = (3600, 86_400, 7 * 86_400, 30 * 86_400)
@@ -57,7 +58,7 @@ class ConfirmRemoval(QDialog):
         self.duration = QComboBox()
         self.duration.setAccessibleName(self.tr("Ban for"))
         for seconds in BAN_DURATIONS_S:
-            self.duration.addItem(self.duration_words(seconds), seconds)
+            self.duration.addItem(duration_words(seconds), seconds)
         self.duration.setCurrentIndex(self.duration.findData(DEFAULT_BAN_S))
         form = QFormLayout()
         form.addRow(self.tr("&Reason"), self.reason)
@@ -69,15 +70,6 @@ class ConfirmRemoval(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(380)
-
-    def duration_words(self, seconds: int) -> str:
-        """A choice of ``BAN_DURATIONS_S`` (whole days or hours) in words; "1 day" is said apart so
-        English needs no catalogue of its own for plurals."""
-        if seconds % 86_400 == 0:
-            days = seconds // 86_400
-            return self.tr("1 day") if days == 1 else self.tr("%n days", "", days)
-        hours = seconds // 3600
-        return self.tr("1 hour") if hours == 1 else self.tr("%n hours", "", hours)
 
     def request(self) -> Kick | Ban:
         reason = self.reason.text().strip()
