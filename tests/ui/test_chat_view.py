@@ -181,7 +181,8 @@ def test_a_burst_is_drawn_over_turns_of_the_loop_in_order_and_whole(
     chat.add_chat(3, "bob", "m3 again", TS, False, None)
     assert len(blocks(chat)) == 2  # the first line, and ours on its way; the rest wait their turn
     assert [line.key for line in chat.lines()][:2] == [Delivered(1), Pending("n1")]
-    qtbot.waitUntil(lambda: len(blocks(chat)) == 6)
-    assert [line.key for line in chat.lines()] == [Delivered(i) for i in range(1, 7)]
+    # six blocks are drawn twice: with our line still pending (its delivery queued), then with it delivered
+    qtbot.waitUntil(lambda: [line.key for line in chat.lines()] == [Delivered(i) for i in range(1, 7)])
+    assert len(blocks(chat)) == 6
     assert chat.plain_text().count("mine") == 1
     assert "again" not in chat.plain_text()
