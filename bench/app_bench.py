@@ -76,18 +76,22 @@ BYTECODE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTE
 
 
 class App:
-    """``python -m client_desktop`` as a child, its driver lines read on a thread."""
+    """``python -m client_desktop`` (or ``program``, e.g. a bench's wrapper of it) as a child, its driver
+    lines read on a thread; ``nice`` lowers the child's priority by that much (negative: raises it)."""
 
-    def __init__(self, *args: str, config: Path, tree: Path = REPO) -> None:
+    def __init__(
+        self, *args: str, config: Path, tree: Path = REPO, program: Sequence[str] = (), nice: int = 0
+    ) -> None:
         env = {**BYTECODE_ENV, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(config)}
         self.started = time.time()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "client_desktop", "--no-audio", "--test-driver", *args],
+            [*(program or (sys.executable, "-m", "client_desktop")), "--no-audio", "--test-driver", *args],
             cwd=tree,  # ``-m`` puts the working directory first on sys.path
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
         )
         self.events: queue.Queue[Event] = queue.Queue()
         self.output: list[str] = []
@@ -110,11 +114,15 @@ class App:
                     return event
         raise RuntimeError(f"no {kind!r} from the app; its output:\n" + "\n".join(self.output[-30:]))
 
+    def command(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
     def quit(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
+        if self.proc.poll() is None:
             with contextlib.suppress(OSError):
-                self.proc.stdin.write(b"quit\n")
-                self.proc.stdin.flush()
+                self.command("quit")
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

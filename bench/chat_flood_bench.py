@@ -18,14 +18,11 @@ letter followed by 49 marks).
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import queue
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from app_bench import App  # noqa: E402
 from chat_flood_app import LAST  # noqa: E402
 from chat_view_bench import texts  # noqa: E402
 
@@ -45,56 +43,6 @@ from tests.support.server import child_server  # noqa: E402
 USER = "alice"
 STALL_MS = 50.0
 PREFIX = "VOXROOM "
-
-
-class App:
-    """``chat_flood_app.py`` as a child, its driver lines read on a thread (app_bench.App runs ``-m``)."""
-
-    def __init__(self, *args: str, config: Path, nice: int = 0) -> None:
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(config)}
-        program = [sys.executable, str(REPO / "bench" / "chat_flood_app.py"), "--no-audio", "--test-driver"]
-        self.proc = subprocess.Popen(
-            [*program, *args],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: os.nice(nice),
-        )
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            line = raw.decode(errors="replace").rstrip("\n")
-            self.output.append(line)
-            if line.startswith(PREFIX):
-                self.events.put(json.loads(line.removeprefix(PREFIX)))
-
-    def command(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line.encode() + b"\n")
-        self.proc.stdin.flush()
-
-    def wait(self, kind: str, timeout_s: float = 20.0, **fields: Any) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while (left := deadline - time.monotonic()) > 0:
-            with contextlib.suppress(queue.Empty):
-                event = self.events.get(timeout=left)
-                if event["event"] == kind and all(event.get(k) == v for k, v in fields.items()):
-                    return event
-        raise RuntimeError(f"no {kind!r} from the app; its output:\n" + "\n".join(self.output[-30:]))
-
-    def quit(self) -> None:
-        with contextlib.suppress(OSError):
-            self.command("quit")
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 async def flood(url: str, kind: str, seconds: float) -> tuple[int, int]:
@@ -150,6 +98,7 @@ def main() -> None:
         app = App(
             *("--server", server.url, "--room", "flood", "--username", USER, "--join"),
             config=Path(config),
+            program=(sys.executable, str(REPO / "bench" / "chat_flood_app.py")),
             nice=args.nice,
         )
         try:
