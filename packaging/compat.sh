@@ -58,6 +58,14 @@ in_namespace() {  # $1: the step; runs in a private mount namespace (see the end
       "${pip_env[@]}" PIP_CERT=/etc/host-ca-certificates.crt \
       ${SOURCE_DATE_EPOCH:+SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH} bash /src/packaging/compat.sh --in-chroot "$@"
   }
+  from_source() {  # $1: the step that builds it in the chroot, $2: its tarball on the mirror, $3: the tarball's sha256
+    [ "$(cat "$DIR/$1.done" 2>/dev/null)" = "$2" ] && return 0
+    local tarball=$DIR/${2##*/}
+    [ -f "$tarball" ] || curl -fsS -o "$tarball" "$MIRROR/$2"
+    echo "$3  $tarball" | sha256sum -c --quiet
+    inside "$1" "/src/$tarball"
+    echo "$2" >"$DIR/$1.done"
+  }
   # pip there is configured as pip here (its local indexes bound read-only at the same paths), but for
   # the CA file, copied: pip trusts what this machine trusts (an egress proxy's CA too, where there is one).
   local pip_env=() key value
@@ -78,20 +86,8 @@ in_namespace() {  # $1: the step; runs in a private mount namespace (see the end
     inside tools
     echo "$BUILD_PACKAGES" >"$DIR/tools.done"
   fi
-  if [ "$(cat "$DIR/python.done" 2>/dev/null)" != "$PY_TARBALL" ]; then
-    local tarball=$DIR/${PY_TARBALL##*/}
-    [ -f "$tarball" ] || curl -fsS -o "$tarball" "$MIRROR/$PY_TARBALL"
-    echo "$PY_SHA256  $tarball" | sha256sum -c --quiet
-    inside python "/src/$tarball"
-    echo "$PY_TARBALL" >"$DIR/python.done"
-  fi
-  if [ "$(cat "$DIR/sqlite.done" 2>/dev/null)" != "$SQLITE_TARBALL" ]; then
-    local tarball=$DIR/${SQLITE_TARBALL##*/}
-    [ -f "$tarball" ] || curl -fsS -o "$tarball" "$MIRROR/$SQLITE_TARBALL"
-    echo "$SQLITE_SHA256  $tarball" | sha256sum -c --quiet
-    inside sqlite "/src/$tarball"
-    echo "$SQLITE_TARBALL" >"$DIR/sqlite.done"
-  fi
+  from_source python "$PY_TARBALL" "$PY_SHA256"
+  from_source sqlite "$SQLITE_TARBALL" "$SQLITE_SHA256"
   case $step in
     prepare) inside wheels ;;
     build) inside wheels && inside build && VOXROOM_BUILD_ONLY=app bash packaging/build.sh ;;
