@@ -35,7 +35,6 @@ from .links import LinkError, parse_link
 from .single_instance import Claim, Handoff, InstanceServer, NoAnswerError
 from .ui import i18n, icons, style
 from .ui.bridge import Bridge, JoinRequest
-from .ui.desktop_notify import session_notifier
 from .ui.driver import TestDriver
 from .ui.invite import InviteNotice
 from .ui.link_opener import bring_to_front, open_link
@@ -164,10 +163,7 @@ class App:
         self.invite = InviteNotice(self.window, self.bridge)
         self.tray = Tray(self.window)
         self.mentions = MentionNotifier(
-            self.bridge,
-            self.window,
-            self.tray.icon if self.tray.available else None,
-            desktop=session_notifier(self.window),
+            self.bridge, self.window, self.tray.icon if self.tray.available else None
         )
         if args.password:
             self.window.login.password.setText(args.password)
@@ -242,6 +238,12 @@ class App:
             except LinkError as exc:
                 self.window.login.show_error(str(exc))
 
+    def _window_shown(self) -> None:
+        """Load what the login window needs none of: the call stack on a thread, and the desktop's
+        notification server (jeepney, a D-Bus handshake) on this one, once this round of events is over."""
+        threading.Thread(target=_load_engine, name="load-engine").start()
+        QTimer.singleShot(0, self.mentions.reach_desktop)
+
     def _devices(self) -> DeviceList:
         return self.devices.devices if self.devices is not None else _device_names()
 
@@ -253,8 +255,7 @@ class App:
     async def run(self) -> None:
         if not self.args.no_audio:
             self._spawn(self._watch_devices())
-        loader = threading.Thread(target=_load_engine, name="load-engine")
-        _AfterFirstPaint(self.window, loader.start)
+        _AfterFirstPaint(self.window, self._window_shown)
         self.window.show()
         if self.args.link is not None:
             open_link(self.window, parse_link(self.args.link))

@@ -7,17 +7,23 @@ Wayland app (or one with no X server to ask) gets it from the XDG
 GlobalShortcuts portal (``PortalKey``), and the desktop asks the person to
 allow it. Where neither works, the window's own handling stays, and
 ``limitation`` says so in words.
+
+python-xlib and jeepney are imported at the first ``watch`` of a key, not
+with this module: the window makes one at start, and the key is watched only
+in a room (docs/benchmarks.md, the desktop app's start).
 """
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
-from .dbus_link import BusLink, BusUnavailableError
-from .portal_shortcuts import PortalKey
-from .x11_key import KeyUnavailableError, X11Key
+if TYPE_CHECKING:
+    from .dbus_link import BusLink
+    from .portal_shortcuts import PortalKey
+    from .x11_key import X11Key
 
 log = logging.getLogger("voxroom.ui.keys")
 
@@ -62,6 +68,8 @@ class GlobalPushToTalk(QObject):
         self._key = key
         if key is None:
             return
+        from .x11_key import KeyUnavailableError, X11Key
+
         if self._use_x11():
             try:
                 self._watcher = X11Key(key, self._display, self)
@@ -72,6 +80,9 @@ class GlobalPushToTalk(QObject):
                 self._limit("")
                 return
         if self._has_bus():
+            from .dbus_link import BusLink, BusUnavailableError
+            from .portal_shortcuts import PortalKey
+
             try:
                 self._bus = BusLink(self._bus_address or "SESSION", self)
                 self._watcher = PortalKey(key, self._bus, self)

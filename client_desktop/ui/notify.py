@@ -13,6 +13,9 @@ markup (the freedesktop spec's ``body-markup``, which GNOME, KDE, dunst and
 mako have), so on Linux ``&``, ``<`` and ``>`` are escaped there; a server
 without markup shows them as written entities, which is ugly but never lets
 a peer's ``<img src=…>`` load a file.
+
+The app reaches the notification server (``reach_desktop``) once its window
+is up: jeepney's import and the bus's handshake are no part of the start.
 """
 
 import html
@@ -20,15 +23,18 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from ..engine import events
 from .bridge import Bridge
-from .desktop_notify import DesktopNotifier
 from .markdown import mentions, tame
 from .window import MainWindow
+
+if TYPE_CHECKING:
+    from .desktop_notify import DesktopNotifier
 
 NOTIFY_BURST = 3
 """Notifications allowed within ``NOTIFY_WINDOW_S``."""
@@ -88,20 +94,32 @@ class MentionNotifier(QObject):
         window: MainWindow,
         tray: QSystemTrayIcon | None,
         clock: Clock = time.monotonic,
-        desktop: DesktopNotifier | None = None,
     ) -> None:
         super().__init__(window)
         self._bridge = bridge
         self._window = window
         self._tray = tray
-        self._desktop = desktop
+        self._desktop: DesktopNotifier | None = None
         self._clock = clock
         self._budget = MentionBudget()
         bridge.chat_received.connect(self._chat)
-        if desktop is not None:
-            desktop.clicked.connect(window.bring_back)
         if tray is not None:
             tray.messageClicked.connect(window.bring_back)
+
+    def use_desktop(self, desktop: "DesktopNotifier") -> None:
+        """Show mentions through ``desktop`` from now on, once it has answered."""
+        self._desktop = desktop
+        desktop.clicked.connect(self._window.bring_back)
+
+    def reach_desktop(self) -> "DesktopNotifier | None":
+        """Use this login's notification server, if it has a session bus (a blocking handshake of
+        up to a second with a bus that hangs: call it once the window is shown)."""
+        from .desktop_notify import session_notifier
+
+        desktop = session_notifier(self._window)
+        if desktop is not None:
+            self.use_desktop(desktop)
+        return desktop
 
     def _chat(self, event: events.ChatReceived) -> None:
         me = self._bridge.me

@@ -124,7 +124,7 @@ def rendered(markup: str) -> str:
 def test_a_mention_is_one_desktop_notification_shown_literally_and_a_click_brings_the_window(
     qtbot: QtBot, window: MainWindow, harness: Harness, desktop: DesktopNotifier, dunst: Dunst
 ) -> None:
-    MentionNotifier(harness.bridge, window, None, desktop=desktop)
+    MentionNotifier(harness.bridge, window, None).use_desktop(desktop)
     harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
     window.hide()
     text = "alice <img src=file:///etc/passwd> & <b>look</b>"
@@ -143,7 +143,8 @@ def test_a_mention_is_one_desktop_notification_shown_literally_and_a_click_bring
 def test_no_desktop_notification_while_the_window_is_in_front(
     qtbot: QtBot, window: MainWindow, harness: Harness, desktop: DesktopNotifier, dunst: Dunst
 ) -> None:
-    notifier = MentionNotifier(harness.bridge, window, None, desktop=desktop)
+    notifier = MentionNotifier(harness.bridge, window, None)
+    notifier.use_desktop(desktop)
     harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
@@ -153,3 +154,25 @@ def test_no_desktop_notification_while_the_window_is_in_front(
     harness.engine.chat(6, "bob", "alice, now?")
     qtbot.waitUntil(lambda: dunst.ctl("count", "displayed") == "1")
     assert [entry["body"] for entry in dunst.history()] == ["alice, now?"]
+
+
+def test_the_notifier_reaches_the_session_bus_of_this_login(
+    qtbot: QtBot, window: MainWindow, harness: Harness, dunst: Dunst, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", dunst.bus)
+    notifier = MentionNotifier(harness.bridge, window, None)
+    desktop = notifier.reach_desktop()  # what the app does once its window is shown
+    assert desktop is not None
+    qtbot.waitUntil(lambda: desktop.available)
+    harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
+    window.hide()
+    harness.engine.chat(5, "bob", "alice, here?")
+    qtbot.waitUntil(lambda: dunst.ctl("count", "displayed") == "1")
+    assert [entry["body"] for entry in dunst.history()] == ["alice, here?"]
+
+
+def test_without_a_session_bus_the_notifier_stays_with_the_tray(
+    window: MainWindow, harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    assert MentionNotifier(harness.bridge, window, None).reach_desktop() is None
