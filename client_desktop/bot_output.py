@@ -113,7 +113,7 @@ def print_event(event: events.EngineEvent) -> None:
         case events.ServerError():
             print(f"* server: {event.message}", file=sys.stderr, flush=True)
         case events.RelayUnusable():
-            print(f"* relay: {event.message}", file=sys.stderr, flush=True)
+            print(f"* relay: {event}", file=sys.stderr, flush=True)
         case events.AudioDeviceFailed():
             print(
                 f"* audio: {event.message}; using {event.fallback or 'no audio'}", file=sys.stderr, flush=True

@@ -14,12 +14,16 @@ explicit downgrade, rather than a second scheme, keeps one desktop handler
 
 Links come from strangers, so parsing is strict: anything this module does
 not understand is refused with a sentence saying why, never guessed at.
+The sentences go through Qt's catalogue: in the app's language once it has
+installed one, in English on the command line before that.
 """
 
 import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
+
+from PySide6.QtCore import QCoreApplication
 
 from protocol import limits
 
@@ -39,7 +43,9 @@ class LinkError(ValueError):
 def room_problem(room: str) -> str | None:
     """The protocol's rule for room names, said plainly; ``None`` when ``room`` follows it."""
     if not re.match(limits.ROOM_PATTERN, room):
-        return f"Room names use letters, digits, '.', '_' or '-' (1-{limits.MAX_ROOM_CHARS})."
+        return QCoreApplication.translate(
+            "Links", "Room names use letters, digits, '.', '_' or '-' (1-{count})."
+        ).format(count=limits.MAX_ROOM_CHARS)
     return None
 
 
@@ -54,7 +60,7 @@ class RoomLink:
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
-            raise LinkError("The port must be a number from 1 to 65535.")
+            raise LinkError(QCoreApplication.translate("Links", "The port must be a number from 1 to 65535."))
         if problem := room_problem(self.room):
             raise LinkError(problem)
 
@@ -87,15 +93,29 @@ def parse_link(text: str) -> RoomLink:
     """
     text = text.strip()
     if len(text) > MAX_LINK_CHARS:
-        raise LinkError("This link is too long to be a Voxroom invitation.")
+        raise LinkError(
+            QCoreApplication.translate("Links", "This link is too long to be a Voxroom invitation.")
+        )
     if any(ch.isspace() or not ch.isprintable() for ch in text):
-        raise LinkError("A Voxroom link has no spaces or control characters (a room's name is %-encoded).")
+        raise LinkError(
+            QCoreApplication.translate(
+                "Links", "A Voxroom link has no spaces or control characters (a room's name is %-encoded)."
+            )
+        )
     match = _LINK.match(text)
     if match is None:
-        raise LinkError(f"Not a Voxroom link: it should look like {SCHEME}://HOST:PORT/ROOM.")
+        raise LinkError(
+            QCoreApplication.translate("Links", "Not a Voxroom link: it should look like {example}.").format(
+                example=f"{SCHEME}://HOST:PORT/ROOM"
+            )
+        )
     authority = match["authority"]
     if "@" in authority:
-        raise LinkError("This link carries a name or password; Voxroom links never do. Ask for a new one.")
+        raise LinkError(
+            QCoreApplication.translate(
+                "Links", "This link carries a name or password; Voxroom links never do. Ask for a new one."
+            )
+        )
     tls = _tls(match["query"])
     host, port = _host_port(authority, TLS_PORT if tls else limits.DEFAULT_PORT)
     return RoomLink(host, port, _room(match["path"] or ""), tls)
@@ -108,32 +128,44 @@ def _tls(query: str | None) -> bool:
         return False
     if query == "tls=1":
         return True
-    raise LinkError("This link has settings Voxroom does not know (only ?tls=0 is allowed).")
+    raise LinkError(
+        QCoreApplication.translate(
+            "Links", "This link has settings Voxroom does not know (only ?tls=0 is allowed)."
+        )
+    )
 
 
 def _host_port(authority: str, default_port: int) -> tuple[str, int]:
     match = _HOST_PORT.match(authority)
     if match is None:
-        raise LinkError("The link's server address cannot be read.")
+        raise LinkError(QCoreApplication.translate("Links", "The link's server address cannot be read."))
     port = default_port
     if match["port"] is not None:
         if not _DIGITS.match(match["port"]) or not 1 <= int(match["port"]) <= 65535:
-            raise LinkError("The port in the link must be a number from 1 to 65535.")
+            raise LinkError(
+                QCoreApplication.translate("Links", "The port in the link must be a number from 1 to 65535.")
+            )
         port = int(match["port"])
     if match["v6"] is not None:
         if "%" in match["v6"]:  # a zone (fe80::1%eth0) means something only on the sender's machine
-            raise LinkError("The link's IPv6 address is not valid here (it names a network interface).")
+            raise LinkError(
+                QCoreApplication.translate(
+                    "Links", "The link's IPv6 address is not valid here (it names a network interface)."
+                )
+            )
         try:
             return str(ipaddress.IPv6Address(match["v6"])), port
         except ValueError:
-            raise LinkError("The link's IPv6 address is not valid.") from None
+            raise LinkError(
+                QCoreApplication.translate("Links", "The link's IPv6 address is not valid.")
+            ) from None
     return _host_name(match["name"]), port
 
 
 def _host_name(name: str) -> str:
     """An IPv4 address or a DNS name (Unicode names in their ASCII form); nothing percent-encoded."""
     if not name:
-        raise LinkError("The link names no server.")
+        raise LinkError(QCoreApplication.translate("Links", "The link names no server."))
     try:
         return str(ipaddress.IPv4Address(name))
     except ValueError:
@@ -141,23 +173,31 @@ def _host_name(name: str) -> str:
     try:
         ascii_name = name.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise LinkError("The link's server name is not valid.") from None
+        raise LinkError(QCoreApplication.translate("Links", "The link's server name is not valid.")) from None
     labels = ascii_name.split(".")
     if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise LinkError("The link's server name is not valid.")
+        raise LinkError(QCoreApplication.translate("Links", "The link's server name is not valid."))
     return ascii_name
 
 
 def _room(path: str) -> str:
     encoded = path.removeprefix("/").removesuffix("/")
     if not encoded:
-        raise LinkError("The link names no room.")
+        raise LinkError(QCoreApplication.translate("Links", "The link names no room."))
     if "/" in encoded:
-        raise LinkError("A Voxroom link names one room: voxroom://HOST:PORT/ROOM.")
+        raise LinkError(
+            QCoreApplication.translate("Links", "A Voxroom link names one room: voxroom://HOST:PORT/ROOM.")
+        )
     try:
         room = unquote(encoded, errors="strict")
     except UnicodeDecodeError:
-        raise LinkError("The link's room name is not valid text.") from None
+        raise LinkError(
+            QCoreApplication.translate("Links", "The link's room name is not valid text.")
+        ) from None
     if problem := room_problem(room):
-        raise LinkError(f"The link's room {room!r} cannot be used. {problem}")
+        raise LinkError(
+            QCoreApplication.translate("Links", "The link's room {room} cannot be used. {problem}").format(
+                room=repr(room), problem=problem
+            )
+        )
     return room

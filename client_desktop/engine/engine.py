@@ -76,7 +76,7 @@ class Engine:
             self._relay,
             self._mixer.input_for,
             self._call_state,
-            lambda message: self._emit(events.RelayUnusable(message)),
+            self._emit,
             CandidateFilter(allow_loopback=server_is_loopback(urlsplit(url).hostname or "")),
             timing,
         )

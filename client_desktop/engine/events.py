@@ -215,14 +215,55 @@ class AudioDeviceFailed:
     fallback: str
 
 
+class RelayTrouble(StrEnum):
+    """Why one TURN URL gave us no relay; the owner puts it in words (the UI in the person's language)."""
+
+    CREDENTIALS_REFUSED = "credentials-refused"
+    """A 401: the Voxroom server's TURN secret is not the relay's."""
+    REFUSED = "refused"
+    """Any other error answer; ``detail``: its code and reason (``403 Forbidden IP``)."""
+    NO_ANSWER = "no-answer"
+    """Nothing answered within ``waited_s``: blocked on this network, or down."""
+    UNTRUSTED = "untrusted"
+    """Its TLS certificate is not trusted; ``detail``: the verifier's reason."""
+    CONNECTION_REFUSED = "connection-refused"
+    """Nothing listens there."""
+    UNREACHABLE = "unreachable"
+    """The system cannot reach it; ``detail``: its error."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayFailure:
+    """One TURN URL that gave us no relay, and why: a code and its parameters, no sentence."""
+
+    url: str
+    """The URL and its transport, as shown: ``turn:relay.example.org:3478 (UDP)``."""
+    trouble: RelayTrouble
+    detail: str = ""
+    """What the relay or the system said, as it said it (see ``RelayTrouble``), else ""."""
+    waited_s: float = 0.0
+    """For ``NO_ANSWER``: how long we waited."""
+
+    @property
+    def silent(self) -> bool:
+        """Nothing answered at all."""
+        return self.trouble is RelayTrouble.NO_ANSWER
+
+    def __str__(self) -> str:
+        """For logs and the bot: the URL and the code with its parameters."""
+        said = f" ({self.detail})" if self.detail else f" ({self.waited_s:g} s)" if self.silent else ""
+        return f"{self.url}: {self.trouble}{said}"
+
+
 @dataclass(frozen=True, slots=True)
 class RelayUnusable:
-    """No TURN server we were given would give us a relay: calls that need one will not connect.
+    """No TURN server we were given would give us a relay: calls that need one will not connect;
+    direct calls go on. ``failures``: each TURN URL tried, in the server's order, and why."""
 
-    ``message`` says why in plain words (refused credentials, unreachable, TLS); direct calls go on.
-    """
+    failures: tuple[RelayFailure, ...]
 
-    message: str
+    def __str__(self) -> str:
+        return "no TURN URL gave a relay: " + "; ".join(map(str, self.failures))
 
 
 EngineEvent = (

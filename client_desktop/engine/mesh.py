@@ -38,7 +38,7 @@ from .call_rules import (
     SignalPeer,
 )
 from .candidate_policy import CandidateFilter
-from .events import CallState
+from .events import CallState, RelayUnusable
 from .ice import allow_loopback_only_hosts
 from .relays import RelayChoice
 from .rtp import OnPacket, PacketTrack, tap_receiver
@@ -52,8 +52,8 @@ RelaySignal = Callable[[str, dict[str, object]], None]
 MediaFactory = Callable[[str], OnPacket]
 """Given a peer id, the callable that takes that peer's RTP payloads."""
 StateSink = Callable[[str, CallState], None]
-NoticeSink = Callable[[str], None]
-"""Plain words for the owner (no relay works …)."""
+NoticeSink = Callable[[RelayUnusable], None]
+"""Told when no relay works (the owner puts it in words)."""
 
 WATCH_EVERY_S = 0.25
 

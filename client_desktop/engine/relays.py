@@ -12,7 +12,9 @@ the first URL works; when a later URL worked, an earlier one still silent is
 waited for only as long again as the later one took (at least 0.25 s more),
 so a network that drops UDP does not hold every call for the whole
 ``PROBE_TIMEOUT_S``. When
-none works, the owner hears why in plain words; direct calls go on. A
+none works, the owner hears why (``RelayUnusable``: a code and its
+parameters per URL, which the UI puts in the person's language); direct
+calls go on. A
 ``stun:`` URL at the host and port where a UDP TURN allocation got no answer
 (or none in time) is left out too: on a network that drops UDP it would only make aioice wait
 5 s for a reflexive address on every new connection.
@@ -36,6 +38,7 @@ from aiortc.rtcicetransport import parse_stun_turn_uri
 from protocol import IceServer
 
 from .call_stats import TransportProtocol
+from .events import RelayFailure, RelayTrouble, RelayUnusable
 
 log = logging.getLogger("voxroom.relays")
 
@@ -45,21 +48,10 @@ MIN_PATIENCE_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
-class Failure:
-    """Why a relay could not be had, in plain words; ``silent``: nothing answered at all."""
-
-    reason: str
-    silent: bool = False
-
-    def __str__(self) -> str:
-        return self.reason
-
-
-@dataclass(frozen=True, slots=True)
 class Probed:
     """A finished probe: ``failure`` None when a relay was allocated; ``took_s`` from the start."""
 
-    failure: Failure | None
+    failure: RelayFailure | None
     took_s: float
 
 
@@ -174,13 +166,14 @@ def silent_udp(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> fro
     return frozenset((u.host, u.port) for u in urls if u.transport is TransportProtocol.UDP and silent(u))
 
 
-def unusable_message(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> str:
-    reasons = "; ".join(f"{url}: {probed[url].failure}" for url in urls)
-    return f"No relay server works, so calls through strict NATs or firewalls will not connect. {reasons}."
+def unusable(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> RelayUnusable:
+    """What the owner hears once every URL failed (``choose`` said None)."""
+    return RelayUnusable(tuple(failure for url in urls if (failure := probed[url].failure) is not None))
 
 
-async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> Failure | None:
+async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> RelayFailure | None:
     """Allocate a relay through ``url`` and give it back: None when that worked, else why not."""
+    shown = str(url)
     try:
         async with asyncio.timeout(timeout_s):
             transport, _ = await create_turn_endpoint(
@@ -194,16 +187,16 @@ async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> Failure | N
     except TransactionFailed as exc:
         code, reason = exc.response.attributes.get("ERROR-CODE", (0, "refused"))
         if code == 401:
-            return Failure("it refused our credentials (the Voxroom server's TURN secret is not the relay's)")
-        return Failure(f"it refused a relay ({code} {reason})")
+            return RelayFailure(shown, RelayTrouble.CREDENTIALS_REFUSED)
+        return RelayFailure(shown, RelayTrouble.REFUSED, f"{code} {reason}")
     except (TransactionTimeout, TimeoutError):
-        return Failure(f"no answer within {timeout_s:g} s (blocked on this network, or down)", silent=True)
+        return RelayFailure(shown, RelayTrouble.NO_ANSWER, waited_s=timeout_s)
     except ssl.SSLCertVerificationError as exc:
-        return Failure(f"its TLS certificate is not trusted ({exc.verify_message})")
+        return RelayFailure(shown, RelayTrouble.UNTRUSTED, exc.verify_message)
     except ConnectionRefusedError:
-        return Failure("nothing listens there (connection refused)")
+        return RelayFailure(shown, RelayTrouble.CONNECTION_REFUSED)
     except OSError as exc:
-        return Failure(f"cannot reach it ({exc.strerror or exc})")
+        return RelayFailure(shown, RelayTrouble.UNREACHABLE, exc.strerror or str(exc))
     transport.close()  # deletes the allocation
     return None
 
@@ -214,7 +207,7 @@ class RelayChoice:
     def __init__(
         self,
         servers: Sequence[IceServer],
-        on_unusable: Callable[[str], None],
+        on_unusable: Callable[[RelayUnusable], None],
         timeout_s: float = PROBE_TIMEOUT_S,
     ) -> None:
         self._servers = list(servers)
@@ -250,7 +243,7 @@ class RelayChoice:
         failure = await probe(url, timeout_s)
         self._probed[url] = Probed(failure, self._loop.time() - self._started)
         if failure is not None:
-            log.warning("TURN %s: %s", url, failure)
+            log.warning("TURN %s", failure)
         self._decide()
 
     def _decide(self) -> None:
@@ -269,6 +262,6 @@ class RelayChoice:
         self._silent = silent_udp(self._urls, self._probed)
         self._decided.set()
         if choice is None:
-            self._on_unusable(unusable_message(self._urls, self._probed))
+            self._on_unusable(unusable(self._urls, self._probed))
         else:
             log.info("calls use the relay %s", choice)

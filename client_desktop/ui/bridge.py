@@ -28,6 +28,7 @@ from ..engine.events import FailureCode
 from ..engine.shapes import AudioOptions, Cue
 from .durations import duration_words
 from .preferences import AudioSettings
+from .relay_words import relay_words
 from .stats_poll import StatsPoller, StatsSource
 
 log = logging.getLogger("voxroom.ui")
@@ -501,7 +502,7 @@ class Bridge(QObject):
                 self.moderated.emit(event.notice)
                 self.notice.emit(self.moderation_words(event.notice))
             case events.RelayUnusable():
-                self.warning.emit(event.message)
+                self.warning.emit(relay_words(event))
             case events.ServerError():
                 self.server_error.emit(server_words(event))
             case _:

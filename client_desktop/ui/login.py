@@ -282,12 +282,8 @@ class LoginView(QWidget):
         """The form as a ``JoinRequest``, or ``ValueError`` with the first problem, said plainly."""
         server = "" if self.host.isChecked() else normalize_server(self.server.text())
         room = self.room.text().strip()
-        if room_problem(room) is not None:  # links.py says it in English, for the command line
-            raise ValueError(
-                self.tr("Room names use letters, digits, '.', '_' or '-' (1-{count}).").format(
-                    count=limits.MAX_ROOM_CHARS
-                )
-            )
+        if problem := room_problem(room):
+            raise ValueError(problem)
         name = self.username.text()
         if problem := username_problem(name):
             raise ValueError(problem)

@@ -16,9 +16,9 @@ import pytest
 import trustme
 
 from client_desktop.engine.call_stats import TransportProtocol
+from client_desktop.engine.events import RelayFailure, RelayTrouble, RelayUnusable
 from client_desktop.engine.relays import (
     PENDING,
-    Failure,
     Probed,
     RelayChoice,
     TurnUrl,
@@ -80,7 +80,9 @@ def test_turn_urls_keep_the_servers_order_and_leave_out_what_aiortc_cannot_use()
 
 def test_the_first_url_that_works_is_chosen_once_every_earlier_one_failed() -> None:
     urls = [U, T, S]
-    blocked, refused, untrusted = Failure("blocked", silent=True), Failure("refused"), Failure("untrusted")
+    blocked = RelayFailure(str(U), RelayTrouble.NO_ANSWER, waited_s=2.5)
+    refused = RelayFailure(str(T), RelayTrouble.REFUSED, "403 Forbidden IP")
+    untrusted = RelayFailure(str(S), RelayTrouble.UNTRUSTED, "self-signed certificate")
     assert choose(urls, {}, 0.1) is PENDING
     assert choose(urls, {U: Probed(None, 0.05)}, 0.05) == U  # no need to wait for the others
     assert choose(urls, {U: Probed(blocked, 2.5), T: Probed(None, 0.1)}, 2.5) == T
@@ -99,7 +101,18 @@ def test_a_silent_earlier_url_is_waited_for_only_so_long_after_a_later_one_worke
     assert next_look_s(urls, tcp_worked) == 0.35
     assert choose(urls, tcp_worked, 0.35) == T
     assert choose(urls, {U: Probed(None, 0.3), **tcp_worked}, 0.3) == U  # UDP in time: still first
-    assert next_look_s(urls, {U: Probed(Failure("x"), 0.1)}) is None  # nothing worked: wait for results
+    refused = Probed(RelayFailure(str(U), RelayTrouble.CONNECTION_REFUSED), 0.1)
+    assert next_look_s(urls, {U: refused}) is None  # nothing worked: wait for results
+
+
+def test_a_failure_is_a_code_with_its_parameters_and_only_no_answer_is_silent() -> None:
+    blocked = RelayFailure(str(U), RelayTrouble.NO_ANSWER, waited_s=2.5)
+    refused = RelayFailure(str(T), RelayTrouble.REFUSED, "403 Forbidden IP")
+    assert (str(blocked), blocked.silent) == ("turn:r:3478 (UDP): no-answer (2.5 s)", True)
+    assert (str(refused), refused.silent) == (
+        "turn:r:3478?transport=tcp (TCP): refused (403 Forbidden IP)",
+        False,
+    )
 
 
 def test_aiortc_gets_every_stun_url_and_only_the_chosen_turn_url() -> None:
@@ -153,37 +166,36 @@ async def test_a_relay_is_allocated_over_udp_tcp_and_tls(coturn: Coturn) -> None
     assert [await probe(url) for url in urls] == [None, None, None]
 
 
-async def test_wrong_credentials_are_said_in_plain_words(coturn: Coturn) -> None:
+async def test_wrong_credentials_are_told_apart(coturn: Coturn) -> None:
     (url, *_) = turn_urls([turn_server(coturn.urls, secret="not-the-secret")])
-    error = await probe(url)
-    assert error is not None
-    assert "refused our credentials" in error.reason
-    assert "TURN secret" in error.reason
-    assert not error.silent
+    assert await probe(url) == RelayFailure(str(url), RelayTrouble.CREDENTIALS_REFUSED)
 
 
 # asyncio (3.11) leaves the socket of an aborted TLS handshake for the garbage collector, which may warn of it
 # in any later test phase; the app's loop runs on and closes it, this test's loop ends first
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-async def test_an_untrusted_certificate_is_said_in_plain_words(coturn: Coturn) -> None:
+async def test_an_untrusted_certificate_is_told_with_the_verifier_s_reason(coturn: Coturn) -> None:
     tls = turn_urls([turn_server(coturn.urls)])[2]
     error = await probe(tls)
     assert error is not None
-    assert error.reason.startswith("its TLS certificate is not trusted"), error
+    assert (error.url, error.trouble) == (f"{coturn.urls[2]} (TLS)", RelayTrouble.UNTRUSTED), error
+    assert "certificate" in error.detail, error
 
 
-async def test_nothing_listening_is_said_in_plain_words() -> None:
+async def test_nothing_listening_is_told_apart_from_no_answer() -> None:
     port = free_port()
     udp, tcp = turn_urls([turn_server([f"turn:127.0.0.1:{port}", f"turn:127.0.0.1:{port}?transport=tcp"])])
-    assert await probe(tcp) == Failure("nothing listens there (connection refused)")
+    assert await probe(tcp) == RelayFailure(str(tcp), RelayTrouble.CONNECTION_REFUSED)
     udp_error = await probe(udp, timeout_s=0.5)
     assert udp_error is not None
-    assert udp_error.reason.startswith(("no answer within 0.5 s", "cannot reach it")), udp_error
+    assert udp_error.trouble in (RelayTrouble.NO_ANSWER, RelayTrouble.UNREACHABLE), udp_error
+    if udp_error.silent:
+        assert udp_error.waited_s == 0.5
 
 
 async def test_the_choice_skips_a_dead_url_and_keeps_the_servers_order(coturn: Coturn) -> None:
     dead = f"turn:127.0.0.1:{free_port()}?transport=tcp"
-    notices: list[str] = []
+    notices: list[RelayUnusable] = []
     choice = RelayChoice([turn_server([dead, *coturn.urls[:2]])], notices.append)
     servers = await choice.ice_servers()
     assert choice.chosen is not None
@@ -194,7 +206,7 @@ async def test_the_choice_skips_a_dead_url_and_keeps_the_servers_order(coturn: C
 
 
 async def test_when_no_relay_works_the_owner_hears_why_and_calls_go_on_without_one(coturn: Coturn) -> None:
-    notices: list[str] = []
+    notices: list[RelayUnusable] = []
     choice = RelayChoice(
         [IceServer(urls=["stun:127.0.0.1:3478"]), turn_server(coturn.urls[:2], secret="wrong")],
         notices.append,
@@ -202,10 +214,18 @@ async def test_when_no_relay_works_the_owner_hears_why_and_calls_go_on_without_o
     servers = await choice.ice_servers()
     assert choice.chosen is None
     assert [s.urls for s in servers] == [["stun:127.0.0.1:3478"]]
-    (notice,) = notices
-    assert notice.startswith("No relay server works")
-    assert f"{coturn.urls[0]} (UDP): it refused our credentials" in notice
-    assert f"{coturn.urls[1]} (TCP): it refused our credentials" in notice
+    assert notices == [
+        RelayUnusable(
+            (
+                RelayFailure(f"{coturn.urls[0]} (UDP)", RelayTrouble.CREDENTIALS_REFUSED),
+                RelayFailure(f"{coturn.urls[1]} (TCP)", RelayTrouble.CREDENTIALS_REFUSED),
+            )
+        )
+    ]
+    assert str(notices[0]) == (  # what the bot and the log say: codes, no sentence
+        f"no TURN URL gave a relay: {coturn.urls[0]} (UDP): credentials-refused; "
+        f"{coturn.urls[1]} (TCP): credentials-refused"
+    )
     choice.close()
 
 

@@ -9,11 +9,14 @@ from PySide6.QtCore import QLocale, QTranslator
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
+from client_desktop.engine.events import RelayFailure, RelayTrouble, RelayUnusable
+from client_desktop.links import LinkError, parse_link
 from client_desktop.ui.i18n import Language, build, install, load, resolve, ts_path
 from client_desktop.ui.language import LanguageBox
 from client_desktop.ui.login import LoginView, normalize_server
 from client_desktop.ui.moderation import ConfirmRemoval, LockDialog
 from client_desktop.ui.preferences import LoginValues
+from client_desktop.ui.relay_words import relay_words
 
 from .conftest import Harness
 from .fakes import peer
@@ -21,13 +24,17 @@ from .fakes import peer
 
 @pytest.fixture
 def russian(qapp: QApplication) -> Iterator[None]:
-    """The app in Russian for one test (built from the .ts as packaging does), English after it."""
+    """The app in Russian for one test (built from the .ts as packaging does, numbers written as
+    ``install`` sets them), English after it."""
     build.release("ru")
     translators = load("ru")
     assert len(translators) == 2, "ours and Qt's own catalogue"
     for translator in translators:
         qapp.installTranslator(translator)
+    before = QLocale()
+    QLocale.setDefault(QLocale("ru"))
     yield
+    QLocale.setDefault(before)
     for translator in translators:
         qapp.removeTranslator(translator)
 
@@ -107,3 +114,41 @@ def test_the_language_choice_is_remembered(qtbot: QtBot, harness: Harness) -> No
     again = LanguageBox(harness.prefs)
     qtbot.addWidget(again)
     assert again.language() is Language.RUSSIAN
+
+
+def refused(count: int) -> RelayUnusable:
+    return RelayUnusable(
+        tuple(
+            RelayFailure(f"turn:r{i}:3478 (UDP)", RelayTrouble.REFUSED, "403 Forbidden IP")
+            for i in range(count)
+        )
+    )
+
+
+@pytest.mark.usefixtures("russian")
+def test_the_engine_s_relay_codes_are_russian_words_with_plurals_and_the_relay_s_own_words() -> None:
+    assert relay_words(refused(1)).startswith("Ни один сервер-ретранслятор не работает, поэтому звонки")
+    assert relay_words(refused(2)).startswith("Ни один из 2 адресов сервера-ретранслятора не работает")
+    assert relay_words(refused(5)).startswith("Ни один из 5 адресов сервера-ретранслятора не работает")
+    assert relay_words(refused(21)).startswith("Ни один из 21 адреса сервера-ретранслятора не работает")
+    assert relay_words(refused(1)).endswith(
+        " turn:r0:3478 (UDP): он отказал в ретрансляции (403 Forbidden IP)."
+    )
+    silent = RelayUnusable((RelayFailure("turn:r:3478 (UDP)", RelayTrouble.NO_ANSWER, waited_s=2.5),))
+    assert relay_words(silent).endswith(
+        " turn:r:3478 (UDP): нет ответа за 2,5 с (заблокирован в этой сети или не работает)."  # noqa: RUF001
+    )
+
+
+def test_in_english_several_relay_addresses_are_counted() -> None:
+    assert relay_words(refused(3)).startswith("None of the 3 relay server addresses works, so calls")
+
+
+@pytest.mark.usefixtures("russian")
+def test_a_refused_link_says_why_in_russian() -> None:
+    with pytest.raises(LinkError, match=r"^В этой ссылке есть имя или пароль, .* Попросите новую\.$"):  # noqa: RUF001
+        parse_link("voxroom://bob:secret@h:1/r")
+    with pytest.raises(
+        LinkError, match=r"^Комнату 'a b' из ссылки использовать нельзя\. Имя комнаты состоит из"
+    ):
+        parse_link("voxroom://h:1/a%20b")

@@ -87,7 +87,10 @@ def test_the_room_name_in_the_title_and_header(window: MainWindow, harness: Harn
             ),
             f"{MARKUP} kicked bob: {MARKUP}",
         ),
-        (events.RelayUnusable(MARKUP), MARKUP),
+        (
+            events.RelayUnusable((events.RelayFailure(MARKUP, events.RelayTrouble.UNTRUSTED, MARKUP),)),
+            f"{MARKUP}: its TLS certificate is not trusted ({MARKUP})",
+        ),
         (events.AudioDeviceFailed(MARKUP, ""), MARKUP),
     ],
 )

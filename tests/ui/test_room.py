@@ -238,14 +238,16 @@ def test_a_moderator_s_action_is_a_notice_in_words(window: MainWindow, harness: 
 
 def test_an_unusable_relay_is_a_warning_in_plain_words(window: MainWindow, harness: Harness) -> None:
     engine = enter(window, harness)
-    message = (
+    failure = events.RelayFailure(
+        "turn:relay.example.org:3478 (UDP)", events.RelayTrouble.REFUSED, "403 <Forbidden IP>"
+    )
+    engine.emit(events.RelayUnusable((failure,)))
+    notice = window.room.notice
+    assert notice.isVisible()
+    assert notice.label.text() == (
         "No relay server works, so calls through strict NATs or firewalls will not connect. "
         "turn:relay.example.org:3478 (UDP): it refused a relay (403 <Forbidden IP>)."
     )
-    engine.emit(events.RelayUnusable(message))
-    notice = window.room.notice
-    assert notice.isVisible()
-    assert notice.label.text() == message
     assert notice.label.property("kind") == NoticeKind.WARN.value
     assert notice.button.text() == "Dismiss"
 

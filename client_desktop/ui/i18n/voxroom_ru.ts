@@ -551,6 +551,77 @@
     </message>
 </context>
 <context>
+    <name>Links</name>
+    <message>
+        <source>Room names use letters, digits, &apos;.&apos;, &apos;_&apos; or &apos;-&apos; (1-{count}).</source>
+        <translation>Имя комнаты состоит из букв, цифр, «.», «_» или «-» (от 1 до {count}).</translation>
+    </message>
+    <message>
+        <source>The port must be a number from 1 to 65535.</source>
+        <translation>Порт — число от 1 до 65535.</translation>
+    </message>
+    <message>
+        <source>This link is too long to be a Voxroom invitation.</source>
+        <translation>Эта ссылка слишком длинная для приглашения Voxroom.</translation>
+    </message>
+    <message>
+        <source>A Voxroom link has no spaces or control characters (a room&apos;s name is %-encoded).</source>
+        <translation>В ссылке Voxroom не бывает пробелов и управляющих символов (имя комнаты записывается через %-кодирование).</translation>
+    </message>
+    <message>
+        <source>Not a Voxroom link: it should look like {example}.</source>
+        <translation>Это не ссылка Voxroom: она должна выглядеть как {example}.</translation>
+    </message>
+    <message>
+        <source>This link carries a name or password; Voxroom links never do. Ask for a new one.</source>
+        <translation>В этой ссылке есть имя или пароль, а в ссылках Voxroom их не бывает никогда. Попросите новую.</translation>
+    </message>
+    <message>
+        <source>This link has settings Voxroom does not know (only ?tls=0 is allowed).</source>
+        <translation>В этой ссылке есть параметры, которых Voxroom не знает (допустим только ?tls=0).</translation>
+    </message>
+    <message>
+        <source>The link&apos;s server address cannot be read.</source>
+        <translation>Не удаётся прочитать адрес сервера в ссылке.</translation>
+    </message>
+    <message>
+        <source>The port in the link must be a number from 1 to 65535.</source>
+        <translation>Порт в ссылке — число от 1 до 65535.</translation>
+    </message>
+    <message>
+        <source>The link&apos;s IPv6 address is not valid here (it names a network interface).</source>
+        <translation>IPv6-адрес из ссылки здесь не годится (в нём указан сетевой интерфейс).</translation>
+    </message>
+    <message>
+        <source>The link&apos;s IPv6 address is not valid.</source>
+        <translation>IPv6-адрес в ссылке неверен.</translation>
+    </message>
+    <message>
+        <source>The link names no server.</source>
+        <translation>В ссылке не указан сервер.</translation>
+    </message>
+    <message>
+        <source>The link&apos;s server name is not valid.</source>
+        <translation>Имя сервера в ссылке неверно.</translation>
+    </message>
+    <message>
+        <source>The link names no room.</source>
+        <translation>В ссылке не указана комната.</translation>
+    </message>
+    <message>
+        <source>A Voxroom link names one room: voxroom://HOST:PORT/ROOM.</source>
+        <translation>Ссылка Voxroom ведёт в одну комнату: voxroom://HOST:PORT/ROOM.</translation>
+    </message>
+    <message>
+        <source>The link&apos;s room name is not valid text.</source>
+        <translation>Имя комнаты в ссылке — не текст.</translation>
+    </message>
+    <message>
+        <source>The link&apos;s room {room} cannot be used. {problem}</source>
+        <translation>Комнату {room} из ссылки использовать нельзя. {problem}</translation>
+    </message>
+</context>
+<context>
     <name>LockDialog</name>
     <message>
         <source>Lock the room</source>
@@ -716,10 +787,6 @@
         <translation>Только если сервер его требует</translation>
     </message>
     <message>
-        <source>Room names use letters, digits, &apos;.&apos;, &apos;_&apos; or &apos;-&apos; (1-{count}).</source>
-        <translation>Имя комнаты состоит из букв, цифр, «.», «_» или «-» (от 1 до {count}).</translation>
-    </message>
-    <message>
         <source>Joining…</source>
         <translation>Вход…</translation>
     </message>
@@ -798,6 +865,45 @@
     <message>
         <source>Push to talk</source>
         <translation>Нажми и говори</translation>
+    </message>
+</context>
+<context>
+    <name>RelayWords</name>
+    <message>
+        <source>No relay server works, so calls through strict NATs or firewalls will not connect.</source>
+        <translation>Ни один сервер-ретранслятор не работает, поэтому звонки через строгие NAT и межсетевые экраны не соединятся.</translation>
+    </message>
+    <message numerus="yes">
+        <source>None of the %n relay server addresses works, so calls through strict NATs or firewalls will not connect.</source>
+        <translation>
+            <numerusform>Ни один из %n адреса сервера-ретранслятора не работает, поэтому звонки через строгие NAT и межсетевые экраны не соединятся.</numerusform>
+            <numerusform>Ни один из %n адресов сервера-ретранслятора не работает, поэтому звонки через строгие NAT и межсетевые экраны не соединятся.</numerusform>
+            <numerusform>Ни один из %n адресов сервера-ретранслятора не работает, поэтому звонки через строгие NAT и межсетевые экраны не соединятся.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>it refused our credentials (the Voxroom server&apos;s TURN secret is not the relay&apos;s)</source>
+        <translation>он не принял наши учётные данные (секрет TURN у сервера Voxroom не тот, что у ретранслятора)</translation>
+    </message>
+    <message>
+        <source>it refused a relay ({answer})</source>
+        <translation>он отказал в ретрансляции ({answer})</translation>
+    </message>
+    <message>
+        <source>no answer within {seconds} s (blocked on this network, or down)</source>
+        <translation>нет ответа за {seconds} с (заблокирован в этой сети или не работает)</translation>
+    </message>
+    <message>
+        <source>its TLS certificate is not trusted ({reason})</source>
+        <translation>его TLS-сертификату нет доверия ({reason})</translation>
+    </message>
+    <message>
+        <source>nothing listens there (connection refused)</source>
+        <translation>там ничего не слушает (соединение отклонено)</translation>
+    </message>
+    <message>
+        <source>cannot reach it ({error})</source>
+        <translation>до него не достучаться ({error})</translation>
     </message>
 </context>
 <context>
