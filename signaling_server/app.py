@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from websockets.datastructures import Headers
 from websockets.frames import CloseCode
@@ -28,10 +29,15 @@ from .hub import Hub
 from .metrics import Metrics
 from .model import AddressBan, Place
 from .recent import RecentChats
+from .replica import Replica
+from .replicated import SeededIds
 from .sqlite_store import sqlite_store
 from .store import Retention, Store, StoreError, StoreThread
 from .transport import STRANGER_READ_BYTES, Relay
 from .wsproto import Connection
+
+if TYPE_CHECKING:
+    from .cluster import RedisLog
 
 log = logging.getLogger("voxroom.server")
 _WS_LOG = logging.getLogger("websockets.server")
@@ -47,6 +53,8 @@ class RunningServer:
     store: StoreThread
     started: float
     _chores: "list[asyncio.Task[None]]" = field(repr=False)
+    shared: "RedisLog | None" = None
+    """The log this instance shares with the others of its service (``--redis``)."""
 
     @property
     def port(self) -> int:
@@ -67,6 +75,8 @@ class RunningServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await chore
         await self.relay.drain()
+        if self.shared is not None:
+            await self.shared.close()  # after what the closes appended (its clients' places enter grace)
         await asyncio.to_thread(self.store.stop)
         log.info("stopped")
 
@@ -78,9 +88,12 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         StoreError: the database cannot be used (see its message).
     """
     store, places, bans = await asyncio.to_thread(_open_store, config, max_db_pages)
-    hub = Hub(config)
-    hub.restore(places, time.time())
-    hub.restore_bans(bans)
+    shared = await _join_service(config, places, bans) if config.redis is not None else None
+    ids = SeededIds()
+    hub = Hub(config, ids.peer_id, ids.token) if shared is not None else Hub(config)
+    if shared is None:
+        hub.restore(places, time.time())
+        hub.restore_bans(bans)
     metrics = Metrics(config.version)
     started = time.monotonic()
     metrics.watch("voxroom_connections", "Open WebSocket connections", lambda: relay.open_connections)
@@ -88,14 +101,23 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     metrics.watch("voxroom_rooms", "Non-empty rooms", lambda: hub.rooms)
 
     def health() -> dict[str, object]:
-        return {
+        """The whole service's counts (the core's view); an instance of several adds its own."""
+        answer: dict[str, object] = {
             "status": "ok",
             "version": config.version,
             "rooms": hub.rooms,
-            "clients": relay.open_connections,
+            "clients": hub.connections,
             "peers": hub.peers,
             "uptime_s": round(time.monotonic() - started, 3),
         }
+        if shared is not None:
+            answer["instance"] = {
+                "number": shared.instance,
+                "clients": relay.open_connections,
+                "redis": shared.reachable,
+                "postgresql": relay.store.healthy,
+            }
+        return answer
 
     server_header = f"voxroom-server/{config.version}"
 
@@ -119,7 +141,14 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         return _response(protocol, HTTPStatus.NOT_FOUND, f"not found: {path}; try /ws, /health or /metrics\n")
 
     recent = RecentChats() if _history_stays(config) else None
-    relay = Relay(hub, StoreThread(store), metrics, http, config.trust_proxy, recent)
+    relay: Relay
+    if shared is None:
+        relay = Relay(hub, StoreThread(store), metrics, http, config.trust_proxy, recent)
+    else:
+        replica = relay = Replica(
+            hub, ids, shared, StoreThread(store), metrics, http, config.trust_proxy, recent
+        )
+        after = await shared.catch_up(replica.apply)
 
     def connection() -> Connection:
         """No compression (signaling is small; deflate costs ~50 KiB a connection), read in small bites."""
@@ -137,9 +166,38 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         asyncio.create_task(relay.tick_forever()),
         asyncio.create_task(relay.keep_alive_forever(config.ping_interval_s, config.ping_timeout_s)),
     ]
-    running = RunningServer(config, server, relay, relay.store, started, chores)
+    if shared is not None:
+        chores += [
+            asyncio.create_task(shared.read_forever(replica.apply, after)),
+            asyncio.create_task(shared.write_forever()),
+            asyncio.create_task(shared.lead_forever(hub.conns)),
+        ]
+    running = RunningServer(config, server, relay, relay.store, started, chores, shared)
     log.info("listening on %s (data in %s)", running.url, store.db.name)
     return running
+
+
+async def _join_service(config: ServerConfig, places: list[Place], bans: list[AddressBan]) -> "RedisLog":
+    """Become an instance of the service on ``--redis``; the database's places are seated once for all."""
+    try:
+        from redis.exceptions import RedisError  # redis-py only for those who ask for it
+
+        from .cluster import RedisLog
+    except ModuleNotFoundError as exc:
+        if exc.name != "redis":
+            raise
+        raise StoreError(
+            "--redis needs the Redis client, which is not installed: pip install 'voxroom[cluster]'"
+        ) from exc
+    assert config.redis is not None
+    shared = RedisLog(config.redis)
+    try:
+        await shared.join()
+        await shared.restore(places, bans)
+    except RedisError as exc:
+        await shared.redis.aclose()
+        raise StoreError(f"cannot use Redis at --redis: {exc}") from exc
+    return shared
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

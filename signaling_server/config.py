@@ -38,6 +38,7 @@ class ServerConfig(HubConfig):
     port: int = limits.DEFAULT_PORT
     data_dir: Path = Path(platformdirs.user_data_dir("voxroom-server"))
     database: str | None = field(default=None, repr=False)  # PostgreSQL's URL; it may hold a password
+    redis: str | None = field(default=None, repr=False)  # with ``database``: one service of many instances
     history_days: int = 0  # 0: kept forever
     history_max_per_room: int = 10_000  # 10x the most a v1 `since` can return (docs/operations.md)
     log_level: str = "info"
@@ -94,6 +95,15 @@ def _database_url(url: str) -> str | None:
     return url
 
 
+def _redis_url(url: str) -> str | None:
+    """A ``redis://`` (or ``rediss://``, TLS) URL, kept as given; empty means none, so one instance."""
+    if not url:
+        return None
+    if urlsplit(url).scheme not in ("redis", "rediss"):
+        raise argparse.ArgumentTypeError("is not a redis://HOST:PORT/DB URL")
+    return url
+
+
 def _ice_server(url: str) -> IceServer:
     return IceServer(urls=[url])
 
@@ -144,6 +154,13 @@ FLAGS = (
         "PostgreSQL instead of SQLite in --data-dir: postgresql://USER@HOST:PORT/DATABASE"
         " (needs voxroom[cluster]; docs/operations.md)",
         _database_url,
+    ),
+    _Flag(
+        "redis",
+        "redis",
+        "run as one of several instances sharing this Redis (redis://HOST:PORT/DB) and --database"
+        " (needs voxroom[cluster]; docs/deployment.md)",
+        _redis_url,
     ),
     _Flag(
         "history-days",
@@ -303,6 +320,8 @@ def parse_command(
                 p.error(f"{_where(flag, source, config_path)}: {exc}")
         changes[name] = value
     config = replace(ServerConfig(), **changes)
+    if config.redis is not None and config.database is None:
+        p.error("--redis needs --database: instances share their chats and places through PostgreSQL")
     if (config.tls_cert is None) != (config.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
     if config.turn_urls and config.turn_secret is None:

@@ -144,12 +144,24 @@ def new_peer_id() -> PeerId:
     return PeerId(secrets.token_hex(8))
 
 
+def new_token() -> str:
+    """A resume token: 192 random bits."""
+    return secrets.token_urlsafe(24)
+
+
 class Hub:
     """Every room of one server, and every connection's session."""
 
-    def __init__(self, config: HubConfig, make_peer_id: Callable[[], PeerId] = new_peer_id) -> None:
+    def __init__(
+        self,
+        config: HubConfig,
+        make_peer_id: Callable[[], PeerId] = new_peer_id,
+        make_token: Callable[[], str] = new_token,
+    ) -> None:
+        """``make_peer_id`` and ``make_token`` are its only randomness: replicas pass seeded ones."""
         self.config = config
         self._make_peer_id = make_peer_id
+        self._make_token = make_token
         self._sessions: dict[ConnId, _Session] = {}
         self._rooms: dict[str, _Room] = {}
         self._by_token: dict[str, Place] = {}
@@ -178,6 +190,15 @@ class Hub:
     @property
     def peers(self) -> int:
         return sum(len(room.places) for room in self._rooms.values())
+
+    @property
+    def conns(self) -> Collection[ConnId]:
+        """Every open connection (a live view)."""
+        return self._sessions.keys()
+
+    def live_conns(self, room: str) -> tuple[ConnId, ...]:
+        """The connections of ``room``'s places not in grace, in join order."""
+        return self._live_conns(room)
 
     # --- inputs ----------------------------------------------------------------
 
@@ -355,7 +376,7 @@ class Hub:
             self._seat(place)
             effects.append(Send(msg.room, others, PeerJoined(peer=_peer(place))))
             resumed = False
-        token = secrets.token_urlsafe(24)
+        token = self._make_token()
         self._by_token.pop(place.token_hash, None)
         place.token_hash = hash_token(token)
         self._by_token[place.token_hash] = place

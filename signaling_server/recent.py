@@ -47,8 +47,8 @@ class RecentChats:
     def add(self, posted: ChatPosted, room: str) -> None:
         """A chat of ``room`` committed, in the store's order."""
         copy = self._rooms.get(room)
-        if copy is not None:
-            copy.chats.append((posted, _size(posted)))
+        if copy is not None and not (copy.chats and posted.id <= copy.chats[-1][0].id):  # a replica's copy
+            copy.chats.append((posted, _size(posted)))  # may come from a read that already had it
 
     def history(self, room: str, max_bytes: int) -> tuple[list[ChatPosted], bool] | None:
         """What ``Store.history(room, None, max_bytes)`` would return, or None without a copy.

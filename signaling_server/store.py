@@ -231,6 +231,11 @@ class Store:
             nonce=draft.nonce,
         )
 
+    def last_id(self, room: str) -> int:
+        """The newest id ``room`` has given (0 before its first chat): where others' chats start."""
+        rows = self.db.rows("SELECT last_id FROM rooms WHERE room = ?", (room,))
+        return int(rows[0][0]) if rows else 0
+
     def history(self, room: str, since: int | None, max_bytes: int) -> tuple[list[ChatPosted], bool]:
         """The last 50 messages, or those after ``since`` (at most 1,000), newest kept.
 
@@ -384,6 +389,8 @@ class StoreThread:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.healthy = True
+        """The last batch of jobs ran without an error (what ``/health`` says of the database)."""
         self._thread = threading.Thread(target=self._run, name="voxroom-store", daemon=True)
         self._thread.start()
 
@@ -436,6 +443,7 @@ class StoreThread:
                     break
                 batch.append(job)
             outcomes = self._run_batch(batch)
+            self.healthy = all(error is None for _, _, error in outcomes)
             first[1].get_loop().call_soon_threadsafe(_settle, outcomes)
         self._store.close()
 

@@ -119,15 +119,15 @@ class Relay:
 
     def opened(self, connection: Connection, request: Request) -> None:
         del self._opening[connection]
-        conn = connection.conn = ConnId(next(self._ids))
+        conn = connection.conn = self.next_conn()
         self._conns[conn] = connection
         address = self._client_address(connection, request)
-        self.run(self.hub.open(conn, time.time(), address), time.perf_counter())
+        self.core_open(conn, address, time.perf_counter())
 
     def received(self, connection: Connection, data: str | bytes) -> None:
         received = time.perf_counter()
         self.metrics.received += 1
-        self.run(self.hub.receive(ConnId(connection.conn), data, time.time()), received)
+        self.core_receive(ConnId(connection.conn), data, received)
 
     def lost(self, connection: Connection) -> None:
         self.sockets.discard(connection)
@@ -137,7 +137,24 @@ class Relay:
         self._corked.pop(connection, None)
         conn = ConnId(connection.conn)
         if self._conns.pop(conn, None) is not None:
-            self.run(self.hub.closed(conn, time.time()), time.perf_counter())
+            self.core_closed(conn, time.perf_counter())
+
+    # --- the core's inputs: here the hub at once; a replica appends them to the log ---------
+
+    def next_conn(self) -> ConnId:
+        return ConnId(next(self._ids))
+
+    def core_open(self, conn: ConnId, address: str, received: float) -> None:
+        self.run(self.hub.open(conn, time.time(), address), received)
+
+    def core_receive(self, conn: ConnId, data: str | bytes, received: float) -> None:
+        self.run(self.hub.receive(conn, data, time.time()), received)
+
+    def core_closed(self, conn: ConnId, received: float) -> None:
+        self.run(self.hub.closed(conn, time.time()), received)
+
+    def core_tick(self) -> None:
+        self.run(self.hub.tick(time.time()), time.perf_counter())
 
     # --- chores ------------------------------------------------------------------
 
@@ -153,7 +170,7 @@ class Relay:
                     break
                 del self._opening[connection]
                 connection.abort()
-            self.run(self.hub.tick(time.time()), time.perf_counter())
+            self.core_tick()
             if self.recent is not None:
                 self.recent.keep_only(self.hub.room_names)
 
@@ -194,17 +211,22 @@ class Relay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._all_lost.wait(), CLOSE_TIMEOUT_S + 1)
 
-    def run(self, effects: Iterable[Effect], received: float) -> None:
+    def run(self, effects: Iterable[Effect], received: float, own: bool = True) -> None:
         """Execute ``effects``, caused by what was read at ``received`` (``perf_counter()``).
 
         ``received`` starts the join and chat-commit clocks. A ``Close`` goes
         out once what these effects save in its room (a place dropped, a ban)
         is committed: a client told it was banned or has left finds it so
-        after any restart, even one by ``kill -9`` right after.
+        after any restart, even one by ``kill -9`` right after. Of effects
+        that are not ``own`` (another replica's input caused them), only
+        those for this instance's connections are executed: the store is
+        written by the instance whose input it was.
         """
         saves: dict[str | None, list[asyncio.Future[Any]]] = {}
         closes: list[Close] = []
         for effect in effects:
+            if not own and not self._concerns_me(effect):
+                continue
             match effect:
                 case Send():
                     self._enqueue(effect.room, None, self._sender(effect.conns, effect.message))
@@ -248,6 +270,18 @@ class Relay:
             room_saves = saves.get(close.room)
             after = asyncio.gather(*room_saves, return_exceptions=True) if room_saves else None
             self._enqueue(close.room, after, self._closer(close))
+
+    def _concerns_me(self, effect: Effect) -> bool:
+        """Whether a replica executes ``effect`` that another instance's input caused."""
+        match effect:
+            case Send() | Close() | PauseReading():
+                return True  # executed for this instance's connections only, as every effect is
+            case SendJoined() | SendHistory():
+                return effect.conn in self._conns
+            case PostChat() | SavePlace() | DropPlace() | SaveBan():
+                return False
+            case _:
+                assert_never(effect)
 
     # --- ordering -----------------------------------------------------------
 
@@ -307,13 +341,16 @@ class Relay:
                 )
                 self._deliver((effect.sender,), error)
                 return
-            posted: ChatPosted = future.result()
-            if self.recent is not None:
-                self.recent.add(posted, effect.room)
-            self.metrics.chats.inc()
-            self._deliver(effect.conns, posted, (self.metrics.fanout_seconds, committed))
+            self.committed(effect, future.result(), committed)
 
         return post
+
+    def committed(self, effect: PostChat, posted: ChatPosted, committed: float) -> None:
+        """``posted`` is durable: its room hears it (a replica announces it to every instance instead)."""
+        if self.recent is not None:
+            self.recent.add(posted, effect.room)
+        self.metrics.chats.inc()
+        self._deliver(effect.conns, posted, (self.metrics.fanout_seconds, committed))
 
     def _history_budget(self, conn: ConnId) -> int:
         """How many bytes of history ``conn``'s ``joined`` may carry, reserved until it is queued.

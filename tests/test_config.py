@@ -120,6 +120,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         port = 9000
         data-dir = "/srv/voxroom"
         database = "postgresql://voxroom:pgs3cret@db.example:5432/voxroom"
+        redis = "redis://:r3dis@cache.example:6379/2"
         history-days = 90
         history-max-per-room = 500
         log-level = "debug"
@@ -148,6 +149,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         port=9000,
         data_dir=Path("/srv/voxroom"),
         database="postgresql://voxroom:pgs3cret@db.example:5432/voxroom",
+        redis="redis://:r3dis@cache.example:6379/2",
         history_days=90,
         history_max_per_room=500,
         log_level="debug",
@@ -173,6 +175,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
     assert "4dmin" not in repr(config)
     assert "tu4n" not in repr(config)
     assert "pgs3cret" not in repr(config)
+    assert "r3dis" not in repr(config)
     keys = {line.split("=")[0].strip() for line in toml.read_text().splitlines() if "=" in line}
     assert keys == {flag.name for flag in FLAGS} - {
         "password",
@@ -273,6 +276,21 @@ def test_the_database_is_sqlite_unless_a_postgresql_url_is_given_in_any_source(
         with pytest.raises(SystemExit):
             parse_args(["--database", wrong], environ={})
         assert "is not a postgresql://USER@HOST:PORT/DATABASE URL" in capsys.readouterr().err
+
+
+def test_redis_makes_one_of_several_instances_and_needs_the_shared_database(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url, database = "redis://127.0.0.1:6379/0", "postgresql://voxroom@127.0.0.1:5432/voxroom"
+    assert parse_args(["--database", database], environ={}).redis is None
+    env = {"VOXROOM_REDIS": url, "VOXROOM_DATABASE": database}
+    assert parse_args([], environ=env).redis == url
+    with pytest.raises(SystemExit):
+        parse_args(["--redis", url], environ={})
+    assert "--redis needs --database" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(["--redis", "http://127.0.0.1:6379", "--database", database], environ={})
+    assert "is not a redis://HOST:PORT/DB URL" in capsys.readouterr().err
 
 
 def test_check_turn_is_a_command_not_a_setting() -> None:

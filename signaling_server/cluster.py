@@ -1,0 +1,181 @@
+"""The shared log on Redis: one stream every instance appends to and reads in full, in its order.
+
+Needs ``voxroom[cluster]`` (redis-py's asyncio client). Keys, all under
+``voxroom:``: ``log`` (the stream), ``instances`` (a counter that numbers
+each instance that starts), ``alive:N`` (renewed while instance N runs),
+``leader`` (a lease: its holder appends the ``Tick`` entries and declares
+the instances that stopped renewing ``Gone``), ``restored`` (set by the
+instance that seated the database's places when the log began).
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from .model import AddressBan, ConnId, Place
+from .replicated import Entry, Gone, Restored, Tick, decode, encode, instance_of
+
+log = logging.getLogger("voxroom.server")
+
+LOG_KEY = "voxroom:log"
+INSTANCES_KEY = "voxroom:instances"
+LEADER_KEY = "voxroom:leader"
+RESTORED_KEY = "voxroom:restored"
+TICK_S = 0.25
+"""The leader's clock entries, and how often every instance says it is alive."""
+ALIVE_S = 2.0
+"""An instance silent this long is gone: its clients' places enter grace (they resume elsewhere)."""
+READ_COUNT = 1000
+RETRY_S = 0.5
+RESTORE_WAIT_S = 10.0
+
+_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+"""Take the leader's lease if nobody holds it, renew it if we do."""
+
+
+class RedisLog:
+    """The ``SharedLog`` of ``replica.py`` on a Redis stream."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = Redis.from_url(url)
+        self.instance = 0
+        """Our number, from ``voxroom:instances`` (``join``): the high bits of our connection ids."""
+        self.reachable = False
+        self._outbox: list[bytes] = []
+        self._wake = asyncio.Event()
+        self._declared_gone: set[int] = set()
+
+    async def join(self) -> None:
+        """Take an instance number and say we are alive."""
+        self.instance = int(await self.redis.incr(INSTANCES_KEY))
+        await self._alive()
+        self.reachable = True
+        log.info("instance %d of the service on Redis", self.instance)
+
+    async def restore(self, places: list[Place], bans: list[AddressBan]) -> None:
+        """Seat the database's places once, as the log's first entry; the others wait for it.
+
+        Otherwise a client resuming on an instance that started a moment
+        earlier would find no place, and take a second one.
+        """
+        if await self.redis.set(RESTORED_KEY, self.instance, nx=True):
+            restored = Restored(places, bans, time.time())
+            await self.redis.xadd(LOG_KEY, {"a": self.instance, "e": encode(restored)})
+            return
+        deadline = time.monotonic() + RESTORE_WAIT_S
+        while not await self.redis.xlen(LOG_KEY) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls Redis
+            await asyncio.sleep(0.05)
+
+    def append(self, entry: Entry) -> None:
+        """Queue ``entry``; the writer sends what queued meanwhile in one round trip, in order."""
+        self._outbox.append(encode(entry))
+        self._wake.set()
+
+    async def catch_up(self, apply: Callable[[int, Entry], None]) -> bytes:
+        """Apply the whole log as it stands (before this instance serves anyone); the id reached."""
+        last = b"0-0"
+        while True:
+            page = _entries(await self.redis.xrange(LOG_KEY, min=b"(" + last, count=READ_COUNT))
+            for last, author, entry in page:  # noqa: B007 - ``last`` is where the next page starts
+                apply(author, entry)
+            if len(page) < READ_COUNT:
+                return last
+
+    async def read_forever(self, apply: Callable[[int, Entry], None], after: bytes) -> None:
+        last = after
+        while True:
+            try:
+                reply = await self.redis.xread({LOG_KEY: last}, count=READ_COUNT, block=1000)
+            except RedisError as exc:
+                self._unreachable(exc)
+                await asyncio.sleep(RETRY_S)
+                continue
+            self.reachable = True
+            streams: Any = reply
+            for _, entries in streams:
+                for last, author, entry in _entries(entries):  # noqa: B007 - where the next read starts
+                    apply(author, entry)
+
+    async def write_forever(self) -> None:
+        """Send the queued entries in order; what fails is sent again (a Redis restart loses none of ours)."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._outbox = self._outbox, []
+            while batch:
+                try:
+                    await self._send(batch)
+                    batch = []
+                except RedisError as exc:
+                    self._unreachable(exc)
+                    await asyncio.sleep(RETRY_S)
+
+    async def lead_forever(self, conns: Collection[ConnId]) -> None:
+        """Renew our liveness; while we hold the lease, keep the service's clock and find the dead.
+
+        ``conns`` is every connection of the service (the core's view): an
+        instance that holds some and has stopped renewing is declared gone.
+        """
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                await self._alive()
+                lease: Any = self.redis.eval(_LEASE, 1, LEADER_KEY, self.instance, int(ALIVE_S * 1000))
+                if await lease:
+                    now = time.time()
+                    self.append(Tick(now))
+                    await self._declare_gone(conns, now)
+            except RedisError as exc:
+                self._unreachable(exc)
+
+    async def _declare_gone(self, conns: Collection[ConnId], now: float) -> None:
+        holding = {instance_of(conn) for conn in conns} - {self.instance}
+        self._declared_gone &= holding  # applied: it holds none any more
+        for instance in holding - self._declared_gone:
+            if not await self.redis.exists(_alive_key(instance)):
+                log.warning("instance %d stopped: its clients' places enter grace", instance)
+                self._declared_gone.add(instance)
+                self.append(Gone(instance, now))
+
+    async def _send(self, batch: list[bytes]) -> None:
+        """Append ``batch`` in one round trip, in order."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for data in batch:
+                pipe.xadd(LOG_KEY, {"a": self.instance, "e": data})
+            await pipe.execute()
+
+    async def _alive(self) -> None:
+        await self.redis.set(_alive_key(self.instance), 1, px=int(ALIVE_S * 1000))
+
+    def _unreachable(self, exc: RedisError) -> None:
+        if self.reachable:
+            log.error("Redis unreachable: %s", exc)
+        self.reachable = False
+
+    async def close(self) -> None:
+        """Send what is queued, say we are gone, and disconnect; Redis unreachable, the leader finds out."""
+        try:
+            await self._send(self._outbox)
+            await self.redis.delete(_alive_key(self.instance))
+        except RedisError as exc:
+            log.error("leaving the service: %s", exc)
+        await self.redis.aclose()
+
+
+def _entries(page: Any) -> list[tuple[bytes, int, Entry]]:
+    """A stream page as (id, author, entry); redis-py types its replies loosely."""
+    return [(entry_id, int(fields[b"a"]), decode(fields[b"e"])) for entry_id, fields in page]
+
+
+def _alive_key(instance: int) -> str:
+    return f"voxroom:alive:{instance}"

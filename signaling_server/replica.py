@@ -1,0 +1,205 @@
+"""One instance of a service of several: its inputs go to the shared log, and the whole log comes back.
+
+``Relay`` hands each input straight to the rooms core. A ``Replica`` appends
+it to the log instead (``replicated.py``) and applies every instance's
+entries, in the log's order, to its own copy of the core; of what the core
+decides it executes what concerns its own connections (``Relay.run`` with
+``own=False``). Chats are committed by the instance that received them and
+announced in the log once durable; every instance delivers them to its
+members in id order (``chat_order.py``). The log itself is behind
+``SharedLog``: Redis in ``cluster.py``, anything ordered in a test.
+"""
+
+import asyncio
+import itertools
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
+
+from protocol import ChatPosted
+
+from .addresses import Network
+from .chat_order import ChatOrder
+from .effects import Effect, PostChat, SendJoined
+from .hub import Hub
+from .metrics import Metrics
+from .model import ConnId
+from .recent import RecentChats
+from .replicated import (
+    INSTANCE_BITS,
+    Announced,
+    Closed,
+    Entry,
+    Gone,
+    Opened,
+    Received,
+    Restored,
+    SeededIds,
+    Tick,
+    instance_of,
+)
+from .store import Store, StoreThread
+from .transport import JOINED_HISTORY_BYTES, Relay
+
+SEED_BYTES = 16
+
+
+class SharedLog(Protocol):
+    """Where entries go; they come back, in one order for every instance, through ``Replica.apply``."""
+
+    instance: int
+
+    def append(self, entry: Entry) -> None: ...
+
+
+class Replica(Relay):
+    """A ``Relay`` whose core's inputs make a round trip through the log every instance shares."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        ids: SeededIds,
+        log: SharedLog,
+        store: StoreThread,
+        metrics: Metrics,
+        http: Callable[[Request, ServerProtocol], Response],
+        trusted_proxies: Sequence[Network] = (),
+        recent: RecentChats | None = None,
+    ) -> None:
+        super().__init__(hub, store, metrics, http, trusted_proxies, recent)
+        self.ids, self.log = ids, log
+        self._local_ids = itertools.count(1)
+        self._appended: deque[float] = deque()
+        """When each of our own entries still in the log's round trip was read (``perf_counter()``)."""
+        self.chat_order = ChatOrder()
+        self._floors: dict[ConnId, int] = {}
+        """Per connection of ours that has its ``joined``, the newest chat id it has: later ones go to it."""
+
+    # --- inputs go to the log -----------------------------------------------
+
+    def next_conn(self) -> ConnId:
+        """Unique in the service: the instance's number in the high bits."""
+        return ConnId((self.log.instance << INSTANCE_BITS) + next(self._local_ids))
+
+    def core_open(self, conn: ConnId, address: str, received: float) -> None:
+        self._append(Opened(conn, time.time(), address), received)
+
+    def core_receive(self, conn: ConnId, data: str | bytes, received: float) -> None:
+        text = data if isinstance(data, str) else None
+        self._append(Received(conn, time.time(), text, os.urandom(SEED_BYTES)), received)
+
+    def core_closed(self, conn: ConnId, received: float) -> None:
+        self._floors.pop(conn, None)
+        self._append(Closed(conn, time.time()), received)
+
+    def core_tick(self) -> None:
+        """Deadlines pass with the leader's ``Tick`` entries; here only gaps that waited too long are read."""
+        for room, since in self.chat_order.overdue(time.time()):
+            self._read_gap(room, since)
+        self.chat_order.keep_only(self.hub.room_names)
+
+    def committed(self, effect: PostChat, posted: ChatPosted, committed: float) -> None:
+        """Durable: every instance (this one too) delivers it once the log brings it back."""
+        self.metrics.chats.inc()
+        self.log.append(Announced(effect.room, posted))
+
+    def _append(self, entry: Entry, received: float) -> None:
+        self._appended.append(received)
+        self.log.append(entry)
+
+    # --- the log comes back ----------------------------------------------------
+
+    def apply(self, author: int, entry: Entry) -> None:
+        """One entry of the log, in its order: every instance's core takes the same decisions."""
+        own = author == self.log.instance
+        if own and isinstance(entry, Opened | Received | Closed):
+            received = self._appended.popleft()  # our own inputs come back in the order we appended them
+        else:
+            received = time.perf_counter()
+        effects: list[Effect]
+        match entry:
+            case Opened():
+                effects = self.hub.open(ConnId(entry.conn), entry.now, entry.address)
+            case Received():
+                self.ids.reseed(entry.seed)
+                data = entry.text if entry.text is not None else b""
+                effects = self.hub.receive(ConnId(entry.conn), data, entry.now)
+            case Closed():
+                effects = self.hub.closed(ConnId(entry.conn), entry.now)
+            case Tick():
+                effects = self.hub.tick(entry.now)
+            case Gone():
+                effects = self._gone(entry)
+            case Announced():
+                self._enqueue(entry.room, None, lambda _: self._offer(entry.room, entry.chat))
+                return
+            case Restored():
+                self.hub.restore(entry.places, entry.now)
+                self.hub.restore_bans(entry.bans)
+                return
+        self._follow(effects)
+        self.run(effects, received, own)
+
+    def _gone(self, entry: Gone) -> list[Effect]:
+        """Its connections close (places enter grace); chats it committed but never announced are read."""
+        mine = [conn for conn in self.hub.conns if instance_of(conn) == entry.instance]
+        effects = [effect for conn in mine for effect in self.hub.closed(conn, entry.now)]
+        for room in self.chat_order.rooms():
+            self._read_gap(room, self.chat_order.delivered(room) or 0)
+        return effects
+
+    def _follow(self, effects: list[Effect]) -> None:
+        """A newcomer of ours in a room not yet followed: learn where the room's chats stand first.
+
+        Read before the newcomer's history (the store runs jobs in order), so
+        every chat after that point either is in that history or comes live.
+        """
+        for effect in effects:
+            if (
+                isinstance(effect, SendJoined)
+                and effect.conn in self._conns
+                and effect.room not in self.chat_order
+            ):
+                start = self.store.submit(Store.last_id, effect.room)
+                self._enqueue(effect.room, start, self._starter(effect.room))
+
+    def _starter(self, room: str) -> Callable[["asyncio.Future[Any] | None"], None]:
+        def start(done: "asyncio.Future[Any] | None") -> None:
+            if done is not None and done.exception() is None:
+                self.chat_order.start(room, done.result())
+
+        return start
+
+    def _offer(self, room: str, chat: ChatPosted) -> None:
+        self._deliver_chats(room, self.chat_order.offer(room, chat, time.time()))
+
+    def _read_gap(self, room: str, since: int) -> None:
+        gap = self.store.submit(Store.history, room, since, JOINED_HISTORY_BYTES)
+
+        def fill(done: "asyncio.Future[Any] | None") -> None:
+            if done is not None and done.exception() is None:
+                chats, _ = done.result()
+                self._deliver_chats(room, self.chat_order.fill(room, chats, time.time()))
+
+        self._enqueue(room, gap, fill)
+
+    def _deliver_chats(self, room: str, chats: list[ChatPosted]) -> None:
+        """To our members whose ``joined`` is out and did not carry it."""
+        for chat in chats:
+            if self.recent is not None:
+                self.recent.add(chat, room)
+            floors = self._floors
+            conns = tuple(c for c in self.hub.live_conns(room) if floors.get(c, chat.id) < chat.id)
+            self._deliver(conns, chat)
+
+    def _send_joined(
+        self, effect: SendJoined, budget: int, received: float, history: tuple[list[ChatPosted], bool] | None
+    ) -> None:
+        super()._send_joined(effect, budget, received, history)
+        chats = history[0] if history else []
+        self._floors[effect.conn] = chats[-1].id if chats else self.chat_order.delivered(effect.room) or 0

@@ -1,0 +1,142 @@
+"""Several instances on one Redis and one PostgreSQL act as one server (issue 11).
+
+Real ``redis-server`` and PostgreSQL, started by the tests; real servers,
+in this process (quick, their objects at hand) or as child processes (to
+be killed with ``kill -9``); real WebSocket clients, each told which
+instance to use, so every room here spans two instances.
+"""
+
+import asyncio
+import contextlib
+import json
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signaling_server.app import RunningServer
+
+from .stores import postgres
+from .support import postgres as pg
+from .support.redis import Redis
+from .support.server import in_process_server
+from .wsclient import Client
+
+__all__ = ["postgres"]  # the fixture of tests/stores.py, for pytest to find
+
+
+@pytest.fixture
+def service(tmp_path: Path, postgres: pg.Postgres) -> Iterator[tuple[str, str]]:
+    """A fresh Redis and database: the two URLs every instance of one service is given."""
+    with Redis(tmp_path) as redis, postgres.database() as database:
+        yield redis.url, database
+
+
+@contextlib.asynccontextmanager
+async def instances(
+    service: tuple[str, str], count: int, **overrides: Any
+) -> AsyncIterator[list[RunningServer]]:
+    redis_url, database = service
+    async with contextlib.AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(
+                in_process_server(redis=redis_url, database=database, **overrides)
+            )
+            for _ in range(count)
+        ]
+
+
+async def health(server: RunningServer) -> dict[str, Any]:
+    """``/health`` of ``server``, read off the loop the server runs on."""
+
+    def read() -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
+    return await asyncio.to_thread(read)
+
+
+async def test_members_on_two_instances_share_one_room(service: tuple[str, str]) -> None:
+    async with instances(service, 2) as (a, b):
+        alice = await Client.open(a.url)
+        bob = await Client.open(b.url)
+        joined_a = await alice.join("lobby", "alice")
+        joined_b = await bob.join("lobby", "bob")
+        assert [p["username"] for p in joined_b["peers"]] == ["alice"]
+        newcomer = await alice.expect("peer-joined")
+        assert newcomer["peer"]["id"] == joined_b["self"]["id"]
+        assert joined_a["self"]["id"] != joined_b["self"]["id"]
+
+        await bob.send({"type": "signal", "target": joined_a["self"]["id"], "payload": {"sdp": "x"}})
+        relayed = await alice.expect("signal")
+        assert relayed["from"] == joined_b["self"]["id"]
+        assert relayed["payload"] == {"sdp": "x"}
+
+        for n in range(5):
+            await (alice if n % 2 else bob).send({"type": "chat", "text": f"hello {n}"})
+        heard_a = [await alice.expect("chat") for _ in range(5)]
+        heard_b = [await bob.expect("chat") for _ in range(5)]
+        assert [c["id"] for c in heard_a] == [c["id"] for c in heard_b] == [1, 2, 3, 4, 5]
+        assert sorted(c["text"] for c in heard_a) == [f"hello {n}" for n in range(5)]
+
+        carol = await Client.open(a.url)
+        joined_c = await carol.join("lobby", "carol")
+        assert [c["id"] for c in joined_c["history"]] == [1, 2, 3, 4, 5]
+        assert {p["username"] for p in joined_c["peers"]} == {"alice", "bob"}
+
+        counts = await health(a)
+        assert (counts["clients"], counts["peers"], counts["rooms"]) == (3, 3, 1)
+        assert counts["instance"]["clients"] == 2
+        assert counts["instance"]["redis"] is True
+        of_b = await health(b)
+        assert of_b["instance"]["clients"] == 1
+        assert of_b["peers"] == 3
+        for client in (alice, bob, carol):
+            await client.close()
+
+
+async def test_a_name_is_taken_across_instances_and_the_room_limit_counts_both(
+    service: tuple[str, str],
+) -> None:
+    async with instances(service, 2, max_room_size=2) as (a, b):
+        alice = await Client.open(a.url)
+        await alice.join("lobby", "alice")
+        twin = await Client.open(b.url)
+        await twin.send({"type": "join", "room": "lobby", "username": "Alice"})
+        assert (await twin.expect("error"))["code"] == "name-taken"
+        bob = await Client.open(b.url)
+        await bob.join("lobby", "bob")
+        third = await Client.open(a.url)
+        await third.send({"type": "join", "room": "lobby", "username": "carol"})
+        assert (await third.expect("error"))["code"] == "room-full"
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_client_resumes_its_place_on_another_instance_and_nobody_sees_it_leave(
+    service: tuple[str, str],
+) -> None:
+    async with instances(service, 2) as (a, b):
+        alice = await Client.open(a.url)
+        joined = await alice.join("lobby", "alice")
+        bob = await Client.open(b.url)
+        await bob.join("lobby", "bob")
+        await alice.expect("peer-joined")
+        await bob.send({"type": "chat", "text": "before"})
+        await alice.expect("chat")
+        await bob.expect("chat")
+        alice.ws.transport.abort()  # the connection is cut, as by a network change
+        await bob.send({"type": "chat", "text": "while away"})
+        await bob.expect("chat")
+
+        again = await Client.open(b.url)
+        resumed = await again.join("lobby", "alice", resume=joined["resume"], since=1)
+        assert resumed["resumed"] is True
+        assert resumed["self"]["id"] == joined["self"]["id"]
+        assert [c["text"] for c in resumed["history"]] == ["while away"]
+        await bob.nothing(0.5)  # neither peer-left nor peer-joined
+        await again.close()
+        await bob.close()
