@@ -9,19 +9,23 @@ instance to use, so every room here spans two instances.
 import asyncio
 import contextlib
 import json
+import signal
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from signaling_server.app import RunningServer
+from signaling_server.cluster import ALIVE_S
 
 from .stores import postgres
 from .support import postgres as pg
+from .support.haproxy import HOST, Haproxy
 from .support.redis import Redis
-from .support.server import in_process_server
+from .support.server import ServerProcess, in_process_server
 from .wsclient import Client
 
 __all__ = ["postgres"]  # the fixture of tests/stores.py, for pytest to find
@@ -140,3 +144,65 @@ async def test_a_client_resumes_its_place_on_another_instance_and_nobody_sees_it
         await bob.nothing(0.5)  # neither peer-left nor peer-joined
         await again.close()
         await bob.close()
+
+
+async def test_an_instance_killed_mid_call_its_clients_resume_on_the_other_and_nobody_sees_them_leave(
+    tmp_path: Path, service: tuple[str, str]
+) -> None:
+    """Through HAProxy (round robin): ``kill -9`` of one instance; one of its clients never comes back."""
+    redis_url, database = service
+    flags = ("--redis", redis_url, "--database", database, "--grace", "4")
+    servers = [ServerProcess(tmp_path, *flags), ServerProcess(tmp_path, *flags)]
+    async with contextlib.AsyncExitStack() as stack:
+        for server in servers:
+            await asyncio.to_thread(server.start)
+            stack.callback(server.close)
+        (tmp_path / "proxy").mkdir()
+        proxy = stack.enter_context(Haproxy(tmp_path / "proxy", [(HOST, s.port) for s in servers]))
+        names = ["ann", "ben", "cy", "dot", "eve", "fay"]
+        clients = {name: await Client.open(proxy.url) for name in names}
+        joined = {name: await client.join("lobby", name) for name, client in clients.items()}
+        for name, client in clients.items():  # everyone hears everyone who joined after them
+            for _ in names[names.index(name) + 1 :]:
+                await client.expect("peer-joined")
+        await clients["ann"].send({"type": "chat", "text": "before"})
+        for client in clients.values():
+            assert (await client.expect("chat"))["id"] == 1
+
+        await servers[0].stop(signal.SIGKILL)
+        cut = [name for name, client in clients.items() if await dropped(client)]
+        kept = [name for name in names if name not in cut]
+        assert len(cut) >= 2  # round robin put people on both: some resume, one never comes back
+        assert kept
+        gone_for_good, *back = cut
+        for name in back:
+            clients[name] = await Client.open(proxy.url)
+            again = await clients[name].join("lobby", name, resume=joined[name]["resume"], since=1)
+            assert again["resumed"] is True
+            assert again["self"]["id"] == joined[name]["self"]["id"]
+        for name in kept:
+            await clients[name].nothing(0.5)  # nobody left, nobody joined
+        speaker = back[0] if back else kept[0]
+        await clients[speaker].send({"type": "chat", "text": "after"})
+        for name in kept + back:
+            heard = await clients[name].expect("chat")
+            assert (heard["id"], heard["text"]) == (2, "after")
+
+        # The one that never came back: its instance is declared gone, then its grace ends.
+        for name in kept + back:
+            left = await clients[name].expect("peer-left", timeout=4 + ALIVE_S + 5)
+            assert left["id"] == joined[gone_for_good]["self"]["id"]
+        for name in kept + back:
+            await clients[name].close()
+
+
+async def dropped(client: Client) -> bool:
+    """Whether the server side of ``client``'s connection is gone (it was on the killed instance)."""
+    try:
+        await client.ws.ping()
+        await asyncio.wait_for(client.ws.recv(), 1.0)
+    except TimeoutError:
+        return False
+    except ConnectionClosed:
+        return True
+    raise AssertionError("a message arrived while nothing was said")
