@@ -150,7 +150,10 @@ _QT_PLUGINS_DROPPED = (
 # The build host's ALSA and JACK break sound on other distributions: PortAudio uses the target's
 # libasound.so.2 (every desktop has it), and libjack.so.0 is the target's when installed, else a
 # stub that makes PortAudio skip JACK (packaging/linux/jackstub.c, loaded by the runtime hook).
-SYSTEM_LIBS_DROPPED = ("libasound.so.2", "libjack.so.0")
+# Fontconfig (with FreeType, which it is built against) must be the target's too: it reads the
+# target's /etc/fonts, which an older one misreads, and Debian 11's 2.13.1 writes .uuid files into
+# every font folder it may write to.
+SYSTEM_LIBS_DROPPED = ("libasound.so.2", "libjack.so.0", "libfontconfig.so.1", "libfreetype.so.6")
 STUBS_DIR = "voxroom-stubs/"
 # Loaded with dlopen/ctypes by name, so no other binary lists them as needed.
 _LOADED_BY_NAME = ("libportaudio.so", "liblivekit_ffi.so", "libpython3")

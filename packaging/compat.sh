@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Build the bundles, archives and .debs: the server's inside Debian 11, so it needs glibc 2.31 and runs
-# there and on every newer glibc system; the app's on this machine (packaging/build.sh), as its wheels
-# need glibc 2.34 anyway (PySide6 6.11 and cryptography 50 are manylinux_2_34 only; README, "Installers").
-# A program linked against a newer glibc asks for its newer symbol versions and will not start on an
-# older one: the build must happen on the oldest system it targets, with a Python built there.
-#   packaging/compat.sh [build]   prepare (below), then build.sh: the server in Debian 11, the app here
+# Build the bundles, archives and .debs inside Debian 11, so they need glibc 2.31 and run there and on
+# every newer glibc system. A program linked against a newer glibc asks for its newer symbol versions
+# and will not start on an older one: the build must happen on the oldest system it targets, with a
+# Python built there, and with wheels made for it (the app's PySide6 from packaging/compat-pins.txt).
+#   packaging/compat.sh [build]   prepare (below), then build.sh in Debian 11: the server and the app
 #   packaging/compat.sh prepare   only make the roots, CPython and its venv (CI starts it early, in the background)
 #   packaging/compat.sh shell     a shell in the build root (the repository is /src)
 # Kept under build/compat/ between runs (rm -rf build/compat starts over):
@@ -28,9 +27,11 @@ SQLITE_SHA256=aaa776260ab4dc976db34aa7891819484c8676b5b2783123ebc6301e2ca5d655
 RUNTIME_PACKAGES=libasound2,libegl1,libgl1,libxkbcommon0,libxkbcommon-x11-0,libfontconfig1,libfreetype6,libglib2.0-0,libx11-6,libdbus-1-3,libxcb-cursor0,libxcb-icccm4,libxcb-keysyms1,fonts-dejavu-core
 # What building needs on top: CPython's compiler and -dev libraries (ssl, ctypes, zlib, sqlite3, bz2, lzma,
 # uuid; no readline, curses or tk: the programs use none), build.sh's tools, pip's CA certificates, and
-# PortAudio (the app bundle carries it).
+# what the app bundle carries: PortAudio, and the xcb libraries Qt's X11 plugin needs beyond the .deb's
+# Depends (as a build on this machine finds them here).
 BUILD_PACKAGES="gcc make libc6-dev libssl-dev libffi-dev zlib1g-dev libsqlite3-dev libbz2-dev liblzma-dev
-  uuid-dev pkg-config binutils xz-utils ca-certificates libportaudio2 tcl"  # tcl: SQLite's build
+  uuid-dev pkg-config binutils xz-utils ca-certificates libportaudio2 libxcb-randr0 libxcb-shape0
+  tcl"  # tcl: SQLite's build
 DIR=build/compat
 HOST_PY=${PYTHON:-.venv/bin/python}  # whose pip configuration and versions the chroot's pip follows
 [ -x "$HOST_PY" ] || HOST_PY=python3
@@ -90,7 +91,7 @@ in_namespace() {  # $1: the step; runs in a private mount namespace (see the end
   from_source sqlite "$SQLITE_TARBALL" "$SQLITE_SHA256"
   case $step in
     prepare) inside wheels ;;
-    build) inside wheels && inside build && VOXROOM_BUILD_ONLY=app bash packaging/build.sh ;;
+    build) inside wheels && inside build ;;
     shell) chroot "$ROOTFS" bash ;;
   esac
 }
@@ -128,19 +129,36 @@ in_chroot() {  # $1: the step; runs as root in the Debian 11 chroot, the reposit
       ldconfig
       /opt/python/bin/python3.11 -c 'import sqlite3; assert sqlite3.sqlite_version_info >= (3, 35), sqlite3.sqlite_version'
       echo "compat: SQLite $(/opt/python/bin/python3.11 -c 'import sqlite3; print(sqlite3.sqlite_version)') in $((SECONDS - t)) s" ;;
-    wheels)  # the project, editable, with what the server's build needs (prepare downloads it already)
+    wheels)  # the project, editable, with what the builds need (prepare downloads it already)
       local t=$SECONDS
       cd /src
-      # The host venv's versions where it has them (build/compat/constraints.txt): the same bundles.
-      local constraints=()
-      [ -s build/compat/constraints.txt ] && constraints=(-c build/compat/constraints.txt)
-      # The build extra without voxroom[desktop]: PyInstaller, truststore, certifi.
-      /opt/venv/bin/python -c 'import tomllib; print("\n".join(r for r in tomllib.load(open("pyproject.toml",
-        "rb"))["project"]["optional-dependencies"]["build"] if not r.startswith("voxroom")))' >/tmp/build.txt
-      /opt/venv/bin/python -m pip install -q --disable-pip-version-check "${constraints[@]}" \
+      # The build extra (PyInstaller, truststore, certifi) and the desktop extra, as requirements, but
+      # for packaging/compat-pins.txt, which replaces what pyproject.toml asks of the same packages
+      # (a constraint could only narrow it), and the host venv's versions of everything else
+      # (build/compat/constraints.txt): the same bundles as a build on this machine.
+      /opt/venv/bin/python - <<'PY'
+import re, tomllib
+from pathlib import Path
+
+def name(requirement):  # "PySide6_Essentials==6.11.3" -> "pyside6-essentials"
+    return re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]*", requirement)[0]).lower()
+
+def lines(path):
+    text = path.read_text() if path.is_file() else ""
+    return [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
+
+pins = lines(Path("packaging/compat-pins.txt"))
+pinned = {name(pin) for pin in pins}
+extras = tomllib.loads(Path("pyproject.toml").read_text())["project"]["optional-dependencies"]
+wanted = [r for r in extras["build"] + extras["desktop"] if name(r) not in pinned | {"voxroom"}]
+Path("/tmp/build.txt").write_text("\n".join(wanted + pins) + "\n")
+host = [c for c in lines(Path("build/compat/constraints.txt")) if name(c) not in pinned]
+Path("/tmp/constraints.txt").write_text("\n".join(host) + "\n")
+PY
+      /opt/venv/bin/python -m pip install -q --disable-pip-version-check -c /tmp/constraints.txt \
         -e '.[server,fast]' -r /tmp/build.txt
       echo "compat: pip in $((SECONDS - t)) s" ;;
-    build) cd /src && VOXROOM_BUILD_ONLY=server PYTHON=/opt/venv/bin/python bash packaging/build.sh ;;
+    build) cd /src && PYTHON=/opt/venv/bin/python bash packaging/build.sh ;;
   esac
 }
 

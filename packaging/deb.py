@@ -35,6 +35,7 @@ class Package:
     name: str
     section: str
     depends: str
+    """Besides libc6, whose version is the build system's (:func:`_libc6`)."""
     recommends: str
     summary: str
     description: str
@@ -45,7 +46,7 @@ class Package:
 SERVER = Package(
     name="voxroom-server",
     section="net",
-    depends="libc6 (>= 2.31)",
+    depends="",
     recommends="systemd",
     summary="self-hosted voice rooms: the signaling server",
     description="The server of Voxroom: rooms, chat history and the relay of WebRTC\n"
@@ -61,7 +62,7 @@ SERVER = Package(
 APP = Package(
     name="voxroom",
     section="sound",
-    depends="libc6 (>= 2.36), libasound2, libegl1, libgl1, libxkbcommon0, libxkbcommon-x11-0, "
+    depends="libasound2, libegl1, libgl1, libxkbcommon0, libxkbcommon-x11-0, "
     "libfontconfig1, libfreetype6, libglib2.0-0, libx11-6, libdbus-1-3, libxcb-cursor0, "
     "libxcb-icccm4, libxcb-keysyms1",
     recommends="fonts-dejavu-core, fonts-noto-color-emoji, libpulse0",
@@ -193,6 +194,15 @@ def _normalise_modes(tree: Path) -> None:
         path.chmod(0o755 if executable else 0o644)
 
 
+def _libc6() -> str:
+    """libc6 at least as new as the build system's: a frozen program asks for the glibc symbol versions
+    it was linked against, and its wheels could only be installed if made for this glibc or older."""
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    if not glibc.startswith("glibc "):
+        raise SystemExit(f"not a glibc system ({glibc!r}): the .debs are built on Debian")
+    return f"libc6 (>= {glibc.removeprefix('glibc ')})"
+
+
 def _control(tree: Path, package: Package, version: str) -> None:
     meta = tree / "DEBIAN"
     meta.mkdir()
@@ -201,7 +211,7 @@ def _control(tree: Path, package: Package, version: str) -> None:
     (meta / "control").write_text(
         f"Package: {package.name}\nVersion: {version}\nArchitecture: amd64\n"
         f"Maintainer: {MAINTAINER}\nInstalled-Size: {size_kib}\n"
-        f"Depends: {package.depends}\nRecommends: {package.recommends}\n"
+        f"Depends: {', '.join(filter(None, [_libc6(), package.depends]))}\nRecommends: {package.recommends}\n"
         f"Section: {package.section}\nPriority: optional\nHomepage: {HOMEPAGE}\n"
         f"Description: {package.summary}\n{description}\n"
     )
