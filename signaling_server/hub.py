@@ -20,6 +20,7 @@ from websockets.frames import CloseCode
 from protocol import (
     AppCloseCode,
     Ban,
+    ClientMessage,
     ErrorCode,
     ErrorReported,
     FetchHistory,
@@ -66,7 +67,8 @@ from .effects import (
 from .model import AddressBan, ChatDraft, ConnId, PeerId, Place
 from .ratelimit import AuthBackoff, TokenBucket
 
-log = logging.getLogger("voxroom.server")
+log = logging.getLogger("voxroom.server.rooms")
+"""The rooms' decisions; an instance of several logs only those its own connections caused."""
 
 RATE_LIMITED_EVERY_S = 1.0
 JOIN_DEADLINE_S = 10.0
@@ -123,6 +125,8 @@ class _Session:
     rate_limited_at: float = float("-inf")
     ending: bool = False
     """The core has closed it: nothing more from it is read or answered."""
+    flooding: bool = False
+    """The gate has closed it for flooding (kept apart from the rooms' state, which replicas share)."""
 
 
 @dataclass(slots=True)
@@ -249,22 +253,19 @@ class Hub:
 
     def receive(self, conn: ConnId, data: str | bytes, now: float) -> list[Effect]:
         """One WebSocket message from ``conn``: text holds JSON, binary is refused."""
-        session = self._sessions.get(conn)
-        if session is None or session.ending:
-            return []
-        place = session.place
-        effects = self._dispatch(conn, session, data, now)
-        for effect in effects:
-            # Only this connection's own errors: a kicked peer's is logged as the kick.
-            if (
-                isinstance(effect, Send)
-                and isinstance(effect.message, ErrorReported)
-                and effect.conns == (conn,)
-            ):
-                _log_error(effect.message, place, session.address, conn)
-        return effects
+        screened = self.screen(conn, data, now)
+        return screened if isinstance(screened, list) else self.act(conn, screened, now)
 
-    def _dispatch(self, conn: ConnId, session: _Session, data: str | bytes, now: float) -> list[Effect]:
+    def screen(self, conn: ConnId, data: str | bytes, now: float) -> ClientMessage | list[Effect]:
+        """The gate: the message if it is well formed and within its budget, else what to answer.
+
+        It changes nothing but the connection's budgets, so a replica runs it
+        alone on the instance holding the socket: garbage and floods never
+        reach the shared log (docs/architecture.md), and ``act`` follows.
+        """
+        session = self._sessions.get(conn)
+        if session is None or session.ending or session.flooding:
+            return []
         room = session.place.room if session.place else None
         try:
             if isinstance(data, bytes):
@@ -272,11 +273,36 @@ class Hub:
             message = decode_client(data)
         except ProtocolError as exc:
             if not session.chat_budget.take(now):
-                return self._over_budget(conn, session, session.chat_budget, exc.ref, now)
-            return [Send(room, (conn,), _error(exc.code, exc.message, exc.ref))]
+                return self._logged(
+                    conn, session, self._over_budget(conn, session, session.chat_budget, exc.ref, now)
+                )
+            return self._logged(conn, session, [Send(room, (conn,), _error(exc.code, exc.message, exc.ref))])
         budget = _budget_for(session, message)
         if budget is not None and not budget.take(now):
-            return self._over_budget(conn, session, budget, _type_of(message), now)
+            return self._logged(
+                conn, session, self._over_budget(conn, session, budget, _type_of(message), now)
+            )
+        return message
+
+    def act(self, conn: ConnId, message: ClientMessage, now: float) -> list[Effect]:
+        """A message the gate let through: the rooms' rules."""
+        session = self._sessions.get(conn)
+        if session is None or session.ending:
+            return []
+        return self._logged(conn, session, self._dispatch(conn, session, message, now))
+
+    def _logged(self, conn: ConnId, session: _Session, effects: list[Effect]) -> list[Effect]:
+        for effect in effects:
+            # Only this connection's own errors: a kicked peer's is logged as the kick.
+            if (
+                isinstance(effect, Send)
+                and isinstance(effect.message, ErrorReported)
+                and effect.conns == (conn,)
+            ):
+                _log_error(effect.message, session.place, session.address, conn)
+        return effects
+
+    def _dispatch(self, conn: ConnId, session: _Session, message: ClientMessage, now: float) -> list[Effect]:
         if isinstance(message, Join):
             return self._join(conn, session, message, now)
         place = session.place
@@ -539,7 +565,8 @@ class Hub:
         room = session.place.room if session.place else None
         if budget.flooding(now):
             log.info("flood disconnect room=%s addr=%s conn=%s", room, session.address, conn)
-            return [self._end(conn, session, CloseCode.POLICY_VIOLATION, "flooding", room)]
+            session.flooding = True  # the rooms learn of it when the connection is closed
+            return [Close(room, conn, CloseCode.POLICY_VIOLATION, "flooding")]
         effects: list[Effect] = []
         if now - session.rate_limited_at >= RATE_LIMITED_EVERY_S:
             session.rate_limited_at = now

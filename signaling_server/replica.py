@@ -21,12 +21,13 @@ from typing import Any, Protocol
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
-from protocol import ChatPosted
+from protocol import ChatPosted, decode_client
 
 from .addresses import Network
 from .chat_order import ChatOrder
 from .effects import Effect, PostChat, SendJoined
 from .hub import Hub
+from .hub import log as rooms_log
 from .metrics import Metrics
 from .model import ConnId
 from .recent import RecentChats
@@ -47,6 +48,7 @@ from .store import Store, StoreThread
 from .transport import JOINED_HISTORY_BYTES, Relay
 
 SEED_BYTES = 16
+MAX_TIMED_CHATS = 1024
 
 
 class SharedLog(Protocol):
@@ -77,6 +79,10 @@ class Replica(Relay):
         self._appended: deque[float] = deque()
         """When each of our own entries still in the log's round trip was read (``perf_counter()``)."""
         self.chat_order = ChatOrder()
+        self._early: dict[ConnId, list[tuple[str | bytes, float, float]]] = {}
+        """Messages from our connections read before the log brought back their opening."""
+        self._committed_at: dict[tuple[str, int], float] = {}
+        """Our own chats on their way through the log: when each was committed (the fan-out clock)."""
         self._floors: dict[ConnId, int] = {}
         """Per connection of ours that has its ``joined``, the newest chat id it has: later ones go to it."""
 
@@ -87,14 +93,28 @@ class Replica(Relay):
         return ConnId((self.log.instance << INSTANCE_BITS) + next(self._local_ids))
 
     def core_open(self, conn: ConnId, address: str, received: float) -> None:
+        self._early[conn] = []
         self._append(Opened(conn, time.time(), address), received)
 
     def core_receive(self, conn: ConnId, data: str | bytes, received: float) -> None:
-        text = data if isinstance(data, str) else None
-        self._append(Received(conn, time.time(), text, os.urandom(SEED_BYTES)), received)
+        """Screened here, by the gate of the instance holding the socket; only what passes is shared."""
+        early = self._early.get(conn)
+        if early is not None:  # our core has not seen it open yet: screened when it has
+            early.append((data, time.time(), received))
+            return
+        self._screen(conn, data, time.time(), received)
+
+    def _screen(self, conn: ConnId, data: str | bytes, now: float, received: float) -> None:
+        screened = self.hub.screen(conn, data, now)
+        if isinstance(screened, list):
+            self.run(screened, received)
+        else:
+            assert isinstance(data, str)  # the gate refuses binary messages
+            self._append(Received(conn, now, data, os.urandom(SEED_BYTES)), received)
 
     def core_closed(self, conn: ConnId, received: float) -> None:
         self._floors.pop(conn, None)
+        self._early.pop(conn, None)
         self._append(Closed(conn, time.time()), received)
 
     def core_tick(self) -> None:
@@ -106,6 +126,9 @@ class Replica(Relay):
     def committed(self, effect: PostChat, posted: ChatPosted, committed: float) -> None:
         """Durable: every instance (this one too) delivers it once the log brings it back."""
         self.metrics.chats.inc()
+        self._committed_at[effect.room, posted.id] = committed
+        if len(self._committed_at) > MAX_TIMED_CHATS:  # a room with nobody left here delivers none
+            del self._committed_at[next(iter(self._committed_at))]
         self.log.append(Announced(effect.room, posted))
 
     def _append(self, entry: Entry, received: float) -> None:
@@ -117,6 +140,13 @@ class Replica(Relay):
     def apply(self, author: int, entry: Entry) -> None:
         """One entry of the log, in its order: every instance's core takes the same decisions."""
         own = author == self.log.instance
+        rooms_log.disabled = not own  # each decision is logged once, by the instance it concerns
+        try:
+            self._apply(own, entry)
+        finally:
+            rooms_log.disabled = False
+
+    def _apply(self, own: bool, entry: Entry) -> None:
         if own and isinstance(entry, Opened | Received | Closed):
             received = self._appended.popleft()  # our own inputs come back in the order we appended them
         else:
@@ -125,10 +155,14 @@ class Replica(Relay):
         match entry:
             case Opened():
                 effects = self.hub.open(ConnId(entry.conn), entry.now, entry.address)
+                if own:
+                    self.run(effects, received)
+                    for data, now, read_at in self._early.pop(ConnId(entry.conn), ()):
+                        self._screen(ConnId(entry.conn), data, now, read_at)
+                    return
             case Received():
                 self.ids.reseed(entry.seed)
-                data = entry.text if entry.text is not None else b""
-                effects = self.hub.receive(ConnId(entry.conn), data, entry.now)
+                effects = self.hub.act(ConnId(entry.conn), decode_client(entry.text), entry.now)
             case Closed():
                 effects = self.hub.closed(ConnId(entry.conn), entry.now)
             case Tick():
@@ -195,7 +229,10 @@ class Replica(Relay):
                 self.recent.add(chat, room)
             floors = self._floors
             conns = tuple(c for c in self.hub.live_conns(room) if floors.get(c, chat.id) < chat.id)
-            self._deliver(conns, chat)
+            committed = self._committed_at.pop((room, chat.id), None)
+            self._deliver(
+                conns, chat, None if committed is None else (self.metrics.fanout_seconds, committed)
+            )
 
     def _send_joined(
         self, effect: SendJoined, budget: int, received: float, history: tuple[list[ChatPosted], bool] | None

@@ -30,8 +30,8 @@ class Opened(msgspec.Struct, tag="opened", array_like=True):
 class Received(msgspec.Struct, tag="received", array_like=True):
     conn: int
     now: float
-    text: str | None
-    """None for a binary message, which the core refuses whatever it holds."""
+    text: str
+    """A message the author's gate let through (``Hub.screen``): garbage and floods stay out of the log."""
     seed: bytes
     """Fresh randomness from the author: the peer id and resume token a ``join`` gets derive from it."""
 

@@ -6,6 +6,7 @@ thin wrappers that close whatever a test started.
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,23 +15,59 @@ import pytest
 
 from signaling_server.app import RunningServer
 
+from .stores import postgres
+from .support import postgres as pg
 from .support.ports import free_port
-from .support.server import ServerProcess, in_process_server
+from .support.redis import Redis
+from .support.server import ServerProcess, in_process_server, in_process_service
 from .wsclient import Client
 
-__all__ = ["ClientFactory", "ServerFactory", "ServerProcess", "free_port"]
-"""``ServerProcess`` and ``free_port`` are re-exported for the tests that import them from here."""
+__all__ = ["ClientFactory", "ServerFactory", "ServerProcess", "free_port", "postgres"]
+"""``ServerProcess`` and ``free_port`` are re-exported for the tests that import them from here;
+``postgres`` (tests/stores.py) is the cluster the two-instance services use."""
 
 ServerFactory = Callable[..., Awaitable[RunningServer]]
 ClientFactory = Callable[..., Awaitable[Client]]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module with ``TWO_INSTANCES_TOO = True`` runs its server tests on a service of two instances too."""
+    if "deployment" in metafunc.fixturenames and getattr(metafunc.module, "TWO_INSTANCES_TOO", False):
+        alone = metafunc.definition.get_closest_marker("one_instance") is not None
+        metafunc.parametrize("deployment", ["one"] if alone else ["one", "two"], indirect=True)
+
+
 @pytest.fixture
-async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
-    """Start in-process servers (``ServerConfig`` fields as keywords) sharing one data folder."""
+def deployment(request: pytest.FixtureRequest) -> str:
+    """``one`` server, or ``two`` instances on Redis and PostgreSQL behind HAProxy (issue 11)."""
+    return getattr(request, "param", "one")
+
+
+@pytest.fixture
+async def make_server(
+    tmp_path: Path, deployment: str, request: pytest.FixtureRequest
+) -> AsyncIterator[ServerFactory]:
+    """Start in-process servers (``ServerConfig`` fields as keywords) sharing one data folder.
+
+    On ``two`` instances, each server made is a service of its own, on one
+    Redis and one database: what the test gets is its first instance, with
+    the load balancer's URL.
+    """
     async with contextlib.AsyncExitStack() as running:
+        if deployment == "two":
+            cluster: pg.Postgres = request.getfixturevalue("postgres")
+            (tmp_path / "redis").mkdir()
+            redis = running.enter_context(Redis(tmp_path / "redis"))
+            database = running.enter_context(cluster.database())
+        services = itertools.count()
 
         async def make(max_db_pages: int | None = None, **overrides: Any) -> RunningServer:
+            if deployment == "two":
+                folder = tmp_path / f"service-{next(services)}"
+                folder.mkdir()
+                return await running.enter_async_context(
+                    in_process_service(folder, redis.url, database, **overrides)
+                )
             server = in_process_server(tmp_path / "data", max_db_pages=max_db_pages, **overrides)
             return await running.enter_async_context(server)
 

@@ -21,6 +21,10 @@ from signaling_server.sqlite_store import sqlite_store
 from .conftest import ServerFactory, ServerProcess
 from .wsclient import Client
 
+TWO_INSTANCES_TOO = True
+"""Every rule here holds as well on two instances behind a load balancer (conftest.py), but this:"""
+MEMORY = "what a server may hold unsent is each instance's own memory"
+
 EMOJI_TEXT = "😀" * 2000  # the longest chat text, 8,000 bytes of UTF-8
 
 
@@ -211,6 +215,7 @@ async def fill_history(server: RunningServer, messages: int) -> None:
     assert await writer.closed() == (1000, "left")
 
 
+@pytest.mark.one_instance(MEMORY)
 async def test_history_is_bounded_per_joined_and_for_all_connections_together(
     make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

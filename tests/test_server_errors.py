@@ -12,6 +12,9 @@ from signaling_server.app import RunningServer
 from .conftest import ClientFactory, ServerFactory
 from .wsclient import Client
 
+TWO_INSTANCES_TOO = True
+"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
+
 
 @pytest.mark.parametrize(
     ("data", "ref"),
@@ -115,6 +118,7 @@ async def test_17th_peer_gets_room_full(connect: ClientFactory) -> None:
 async def test_server_full_closes_1013(make_server: ServerFactory) -> None:
     server = await make_server(max_connections=2)
     first, second = await Client.open(server.url), await Client.open(server.url)
+    await counted(server, 2)  # on several instances, the service counts a connection once all have seen it
     third = await Client.open(server.url)
     error = await third.expect("error")
     assert error["code"] == "server-full"
@@ -200,3 +204,10 @@ async def test_a_sustained_flood_is_disconnected_after_10_s(make_server: ServerF
     await bystander.send({"type": "chat", "text": "unbothered"})
     assert (await bystander.expect("chat"))["text"] == "unbothered"
     await bystander.close()
+
+
+async def counted(server: RunningServer, connections: int, timeout_s: float = 5.0) -> None:
+    """Wait until ``server``'s core counts ``connections`` (at once on one instance)."""
+    async with asyncio.timeout(timeout_s):
+        while server.relay.hub.connections != connections:
+            await asyncio.sleep(0.01)

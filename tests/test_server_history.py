@@ -9,6 +9,9 @@ from .conftest import ServerFactory
 from .stores import StoreAt, postgres, store_at
 from .wsclient import Client
 
+TWO_INSTANCES_TOO = True
+"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
+
 __all__ = ["postgres", "store_at"]  # the fixtures of tests/stores.py, for pytest to find
 
 

@@ -19,6 +19,9 @@ from signaling_server.addresses import network
 from .conftest import ServerFactory, ServerProcess
 from .wsclient import Client
 
+TWO_INSTANCES_TOO = True
+"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
+
 ADMIN = "b0ss"
 MOD_ADDR, BOB_ADDR, CAT_ADDR = "203.0.113.1", "203.0.113.2", "203.0.113.3"
 

@@ -5,6 +5,9 @@ import pytest
 from .conftest import ClientFactory
 from .wsclient import Client
 
+TWO_INSTANCES_TOO = True
+"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
+
 
 async def _room_of_two(connect: ClientFactory) -> tuple[Client, Client]:
     alice, bob = await connect(), await connect()

@@ -7,6 +7,9 @@ from protocol import AppCloseCode
 from .conftest import ServerFactory
 from .wsclient import Client
 
+TWO_INSTANCES_TOO = True
+"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
+
 
 async def test_dropped_peer_keeps_its_place_for_the_grace_period(make_server: ServerFactory) -> None:
     server = await make_server(grace_s=0.6)

@@ -9,6 +9,9 @@ from signaling_server.app import RunningServer
 from .conftest import ClientFactory, ServerFactory
 from .wsclient import Client
 
+TWO_INSTANCES_TOO = True
+"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
+
 
 async def test_joined_lists_others_in_join_order_and_peer_joined_comes_first(connect: ClientFactory) -> None:
     alice, bob, carol = await connect(), await connect(), await connect()

@@ -54,11 +54,23 @@ class Haproxy(Daemon):
         tmp: a folder for its config, output and admin socket (the caller removes it).
         backends: each instance's address; HAProxy names them ``s0``, ``s1`` … in this order.
         port: where it listens; ``free_port()`` if None. A restart keeps it.
+        fall: failed checks that take an instance out (and cut its sessions).
+        http: HTTP mode, which adds ``X-Forwarded-For`` so that the servers
+            (told ``--trust-proxy``) see each client's address; WebSockets
+            pass as tunnels once upgraded. TCP mode shows HAProxy's address.
     """
 
     name = "haproxy"
 
-    def __init__(self, tmp: Path, backends: Sequence[tuple[str, int]], port: int | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        backends: Sequence[tuple[str, int]],
+        port: int | None = None,
+        *,
+        fall: int = FALL,
+        http: bool = False,
+    ) -> None:
         require("haproxy", "haproxy")
         super().__init__(tmp)
         if not backends:
@@ -73,9 +85,9 @@ class Haproxy(Daemon):
             "    nbthread 1",  # two cores shared with the servers and the tests
             f"    stats socket {self.socket_path} mode 600 level admin",
             "defaults",
-            "    mode tcp",
+            *(["    mode http", "    option forwardfor"] if http else ["    mode tcp"]),
             "    log global",
-            "    option tcplog",
+            f"    option {'httplog' if http else 'tcplog'}",
             "    option redispatch",
             "    retries 2",
             "    timeout connect 1s",
@@ -94,7 +106,7 @@ class Haproxy(Daemon):
             f"    http-check send meth GET uri /health ver HTTP/1.1 hdr Host {HOST}",
             "    http-check expect status 200",
             # A frozen instance's clients would otherwise wait for their ping to time out.
-            f"    default-server check inter {CHECK_INTERVAL_MS}ms fall {FALL} rise {RISE}"
+            f"    default-server check inter {CHECK_INTERVAL_MS}ms fall {fall} rise {RISE}"
             " on-marked-down shutdown-sessions",
             *servers,
         ]

@@ -18,12 +18,15 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from signaling_server.addresses import network
 from signaling_server.app import RunningServer, start
 from signaling_server.config import ServerConfig
+
+from .haproxy import Haproxy
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +56,46 @@ async def in_process_server(
             yield server
         finally:
             await server.close()
+
+
+@dataclass
+class Fronted(RunningServer):
+    """One instance of a service of several, whose ``url`` is the load balancer's in front of them all."""
+
+    front: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.front
+
+
+@contextlib.asynccontextmanager
+async def in_process_service(
+    tmp: Path, redis_url: str, database: str, count: int = 2, **overrides: Any
+) -> AsyncIterator[Fronted]:
+    """``count`` instances on this loop sharing ``redis_url`` and ``database``, behind HAProxy (round robin).
+
+    What a test gets is the first instance, reached through the proxy: its
+    core holds the whole service's rooms, as every instance's does.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        shared = {"redis": redis_url, "database": database, "trust_proxy": (network(HOST),), **overrides}
+        instances = [
+            await stack.enter_async_context(in_process_server(tmp / f"instance-{n}", **shared))
+            for n in range(count)
+        ]
+        (tmp / "haproxy").mkdir()
+        backends = [(HOST, i.port) for i in instances]
+        # Instances sharing this loop miss checks while a test floods them: 2 s before one is cut off.
+        proxy = stack.enter_context(Haproxy(tmp / "haproxy", backends, fall=10, http=True))
+        await asyncio.to_thread(_all_up, proxy, count)
+        first = instances[0]
+        yield Fronted(**{f.name: getattr(first, f.name) for f in fields(first)}, front=proxy.url)
+
+
+def _all_up(proxy: Haproxy, count: int) -> None:
+    for index in range(count):
+        proxy.wait_state(index, "UP")
 
 
 class ServerProcess:
