@@ -97,17 +97,17 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     metrics = Metrics(config.version)
     started = time.monotonic()
     metrics.watch("voxroom_connections", "Open WebSocket connections", lambda: relay.open_connections)
-    metrics.watch("voxroom_peers", "Peers seated in rooms, including those in grace", lambda: hub.peers)
-    metrics.watch("voxroom_rooms", "Non-empty rooms", lambda: hub.rooms)
+    metrics.watch("voxroom_peers", "Peers seated in rooms, including those in grace", lambda: relay.hub.peers)
+    metrics.watch("voxroom_rooms", "Non-empty rooms", lambda: relay.hub.rooms)
 
     def health() -> dict[str, object]:
         """The whole service's counts (the core's view); an instance of several adds its own."""
         answer: dict[str, object] = {
             "status": "ok",
             "version": config.version,
-            "rooms": hub.rooms,
-            "clients": hub.connections,
-            "peers": hub.peers,
+            "rooms": relay.hub.rooms,
+            "clients": relay.hub.connections,
+            "peers": relay.hub.peers,
             "uptime_s": round(time.monotonic() - started, 3),
         }
         if shared is not None:
@@ -170,7 +170,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         chores += [
             asyncio.create_task(shared.read_forever(replica.apply, after)),
             asyncio.create_task(shared.write_forever()),
-            asyncio.create_task(shared.lead_forever(hub.conns)),
+            asyncio.create_task(shared.lead_forever(replica)),
         ]
     running = RunningServer(config, server, relay, relay.store, started, chores, shared)
     log.info("listening on %s (data in %s)", running.url, store.db.name)

@@ -10,9 +10,10 @@ instance that seated the database's places when the log began).
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -33,6 +34,7 @@ ALIVE_S = 2.0
 READ_COUNT = 1000
 RETRY_S = 0.5
 RESTORE_WAIT_S = 10.0
+RENUMBER_MARGIN = 1024
 
 _LEASE = """
 local holder = redis.call('GET', KEYS[1])
@@ -54,6 +56,11 @@ class RedisLog:
         self._outbox: list[bytes] = []
         self._wake = asyncio.Event()
         self._declared_gone: set[int] = set()
+        self._epoch: bytes | None = None
+        """The log we read: ``voxroom:restored`` names it; a Redis that lost it holds another or none."""
+        self._position = b"0-0"
+        self._generation = 0
+        """Counts the logs begun again; a read from the previous one is dropped."""
 
     async def join(self) -> None:
         """Take an instance number and say we are alive."""
@@ -68,13 +75,16 @@ class RedisLog:
         Otherwise a client resuming on an instance that started a moment
         earlier would find no place, and take a second one.
         """
-        if await self.redis.set(RESTORED_KEY, self.instance, nx=True):
+        epoch = f"{self.instance}-{secrets.token_hex(8)}".encode()
+        if await self.redis.set(RESTORED_KEY, epoch, nx=True):
             restored = Restored(places, bans, time.time())
             await self.redis.xadd(LOG_KEY, {"a": self.instance, "e": encode(restored)})
+            self._epoch = epoch
             return
         deadline = time.monotonic() + RESTORE_WAIT_S
         while not await self.redis.xlen(LOG_KEY) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls Redis
             await asyncio.sleep(0.05)
+        self._epoch = await self.redis.get(RESTORED_KEY)
 
     def append(self, entry: Entry) -> None:
         """Queue ``entry``; the writer sends what queued meanwhile in one round trip, in order."""
@@ -92,18 +102,21 @@ class RedisLog:
                 return last
 
     async def read_forever(self, apply: Callable[[int, Entry], None], after: bytes) -> None:
-        last = after
+        self._position = after
         while True:
+            generation = self._generation
             try:
-                reply = await self.redis.xread({LOG_KEY: last}, count=READ_COUNT, block=1000)
+                reply = await self.redis.xread({LOG_KEY: self._position}, count=READ_COUNT, block=1000)
             except RedisError as exc:
                 self._unreachable(exc)
                 await asyncio.sleep(RETRY_S)
                 continue
             self.reachable = True
+            if generation != self._generation:
+                continue  # read from a log that is no more
             streams: Any = reply
             for _, entries in streams:
-                for last, author, entry in _entries(entries):  # noqa: B007 - where the next read starts
+                for self._position, author, entry in _entries(entries):
                     apply(author, entry)
 
     async def write_forever(self) -> None:
@@ -120,23 +133,47 @@ class RedisLog:
                     self._unreachable(exc)
                     await asyncio.sleep(RETRY_S)
 
-    async def lead_forever(self, conns: Collection[ConnId]) -> None:
+    async def lead_forever(self, member: "Member") -> None:
         """Renew our liveness; while we hold the lease, keep the service's clock and find the dead.
 
-        ``conns`` is every connection of the service (the core's view): an
-        instance that holds some and has stopped renewing is declared gone.
+        An instance that holds connections in the log (``member.conns()``)
+        and has stopped renewing is declared gone. A Redis that has lost the
+        log (restarted empty) makes us begin it again (``_begin_again``).
         """
+        conns = member.conns
         while True:
             await asyncio.sleep(TICK_S)
             try:
+                if await self.redis.get(RESTORED_KEY) != self._epoch:
+                    await self._begin_again(member)
                 await self._alive()
                 lease: Any = self.redis.eval(_LEASE, 1, LEADER_KEY, self.instance, int(ALIVE_S * 1000))
                 if await lease:
                     now = time.time()
                     self.append(Tick(now))
-                    await self._declare_gone(conns, now)
+                    await self._declare_gone(conns(), now)
             except RedisError as exc:
                 self._unreachable(exc)
+
+    async def _begin_again(self, member: "Member") -> None:
+        """Redis came back without the log: a new one begins, from the places in the database.
+
+        Our clients are sent away to resume (their places are in the
+        database, in grace, as after a restart of a single server); we take a
+        new number, since the numbers began again too; whoever comes first
+        seats the database's places, as at a first start.
+        """
+        log.warning("Redis lost the service's log: beginning it again; clients resume their places")
+        self._outbox.clear()
+        self._declared_gone.clear()
+        places, bans = await member.forget()
+        # The numbers begin again above ours: an instance that has not noticed yet keeps its old one.
+        await self.redis.set(INSTANCES_KEY, self.instance + RENUMBER_MARGIN, nx=True)
+        await self.join()
+        await self.restore(places, bans)
+        self._generation += 1
+        self._position = b"0-0"
+        member.rejoined()
 
     async def _declare_gone(self, conns: Collection[ConnId], now: float) -> None:
         holding = {instance_of(conn) for conn in conns} - {self.instance}
@@ -170,6 +207,19 @@ class RedisLog:
         except RedisError as exc:
             log.error("leaving the service: %s", exc)
         await self.redis.aclose()
+
+
+class Member(Protocol):
+    """What the log asks of the instance it serves."""
+
+    def conns(self) -> Collection[ConnId]:
+        """Every connection of the service, as this instance's core knows them."""
+
+    async def forget(self) -> tuple[list[Place], list[AddressBan]]:
+        """Send every client away to resume, forget the rooms; the database's places and bans."""
+
+    def rejoined(self) -> None:
+        """The log has begun again: take clients again."""
 
 
 def _entries(page: Any) -> list[tuple[bytes, int, Entry]]:

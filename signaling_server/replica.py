@@ -15,9 +15,10 @@ import itertools
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
+from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
@@ -25,11 +26,11 @@ from protocol import ChatPosted, decode_client
 
 from .addresses import Network
 from .chat_order import ChatOrder
-from .effects import Effect, PostChat, SendJoined
+from .effects import Close, Effect, PostChat, SendJoined
 from .hub import Hub
 from .hub import log as rooms_log
 from .metrics import Metrics
-from .model import ConnId
+from .model import AddressBan, ConnId, Place
 from .recent import RecentChats
 from .replicated import (
     INSTANCE_BITS,
@@ -84,6 +85,8 @@ class Replica(Relay):
         self._committed_at: dict[tuple[str, int], float] = {}
         """Our own chats on their way through the log: when each was committed (the fan-out clock)."""
         self._floors: dict[ConnId, int] = {}
+        self._away = False
+        """The log is beginning again: new connections are told to come back a moment later."""
         """Per connection of ours that has its ``joined``, the newest chat id it has: later ones go to it."""
 
     # --- inputs go to the log -----------------------------------------------
@@ -93,6 +96,11 @@ class Replica(Relay):
         return ConnId((self.log.instance << INSTANCE_BITS) + next(self._local_ids))
 
     def core_open(self, conn: ConnId, address: str, received: float) -> None:
+        if self._away:
+            self.run(
+                [Close(None, conn, CloseCode.TRY_AGAIN_LATER, "the service is starting again")], received
+            )
+            return
         self._early[conn] = []
         self._append(Opened(conn, time.time(), address), received)
 
@@ -134,6 +142,28 @@ class Replica(Relay):
     def _append(self, entry: Entry, received: float) -> None:
         self._appended.append(received)
         self.log.append(entry)
+
+    # --- cluster.Member: when Redis loses the log ----------------------------------
+
+    def conns(self) -> Collection[ConnId]:
+        return self.hub.conns
+
+    async def forget(self) -> tuple[list[Place], list[AddressBan]]:
+        self._away = True
+        self.close_all(CloseCode.GOING_AWAY)  # clients resume, as after a restart of one server
+        self.hub = Hub(self.hub.config, self.ids.peer_id, self.ids.token)
+        self.chat_order = ChatOrder()
+        self._early.clear()
+        self._floors.clear()
+        self._appended.clear()
+        self._committed_at.clear()
+        if self.recent is not None:
+            self.recent.keep_only(())
+        places = await self.store.submit(Store.load_places)
+        return places, await self.store.submit(Store.load_bans, time.time())
+
+    def rejoined(self) -> None:
+        self._away = False
 
     # --- the log comes back ----------------------------------------------------
 

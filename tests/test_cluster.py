@@ -206,3 +206,51 @@ async def dropped(client: Client) -> bool:
     except ConnectionClosed:
         return True
     raise AssertionError("a message arrived while nothing was said")
+
+
+async def test_redis_restarted_empty_the_log_begins_again_and_everyone_resumes(
+    tmp_path: Path, postgres: pg.Postgres
+) -> None:
+    """No append-only file: Redis comes back without the log; the places come back from the database."""
+    with Redis(tmp_path) as redis, postgres.database() as database:
+        async with instances((redis.url, database), 2) as (a, b):
+            alice, bob = await Client.open(a.url), await Client.open(b.url)
+            joined = {"alice": await alice.join("lobby", "alice"), "bob": await bob.join("lobby", "bob")}
+            await alice.expect("peer-joined")
+            await bob.send({"type": "chat", "text": "before"})
+            assert (await alice.expect("chat"))["id"] == 1
+            await bob.expect("chat")
+
+            await asyncio.to_thread(redis.restart)
+            assert (await alice.closed(timeout=10))[0] == 1001  # told to resume, as after a restart
+            assert (await bob.closed(timeout=10))[0] == 1001
+            clients, back = {}, {}
+            for name, server in (("alice", b), ("bob", a)):  # each on the other instance this time
+                clients[name], back[name] = await resumed_on(server, name, joined[name]["resume"])
+            assert back["bob"]["resumed"] is True
+            again = back["alice"]
+            assert again["resumed"] is True
+            assert again["self"]["id"] == joined["alice"]["self"]["id"]
+            assert [p["username"] for p in again["peers"]] == ["bob"]
+            assert [c["text"] for c in again["history"]] == ["before"]
+            await clients["bob"].send({"type": "chat", "text": "after"})
+            assert (await clients["alice"].expect("chat", skip=("state",)))["id"] == 2
+            for client in clients.values():
+                await client.close()
+
+
+async def resumed_on(
+    server: RunningServer, name: str, token: str, timeout_s: float = 10.0
+) -> tuple[Client, dict[str, Any]]:
+    """``name`` back on ``server`` with its token, and its ``joined`` (retried while the log begins again)."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            client = await Client.open(server.url)
+            try:
+                await client.send({"type": "join", "room": "lobby", "username": name, "resume": token})
+                reply = await client.recv()
+            except ConnectionClosed:
+                await asyncio.sleep(0.1)
+                continue
+            assert reply["type"] == "joined", reply
+            return client, reply
