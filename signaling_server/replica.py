@@ -236,6 +236,13 @@ class Replica(Relay):
         def start(done: "asyncio.Future[Any] | None") -> None:
             if done is not None and done.exception() is None:
                 self.chat_order.start(room, done.result())
+                return
+            # The database is away: follow from what our members there have; the rest is read
+            # when it is back (a later chat waits a second for it, as for any gap).
+            floors = self._floors
+            floor = max((floors[c] for c in self.hub.live_conns(room) if c in floors), default=0)
+            self.chat_order.start(room, floor)
+            self._read_gap(room, floor)
 
         return start
 

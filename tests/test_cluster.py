@@ -26,6 +26,7 @@ from .support import postgres as pg
 from .support.haproxy import HOST, Haproxy
 from .support.redis import Redis
 from .support.server import ServerProcess, in_process_server
+from .test_pg_store import RECOVERY_S, chat_until_saved, restarted_in_the_end
 from .wsclient import Client
 
 __all__ = ["postgres"]  # the fixture of tests/stores.py, for pytest to find
@@ -254,3 +255,36 @@ async def resumed_on(
                 continue
             assert reply["type"] == "joined", reply
             return client, reply
+
+
+async def test_while_postgresql_is_down_chats_fail_across_instances_and_presence_goes_on_until_it_is_back(
+    service: tuple[str, str], postgres: pg.Postgres
+) -> None:
+    async with instances(service, 2) as (a, b):
+        alice, bob = await Client.open(a.url), await Client.open(a.url)
+        await alice.join("lobby", "alice")
+        joined_b = await bob.join("lobby", "bob")
+        await alice.expect("peer-joined")
+        await alice.send({"type": "chat", "text": "before"})
+        for client in (alice, bob):
+            assert (await client.expect("chat"))["id"] == 1
+        with restarted_in_the_end(postgres):
+            await asyncio.to_thread(postgres.stop)
+            await alice.send({"type": "chat", "text": "unsaved"})
+            assert (await alice.expect("error"))["code"] == "storage-failed"
+            await bob.nothing(0.3)  # nothing unsaved was broadcast
+            carol = await Client.open(b.url)  # the room's first here, while the database is away
+            joined_c = await carol.join("lobby", "carol")
+            assert joined_c["history"] == []  # could not be read; it comes when the database is back
+            assert [p["username"] for p in joined_c["peers"]] == ["alice", "bob"]
+            await alice.expect("peer-joined")
+            await bob.expect("peer-joined")
+            await alice.send({"type": "signal", "target": joined_b["self"]["id"], "payload": {"k": 1}})
+            assert (await bob.expect("signal"))["payload"] == {"k": 1}
+            await asyncio.to_thread(postgres.start)
+            chat = await chat_until_saved(alice, "back", RECOVERY_S)
+        assert chat["id"] == 2  # the refused chat took no id
+        assert (await bob.expect("chat"))["id"] == 2
+        assert [(await carol.expect("chat"))["text"] for _ in range(2)] == ["before", "back"]
+        for client in (alice, bob, carol):
+            await client.close()
