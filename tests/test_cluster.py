@@ -11,16 +11,19 @@ import contextlib
 import json
 import signal
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from client_desktop.engine.media import read_wav
 from signaling_server.app import RunningServer
 from signaling_server.cluster import ALIVE_S
 
+from .engine.audio import RATE, peaks_hz
+from .engine.test_bot import json_bot
 from .stores import postgres
 from .support import postgres as pg
 from .support.haproxy import HOST, Haproxy
@@ -288,3 +291,67 @@ async def test_while_postgresql_is_down_chats_fail_across_instances_and_presence
         assert [(await carol.expect("chat"))["text"] for _ in range(2)] == ["before", "back"]
         for client in (alice, bob, carol):
             await client.close()
+
+
+async def test_two_bots_on_two_instances_keep_talking_through_a_kill_9_second_by_second(
+    tmp_path: Path, service: tuple[str, str]
+) -> None:
+    """The issue's failover case with real calls: each bot's recording holds the other's tone every second."""
+    redis_url, database = service
+    flags = ("--redis", redis_url, "--database", database)
+    servers = [ServerProcess(tmp_path, *flags), ServerProcess(tmp_path, *flags)]
+    async with contextlib.AsyncExitStack() as stack:
+        for server in servers:
+            await asyncio.to_thread(server.start)
+            stack.callback(server.close)
+        (tmp_path / "proxy").mkdir()
+        proxy = stack.enter_context(Haproxy(tmp_path / "proxy", [(HOST, s.port) for s in servers]))
+        common = ("--server", proxy.url, "--room", "failover", "--duration", "12")
+        tones = {"ann": 500.0, "ben": 700.0}
+        bots = {}
+        for name, hz in tones.items():  # round robin: one on each instance
+            args = (
+                *common,
+                "--username",
+                name,
+                "--tone",
+                f"{hz:g}",
+                "--record",
+                str(tmp_path / f"{name}.wav"),
+            )
+            bots[name] = await stack.enter_async_context(json_bot(tmp_path, *args))
+            await bots[name].expect("room-joined")
+        await bots["ann"].expect("call-state-changed", state="connected")
+        await bots["ann"].say("before\n")
+        assert (await bots["ben"].expect("chat-received"))["chat"]["id"] == 1
+        on_first = (await asyncio.to_thread(servers[0].health))["instance"]["clients"]
+        assert on_first == 1  # and so one on the other
+
+        await asyncio.sleep(2)
+        await servers[0].stop(signal.SIGKILL)
+        moved = await first_of(*(bot.expect("room-joined", resumed=True) for bot in bots.values()))
+        mover = next(name for name, bot in bots.items() if moved in bot.seen)
+        await bots[mover].say("after the failover\n")
+        for bot in bots.values():
+            chat = (await bot.expect("chat-received"))["chat"]
+            assert (chat["id"], chat["text"]) == (2, "after the failover")
+            assert not [e for e in bot.seen if e["type"] == "peer-departed"]  # nobody saw anyone leave
+        for bot in bots.values():
+            assert await bot.finish() == 0
+    for name, other in (("ann", "ben"), ("ben", "ann")):
+        heard = read_wav(tmp_path / f"{name}.wav")
+        seconds = len(heard) // RATE
+        assert seconds >= 10
+        for second in range(2, seconds - 1):  # from a connected call to before the goodbye
+            window = heard[second * RATE : (second + 1) * RATE]
+            assert abs(peaks_hz(window)[0] - tones[other]) <= 2, f"{name} at {second} s"
+
+
+async def first_of(*waits: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """The result of whichever of ``waits`` is done first; the others are cancelled."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return done.pop().result()
