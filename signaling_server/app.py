@@ -148,7 +148,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
         replica = relay = Replica(
             hub, ids, shared, StoreThread(store), metrics, http, config.trust_proxy, recent
         )
-        after = await shared.catch_up(replica.apply)
+        after = await shared.catch_up(replica)
 
     def connection() -> Connection:
         """No compression (signaling is small; deflate costs ~50 KiB a connection), read in small bites."""
@@ -168,7 +168,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
     ]
     if shared is not None:
         chores += [
-            asyncio.create_task(shared.read_forever(replica.apply, after)),
+            asyncio.create_task(shared.read_forever(replica, after)),
             asyncio.create_task(shared.write_forever()),
             asyncio.create_task(shared.lead_forever(replica)),
         ]

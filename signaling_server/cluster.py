@@ -3,16 +3,18 @@
 Needs ``voxroom[cluster]`` (redis-py's asyncio client). Keys, all under
 ``voxroom:``: ``log`` (the stream), ``instances`` (a counter that numbers
 each instance that starts), ``alive:N`` (renewed while instance N runs),
-``leader`` (a lease: its holder appends the ``Tick`` entries and declares
-the instances that stopped renewing ``Gone``), ``restored`` (set by the
-instance that seated the database's places when the log began).
+``leader`` (a lease: its holder appends the ``Tick`` entries, declares
+the instances that stopped renewing ``Gone``, and saves ``snapshot``, the
+rooms' state at a point of the log, trimming the log behind it),
+``restored`` (names the log: set by the instance that seated the
+database's places when it began).
 """
 
 import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -35,6 +37,9 @@ READ_COUNT = 1000
 RETRY_S = 0.5
 RESTORE_WAIT_S = 10.0
 RENUMBER_MARGIN = 1024
+SNAPSHOT_KEY = "voxroom:snapshot"
+SNAPSHOT_EVERY_S = 60.0
+"""How often the leader saves the rooms' state and trims the log behind it (and behind every reader)."""
 
 _LEASE = """
 local holder = redis.call('GET', KEYS[1])
@@ -61,6 +66,10 @@ class RedisLog:
         self._position = b"0-0"
         self._generation = 0
         """Counts the logs begun again; a read from the previous one is dropped."""
+        self.snapshot_every_s = SNAPSHOT_EVERY_S
+        self._leading = False
+        self._next_snapshot = 0.0  # the first as soon as we lead
+        self._snapshots: list[asyncio.Task[None]] = []
 
     async def join(self) -> None:
         """Take an instance number and say we are alive."""
@@ -91,18 +100,28 @@ class RedisLog:
         self._outbox.append(encode(entry))
         self._wake.set()
 
-    async def catch_up(self, apply: Callable[[int, Entry], None]) -> bytes:
-        """Apply the whole log as it stands (before this instance serves anyone); the id reached."""
+    async def catch_up(self, member: "Member") -> bytes:
+        """Start from the newest snapshot and apply the log after it (before this instance serves anyone).
+
+        Returns the id reached.
+        """
         last = b"0-0"
+        snapshot: dict[bytes, bytes] = await self.redis.hgetall(SNAPSHOT_KEY)  # type: ignore[misc]
+        if snapshot and snapshot[b"epoch"] == self._epoch:
+            member.load(snapshot[b"state"])
+            last = snapshot[b"position"]
+        self._position = last
+        await self._alive()  # the leader trims nothing we have still to read
         while True:
             page = _entries(await self.redis.xrange(LOG_KEY, min=b"(" + last, count=READ_COUNT))
             for last, author, entry in page:  # noqa: B007 - ``last`` is where the next page starts
-                apply(author, entry)
+                member.apply(author, entry)
             if len(page) < READ_COUNT:
                 return last
 
-    async def read_forever(self, apply: Callable[[int, Entry], None], after: bytes) -> None:
+    async def read_forever(self, member: "Member", after: bytes) -> None:
         self._position = after
+        apply = member.apply
         while True:
             generation = self._generation
             try:
@@ -118,6 +137,26 @@ class RedisLog:
             for _, entries in streams:
                 for self._position, author, entry in _entries(entries):
                     apply(author, entry)
+            if self._leading and time.monotonic() >= self._next_snapshot:
+                self._next_snapshot = time.monotonic() + self.snapshot_every_s
+                # Saved between two entries, so it is exactly the state at this position.
+                self._snapshots.append(asyncio.create_task(self._save(self._position, member.save())))
+                self._snapshots = [t for t in self._snapshots if not t.done()]
+
+    async def _save(self, position: bytes, state: bytes) -> None:
+        """Keep ``state`` as the log's start, and trim what every instance has read before it."""
+        try:
+            fields = {"position": position, "epoch": self._epoch or b"", "state": state}
+            await self.redis.hset(SNAPSHOT_KEY, mapping=fields)  # type: ignore[misc]
+            readers = [key async for key in self.redis.scan_iter(match=b"voxroom:alive:*")]
+            read = [p for p in await self.redis.mget(readers) if p] if readers else []
+            oldest = min([position, *read], key=_stream_id)
+            trimmed = await self.redis.xtrim(LOG_KEY, minid=oldest, approximate=False)
+            log.info(
+                "snapshot at %s (%d bytes); %d log entries trimmed", position.decode(), len(state), trimmed
+            )
+        except RedisError as exc:
+            self._unreachable(exc)
 
     async def write_forever(self) -> None:
         """Send the queued entries in order; what fails is sent again (a Redis restart loses none of ours)."""
@@ -148,7 +187,8 @@ class RedisLog:
                     await self._begin_again(member)
                 await self._alive()
                 lease: Any = self.redis.eval(_LEASE, 1, LEADER_KEY, self.instance, int(ALIVE_S * 1000))
-                if await lease:
+                self._leading = bool(await lease)
+                if self._leading:
                     now = time.time()
                     self.append(Tick(now))
                     await self._declare_gone(conns(), now)
@@ -192,7 +232,8 @@ class RedisLog:
             await pipe.execute()
 
     async def _alive(self) -> None:
-        await self.redis.set(_alive_key(self.instance), 1, px=int(ALIVE_S * 1000))
+        """Renew our liveness; its value is how far we have read, which the leader's trimming keeps."""
+        await self.redis.set(_alive_key(self.instance), self._position, px=int(ALIVE_S * 1000))
 
     def _unreachable(self, exc: RedisError) -> None:
         if self.reachable:
@@ -212,6 +253,15 @@ class RedisLog:
 class Member(Protocol):
     """What the log asks of the instance it serves."""
 
+    def apply(self, author: int, entry: Entry) -> None:
+        """One entry of the log, in its order."""
+
+    def save(self) -> bytes:
+        """The state of the rooms, as a snapshot of the log up to the entry last applied."""
+
+    def load(self, state: bytes) -> None:
+        """Start from a snapshot (before any entry is applied)."""
+
     def conns(self) -> Collection[ConnId]:
         """Every connection of the service, as this instance's core knows them."""
 
@@ -225,6 +275,11 @@ class Member(Protocol):
 def _entries(page: Any) -> list[tuple[bytes, int, Entry]]:
     """A stream page as (id, author, entry); redis-py types its replies loosely."""
     return [(entry_id, int(fields[b"a"]), decode(fields[b"e"])) for entry_id, fields in page]
+
+
+def _stream_id(position: bytes) -> tuple[int, int]:
+    milliseconds, _, sequence = position.partition(b"-")
+    return int(milliseconds), int(sequence or 0)
 
 
 def _alive_key(instance: int) -> str:

@@ -138,6 +138,34 @@ class _Room:
     password: str | None = None
 
 
+class _SavedRoom(msgspec.Struct, array_like=True):
+    name: str
+    places: list[Place]  # in join order
+    locked: bool
+    password: str | None
+
+
+class _SavedSession(msgspec.Struct, array_like=True):
+    conn: int
+    address: str
+    peer: str | None
+    ending: bool
+
+
+class _Saved(msgspec.Struct, array_like=True):
+    """What a ``Hub`` decides with; not the budgets, which only the gate of the connection's instance uses."""
+
+    rooms: list[_SavedRoom]
+    sessions: list[_SavedSession]
+    unjoined: list[tuple[int, float]]  # in opening order
+    grace: list[str]  # in the order places entered it
+    auth: list[tuple[str, int, float, float]]
+    bans: list[AddressBan]
+
+
+_saved_decoder = msgspec.msgpack.Decoder(_Saved)
+
+
 def hash_token(token: str) -> str:
     """Tokens are kept (and persisted) only as hashes."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -220,6 +248,53 @@ class Hub:
         for place in sorted(places, key=lambda p: p.grace_until or now):
             self._track_grace(place)
         log.info("restored %d places in %d rooms", len(places), len(self._rooms))
+
+    def save(self) -> bytes:
+        """The rooms and sessions, for an instance that starts from here instead of the log's beginning."""
+        rooms = [
+            _SavedRoom(name, list(room.places.values()), room.locked, room.password)
+            for name, room in self._rooms.items()
+        ]
+        sessions = [
+            _SavedSession(conn, s.address, s.place.peer_id if s.place else None, s.ending)
+            for conn, s in self._sessions.items()
+        ]
+        saved = _Saved(
+            rooms,
+            sessions,
+            list(self._unjoined.items()),
+            list(self._grace),
+            self._auth.saved(),
+            list(self._bans.values()),
+        )
+        return msgspec.msgpack.encode(saved)
+
+    def load(self, data: bytes) -> None:
+        """Take up what ``save`` gave (on a Hub that holds nothing yet)."""
+        saved = _saved_decoder.decode(data)
+        cfg = self.config
+        places: dict[str, Place] = {}
+        for room in saved.rooms:
+            for place in room.places:
+                self._seat(place)
+                places[place.peer_id] = place
+            self._rooms[room.name].locked, self._rooms[room.name].password = room.locked, room.password
+        for session in saved.sessions:
+            self._sessions[ConnId(session.conn)] = _Session(
+                session.address,
+                TokenBucket(cfg.chat_rate_per_s, cfg.chat_burst),
+                TokenBucket(cfg.signal_rate_per_s, cfg.signal_burst),
+                places[session.peer] if session.peer is not None else None,
+                ending=session.ending,
+            )
+        for conn, opened in saved.unjoined:
+            address = self._sessions[ConnId(conn)].address
+            self._unjoined[ConnId(conn)] = opened
+            self._unjoined_per_address[address] = self._unjoined_per_address.get(address, 0) + 1
+        for peer in saved.grace:
+            self._track_grace(places[peer])
+        self._auth.load(saved.auth)
+        self.restore_bans(saved.bans)
 
     def restore_bans(self, bans: list[AddressBan]) -> None:
         """Enforce the bans persisted by a previous run (those not yet over)."""

@@ -108,6 +108,13 @@ class AuthBackoff:
     def succeeded(self, address: str) -> None:
         self._by_address.pop(address, None)
 
+    def saved(self) -> list[tuple[str, int, float, float]]:
+        """Every address's failures (count, last, until), oldest first: what ``load`` takes."""
+        return [(a, f.count, f.last, f.until) for a, f in self._by_address.items()]
+
+    def load(self, saved: list[tuple[str, int, float, float]]) -> None:
+        self._by_address = {a: _Failures(count, last, until) for a, count, last, until in saved}
+
     def forget(self, now: float) -> None:
         """Drop the addresses whose last failure is ``AUTH_FORGET_S`` old."""
         while self._by_address:

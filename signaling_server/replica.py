@@ -165,6 +165,12 @@ class Replica(Relay):
     def rejoined(self) -> None:
         self._away = False
 
+    def save(self) -> bytes:
+        return self.hub.save()
+
+    def load(self, state: bytes) -> None:
+        self.hub.load(state)
+
     # --- the log comes back ----------------------------------------------------
 
     def apply(self, author: int, entry: Entry) -> None:

@@ -1509,3 +1509,30 @@ def test_a_history_request_reads_the_members_own_room_and_spends_a_chat_token() 
         SendHistory("den", A, 9, 3)  # a room in the request is an unknown field, ignored
     ]
     assert only_error(send(hub, A, {"type": "history", "before": 9}), A).code == "rate-limited"
+
+
+# --- saved and loaded (a new instance of several starts from it) ---------------------------------
+
+
+def test_a_loaded_hub_decides_as_the_saved_one_would() -> None:
+    hub = make_hub(password="pw", admin_password="boss", grace_s=10.0)
+    mod = join(hub, A, "mod", password="pw", admin_password="boss")
+    join(hub, B, "bob", password="pw")
+    carol = join(hub, C, "carol", password="pw")
+    send(hub, A, {"type": "lock-room", "locked": True, "password": "door"})
+    hub.closed(C, T0 + 1)  # carol's place waits in grace
+    assert hub.open(D, T0 + 2, "198.51.100.7") == []  # opened, not joined yet
+    send(hub, D, {"type": "join", "room": "x", "username": "guesser", "password": "no"}, T0 + 2)
+    assert hub.open(E, T0 + 3, "198.51.100.7") == []
+
+    copy = make_hub(password="pw", admin_password="boss", grace_s=10.0)
+    copy.load(hub.save())
+    assert copy.save() == hub.save()
+    assert (copy.connections, copy.peers, copy.rooms) == (hub.connections, hub.peers, hub.rooms)
+    for h in (hub, copy):
+        # the same decisions: carol resumes, a stranger meets the lock, the guesser's address waits
+        assert join(h, ConnId(9), "carol", password="pw", resume=carol.resume, now=T0 + 4).resumed is True
+        refused = only_error(join_effects(h, ConnId(10), "dan", password="pw", now=T0 + 4)[:1], ConnId(10))
+        assert refused.code == "auth-failed"
+        assert kinds(h.tick(T0 + JOIN_DEADLINE_S + 3.5)) == ["Close"]  # E was late to join
+    assert mod.self_.role == "moderator"
