@@ -399,3 +399,21 @@ async def test_the_leader_snapshots_the_rooms_and_trims_the_log_and_a_new_instan
                 await back.close()
                 await carol.close()
             await alice.close()
+
+
+async def test_redis_restarted_with_its_log_the_instances_reconnect_and_go_on(
+    tmp_path: Path, postgres: pg.Postgres
+) -> None:
+    with Redis(tmp_path, persist=True) as redis, postgres.database() as database:
+        async with instances((redis.url, database), 2) as (a, b):
+            alice, bob = await Client.open(a.url), await Client.open(b.url)
+            await alice.join("lobby", "alice")
+            await bob.join("lobby", "bob")
+            await alice.expect("peer-joined")
+            await asyncio.to_thread(redis.restart)
+            await bob.send({"type": "chat", "text": "after Redis came back"})
+            for client in (alice, bob):  # the same connections: nobody was sent away
+                assert (await client.expect("chat"))["id"] == 1
+            assert (await health(a))["instance"]["redis"] is True
+            await alice.close()
+            await bob.close()
