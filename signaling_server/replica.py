@@ -22,7 +22,7 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
-from protocol import ChatPosted, decode_client
+from protocol import ChatPosted, FetchHistory, SendChat, decode_client
 
 from .addresses import Network
 from .chat_order import ChatOrder
@@ -79,6 +79,8 @@ class Replica(Relay):
         self._local_ids = itertools.count(1)
         self._appended: deque[float] = deque()
         """When each of our own entries still in the log's round trip was read (``perf_counter()``)."""
+        self._in_flight: dict[ConnId, int] = {}
+        """Our connections with entries on their way through the log, and how many."""
         self.chat_order = ChatOrder()
         self._early: dict[ConnId, list[tuple[str | bytes, float, float]]] = {}
         """Messages from our connections read before the log brought back their opening."""
@@ -116,6 +118,11 @@ class Replica(Relay):
         screened = self.hub.screen(conn, data, now)
         if isinstance(screened, list):
             self.run(screened, received)
+        elif isinstance(screened, SendChat | FetchHistory) and conn not in self._in_flight:
+            # They change nothing the instances share: decided here, with nothing of this connection
+            # still on its way through the log to be decided before them. A chat reaches the others
+            # as its announcement, once committed: one entry instead of two.
+            self.run(self.hub.act(conn, screened, now), received)
         else:
             assert isinstance(data, str)  # the gate refuses binary messages
             self._append(Received(conn, now, data, os.urandom(SEED_BYTES)), received)
@@ -139,8 +146,9 @@ class Replica(Relay):
             del self._committed_at[next(iter(self._committed_at))]
         self.log.append(Announced(effect.room, posted))
 
-    def _append(self, entry: Entry, received: float) -> None:
+    def _append(self, entry: Opened | Received | Closed, received: float) -> None:
         self._appended.append(received)
+        self._in_flight[ConnId(entry.conn)] = self._in_flight.get(ConnId(entry.conn), 0) + 1
         self.log.append(entry)
 
     # --- cluster.Member: when Redis loses the log ----------------------------------
@@ -156,6 +164,7 @@ class Replica(Relay):
         self._early.clear()
         self._floors.clear()
         self._appended.clear()
+        self._in_flight.clear()
         self._committed_at.clear()
         if self.recent is not None:
             self.recent.keep_only(())
@@ -185,6 +194,9 @@ class Replica(Relay):
     def _apply(self, own: bool, entry: Entry) -> None:
         if own and isinstance(entry, Opened | Received | Closed):
             received = self._appended.popleft()  # our own inputs come back in the order we appended them
+            left = self._in_flight.pop(ConnId(entry.conn)) - 1
+            if left:
+                self._in_flight[ConnId(entry.conn)] = left
         else:
             received = time.perf_counter()
         effects: list[Effect]
