@@ -22,7 +22,8 @@ from .conftest import ServerFactory, ServerProcess
 from .wsclient import Client
 
 TWO_INSTANCES_TOO = True
-"""Every rule here holds as well on two instances behind a load balancer (conftest.py), but this:"""
+"""Every rule here holds as well on two instances behind a load balancer (conftest.py), but these:"""
+GATE = "the gate runs on the connection's own instance alone, as on one server: once is enough"
 MEMORY = "what a server may hold unsent is each instance's own memory"
 
 EMOJI_TEXT = "😀" * 2000  # the longest chat text, 8,000 bytes of UTF-8
@@ -52,6 +53,7 @@ PRE_JOIN_FLOODS: dict[str, dict[str, Any] | str] = {
 }
 
 
+@pytest.mark.one_instance(GATE)
 @pytest.mark.parametrize("kind", PRE_JOIN_FLOODS)
 async def test_a_flood_before_join_is_answered_40_times_then_closed_once(
     make_server: ServerFactory,

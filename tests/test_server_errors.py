@@ -183,6 +183,7 @@ async def test_garbage_flood_is_rate_limited_while_others_chat(
     assert 1 <= codes.count("rate-limited") <= elapsed + 2  # at most one a second
 
 
+@pytest.mark.one_instance("the gate runs on the connection's own instance alone, as on one server")
 async def test_a_sustained_flood_is_disconnected_after_10_s(make_server: ServerFactory) -> None:
     server = await make_server(chat_rate_per_s=2.0)  # 10x the budget is 20 messages/s
     flooder, bystander = await Client.open(server.url), await Client.open(server.url)

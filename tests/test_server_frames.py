@@ -16,9 +16,6 @@ from websockets.frames import CloseCode
 
 from .conftest import ClientFactory
 
-TWO_INSTANCES_TOO = True
-"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
-
 TEXT, CONTINUATION, PING = 0x1, 0x0, 0x9
 
 

@@ -5,9 +5,6 @@ from signaling_server.hub import MAX_GRACE_PER_ADDRESS
 from .conftest import ServerFactory
 from .wsclient import Client
 
-TWO_INSTANCES_TOO = True
-"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
-
 
 async def test_an_address_that_joins_and_drops_keeps_only_its_newest_places_in_grace(
     make_server: ServerFactory,

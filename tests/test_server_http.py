@@ -14,9 +14,6 @@ from signaling_server.app import RunningServer
 
 from .conftest import ClientFactory, ServerFactory
 
-TWO_INSTANCES_TOO = True
-"""Every rule here holds as well on two instances behind a load balancer (conftest.py)."""
-
 
 def _get(server: RunningServer, path: str, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
     status, response_headers, body = _request(server, path, headers or {})
