@@ -87,9 +87,9 @@ class Replica(Relay):
         self._committed_at: dict[tuple[str, int], float] = {}
         """Our own chats on their way through the log: when each was committed (the fan-out clock)."""
         self._floors: dict[ConnId, int] = {}
+        """Per connection of ours that has its ``joined``, the newest chat id it has: later ones go to it."""
         self._away = False
         """The log is beginning again: new connections are told to come back a moment later."""
-        """Per connection of ours that has its ``joined``, the newest chat id it has: later ones go to it."""
 
     # --- inputs go to the log -----------------------------------------------
 
