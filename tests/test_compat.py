@@ -142,7 +142,7 @@ async def test_the_app_package_passes_its_selftest_and_holds_a_call_on_debian_11
             env=env,
         )
     )
-    try:
+    async with app:
         assert (await app.event("joined"))["users"] == ["alice", "bot"]
         chat = await app.event("chat", username="bot")
         assert (chat["text"], chat["shown"]) == ("hi from the bot https://example.org", True)
@@ -151,7 +151,3 @@ async def test_the_app_package_passes_its_selftest_and_holds_a_call_on_debian_11
         await bot.line(lambda line: line.endswith("] alice: hello bot, from Debian 11"))
         await app.send("quit")
         assert await app.stop() == 0
-    finally:
-        if app.proc.returncode is None:
-            app.proc.kill()
-            await app.stop()

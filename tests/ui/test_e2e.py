@@ -7,6 +7,7 @@ other side.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -90,6 +91,15 @@ class Proc:
                 await self.proc.wait()
             await self._reader
 
+    async def __aenter__(self) -> "Proc":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Whatever happened in the block, the process is gone after it (killed if it still runs)."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.stop()
+
 
 @pytest.fixture
 async def bot(server: RunningServer, tmp_path: Path) -> AsyncIterator[Proc]:
@@ -116,7 +126,7 @@ async def test_the_app_in_a_room_with_a_bot(
         *("--join", "--no-audio", "--test-driver"),
         env=env,
     )
-    try:
+    async with app:
         joined = await app.event("joined")
         assert joined["users"] == ["alice", "bot", "watcher"]
         chat = await app.event("chat", username="bot")
@@ -154,10 +164,6 @@ async def test_the_app_in_a_room_with_a_bot(
         assert await app.stop() == 0
         left = await watcher.expect("peer-left", skip=("chat", "peer-state"))
         assert left["id"] == state["id"]
-    finally:
-        if app.proc.returncode is None:
-            app.proc.kill()
-            await app.stop()
 
 
 async def test_the_app_hosts_a_room_that_a_bot_joins_at_the_address_it_shows(tmp_path: Path) -> None:
@@ -175,8 +181,7 @@ async def test_the_app_hosts_a_room_that_a_bot_joins_at_the_address_it_shows(tmp
         *("--join", "--no-audio", "--test-driver"),
         env=env,
     )
-    bot: Proc | None = None
-    try:
+    async with contextlib.AsyncExitStack() as stack, app:
         hosting = await app.event("hosting")
         address = hosting["address"]
         assert address.endswith(f":{port}")
@@ -186,7 +191,7 @@ async def test_the_app_hosts_a_room_that_a_bot_joins_at_the_address_it_shows(tmp
 
         args = ["-m", "client_desktop.bot", "--server", f"ws://{address}/ws", "--room", "lobby"]
         args += ["--username", "guest", "--no-voice", "--say", "hello host", "--duration", "20"]
-        bot = await Proc.start(*args, env=dict(os.environ))
+        bot = await stack.enter_async_context(await Proc.start(*args, env=dict(os.environ)))
         await bot.line(lambda line: line.startswith("* joined lobby"))
         assert (await app.event("peer-joined", name="guest"))["listed"]
         chat = await app.event("chat", username="guest")
@@ -198,8 +203,3 @@ async def test_the_app_hosts_a_room_that_a_bot_joins_at_the_address_it_shows(tmp
 
         await app.send("quit")
         assert await app.stop() == 0
-    finally:
-        for proc in (app, bot):
-            if proc is not None and proc.proc.returncode is None:
-                proc.proc.kill()
-                await proc.stop()

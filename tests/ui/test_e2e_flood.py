@@ -30,7 +30,7 @@ async def test_a_peer_flooding_at_the_rate_limit_is_shown_whole_and_the_app_goes
         *("--join", "--no-audio", "--test-driver"),
         env=env,
     )
-    try:
+    async with app:
         await app.event("joined")
         flooder = await connect()
         await flooder.join(username="flood", voice=False)
@@ -50,7 +50,3 @@ async def test_a_peer_flooding_at_the_rate_limit_is_shown_whole_and_the_app_goes
         assert [(e["text"], e["shown"]) for e in seen] == [(t.strip(), True) for t in texts]
         await app.send("quit")
         assert await app.stop() == 0
-    finally:
-        if app.proc.returncode is None:
-            app.proc.kill()
-            await app.stop()
