@@ -56,6 +56,22 @@ async def instances(
         ]
 
 
+@contextlib.asynccontextmanager
+async def processes_behind_haproxy(
+    tmp_path: Path, service: tuple[str, str], *flags: str
+) -> AsyncIterator[tuple[list[ServerProcess], Haproxy]]:
+    """Two instances as child processes (which ``kill -9`` can reach) behind HAProxy, round robin."""
+    redis_url, database = service
+    shared = ("--redis", redis_url, "--database", database, *flags)
+    servers = [ServerProcess(tmp_path, *shared), ServerProcess(tmp_path, *shared)]
+    with contextlib.ExitStack() as stack:
+        for server in servers:
+            await asyncio.to_thread(server.start)
+            stack.callback(server.close)
+        (tmp_path / "proxy").mkdir()
+        yield servers, stack.enter_context(Haproxy(tmp_path / "proxy", [(HOST, s.port) for s in servers]))
+
+
 async def health(server: RunningServer) -> dict[str, Any]:
     """``/health`` of ``server``, read off the loop the server runs on."""
 
@@ -154,15 +170,7 @@ async def test_an_instance_killed_mid_call_its_clients_resume_on_the_other_and_n
     tmp_path: Path, service: tuple[str, str]
 ) -> None:
     """Through HAProxy (round robin): ``kill -9`` of one instance; one of its clients never comes back."""
-    redis_url, database = service
-    flags = ("--redis", redis_url, "--database", database, "--grace", "4")
-    servers = [ServerProcess(tmp_path, *flags), ServerProcess(tmp_path, *flags)]
-    async with contextlib.AsyncExitStack() as stack:
-        for server in servers:
-            await asyncio.to_thread(server.start)
-            stack.callback(server.close)
-        (tmp_path / "proxy").mkdir()
-        proxy = stack.enter_context(Haproxy(tmp_path / "proxy", [(HOST, s.port) for s in servers]))
+    async with processes_behind_haproxy(tmp_path, service, "--grace", "4") as (servers, proxy):
         names = ["ann", "ben", "cy", "dot", "eve", "fay"]
         clients = {name: await Client.open(proxy.url) for name in names}
         joined = {name: await client.join("lobby", name) for name, client in clients.items()}
@@ -297,15 +305,10 @@ async def test_two_bots_on_two_instances_keep_talking_through_a_kill_9_second_by
     tmp_path: Path, service: tuple[str, str]
 ) -> None:
     """The issue's failover case with real calls: each bot's recording holds the other's tone every second."""
-    redis_url, database = service
-    flags = ("--redis", redis_url, "--database", database)
-    servers = [ServerProcess(tmp_path, *flags), ServerProcess(tmp_path, *flags)]
-    async with contextlib.AsyncExitStack() as stack:
-        for server in servers:
-            await asyncio.to_thread(server.start)
-            stack.callback(server.close)
-        (tmp_path / "proxy").mkdir()
-        proxy = stack.enter_context(Haproxy(tmp_path / "proxy", [(HOST, s.port) for s in servers]))
+    async with (
+        processes_behind_haproxy(tmp_path, service) as (servers, proxy),
+        contextlib.AsyncExitStack() as stack,
+    ):
         common = ("--server", proxy.url, "--room", "failover", "--duration", "12")
         tones = {"ann": 500.0, "ben": 700.0}
         bots = {}
