@@ -228,10 +228,6 @@ class Hub:
         """Every open connection (a live view)."""
         return self._sessions.keys()
 
-    def live_conns(self, room: str) -> tuple[ConnId, ...]:
-        """The connections of ``room``'s places not in grace, in join order."""
-        return self._live_conns(room)
-
     # --- inputs ----------------------------------------------------------------
 
     def restore(self, places: list[Place], now: float) -> None:
@@ -272,21 +268,16 @@ class Hub:
     def load(self, data: bytes) -> None:
         """Take up what ``save`` gave (on a Hub that holds nothing yet)."""
         saved = _saved_decoder.decode(data)
-        cfg = self.config
         places: dict[str, Place] = {}
         for room in saved.rooms:
             for place in room.places:
                 self._seat(place)
                 places[place.peer_id] = place
             self._rooms[room.name].locked, self._rooms[room.name].password = room.locked, room.password
-        for session in saved.sessions:
-            self._sessions[ConnId(session.conn)] = _Session(
-                session.address,
-                TokenBucket(cfg.chat_rate_per_s, cfg.chat_burst),
-                TokenBucket(cfg.signal_rate_per_s, cfg.signal_burst),
-                places[session.peer] if session.peer is not None else None,
-                ending=session.ending,
-            )
+        for saved_session in saved.sessions:
+            session = self._sessions[ConnId(saved_session.conn)] = self._new_session(saved_session.address)
+            session.place = places[saved_session.peer] if saved_session.peer is not None else None
+            session.ending = saved_session.ending
         for conn, opened in saved.unjoined:
             address = self._sessions[ConnId(conn)].address
             self._unjoined[ConnId(conn)] = opened
@@ -310,12 +301,7 @@ class Hub:
         elif self._unjoined_per_address.get(address, 0) >= MAX_UNJOINED_PER_ADDRESS:
             message = "too many connections from your address are waiting to join"
         else:
-            cfg = self.config
-            self._sessions[conn] = _Session(
-                address,
-                TokenBucket(cfg.chat_rate_per_s, cfg.chat_burst),
-                TokenBucket(cfg.signal_rate_per_s, cfg.signal_burst),
-            )
+            self._sessions[conn] = self._new_session(address)
             self._unjoined[conn] = now
             self._unjoined_per_address[address] = self._unjoined_per_address.get(address, 0) + 1
             return []
@@ -341,17 +327,19 @@ class Hub:
         session = self._sessions.get(conn)
         if session is None or session.ending or session.flooding:
             return []
-        room = session.place.room if session.place else None
         try:
             if isinstance(data, bytes):
                 raise ProtocolError(ErrorCode.BAD_MESSAGE, "binary messages are not accepted")
             message = decode_client(data)
         except ProtocolError as exc:
-            if not session.chat_budget.take(now):
+            if session.chat_budget.take(now):
+                room = session.place.room if session.place else None
                 return self._logged(
-                    conn, session, self._over_budget(conn, session, session.chat_budget, exc.ref, now)
+                    conn, session, [Send(room, (conn,), _error(exc.code, exc.message, exc.ref))]
                 )
-            return self._logged(conn, session, [Send(room, (conn,), _error(exc.code, exc.message, exc.ref))])
+            return self._logged(
+                conn, session, self._over_budget(conn, session, session.chat_budget, exc.ref, now)
+            )
         budget = _budget_for(session, message)
         if budget is not None and not budget.take(now):
             return self._logged(
@@ -473,7 +461,7 @@ class Hub:
                 message = f"the name {msg.username} is taken in this room"
                 return self._refuse(conn, session, ErrorCode.NAME_TAKEN, message)
             place = Place(self._make_peer_id(), msg.room, msg.username, "", voice=msg.voice, role=role)
-            others = self._live_conns(msg.room)
+            others = self.live_conns(msg.room)
             self._seat(place)
             effects.append(Send(msg.room, others, PeerJoined(peer=_peer(place))))
             resumed = False
@@ -535,12 +523,12 @@ class Hub:
             effects.append(self._end(place.conn, old, AppCloseCode.SUPERSEDED, "superseded", place.room))
         if place.voice != msg.voice:
             place.voice = msg.voice
-            effects.append(Send(place.room, self._live_conns(place.room, but=place), _state_of(place)))
+            effects.append(Send(place.room, self.live_conns(place.room, but=place), _state_of(place)))
         return effects
 
     def _chat(self, conn: ConnId, place: Place, msg: SendChat, now: float) -> list[Effect]:
         draft = ChatDraft(place.room, place.peer_id, place.username, msg.text, int(now * 1000), msg.nonce)
-        return [PostChat(draft, conn, self._live_conns(place.room))]
+        return [PostChat(draft, conn, self.live_conns(place.room))]
 
     def _signal(self, conn: ConnId, place: Place, msg: SendSignal) -> list[Effect]:
         target = self._rooms[place.room].places.get(PeerId(msg.target))
@@ -558,7 +546,7 @@ class Hub:
             if value is not None:
                 setattr(place, name, value)
         return [
-            Send(place.room, self._live_conns(place.room), _state_of(place)),
+            Send(place.room, self.live_conns(place.room), _state_of(place)),
             SavePlace(place.room, replace(place)),
         ]
 
@@ -578,7 +566,7 @@ class Hub:
             log.info("moderated action=lock-room room=%s by=%s locked=%s", mod.room, mod.peer_id, msg.locked)
             notice = _moderated(ModAction.LOCK_ROOM, mod)
             notice.locked, notice.with_password = room.locked, room.password is not None
-            return [Send(mod.room, self._live_conns(mod.room), notice)]
+            return [Send(mod.room, self.live_conns(mod.room), notice)]
         target = self._rooms[mod.room].places.get(PeerId(msg.target))
         if target is None or target is mod:
             error = _error(ErrorCode.UNKNOWN_TARGET, "no such peer in this room", _type_of(msg))
@@ -609,7 +597,7 @@ class Hub:
                 target.server_muted = msg.muted
                 notice = _moderated(ModAction.SERVER_MUTE, mod, target)
                 notice.muted = msg.muted
-                live = self._live_conns(mod.room)
+                live = self.live_conns(mod.room)
                 return [
                     Send(mod.room, live, notice),
                     Send(mod.room, live, _state_of(target)),
@@ -624,7 +612,7 @@ class Hub:
         The target also gets an ``error`` with the same words, which a client
         that predates moderation shows, and the close code tells it not to resume.
         """
-        effects: list[Effect] = [Send(target.room, self._live_conns(target.room), notice)]
+        effects: list[Effect] = [Send(target.room, self.live_conns(target.room), notice)]
         closing: list[Effect] = []
         if target.conn is not None:
             session = self._sessions[target.conn]
@@ -660,6 +648,15 @@ class Hub:
         ]
 
     # --- connection bookkeeping ------------------------------------------------
+
+    def _new_session(self, address: str) -> _Session:
+        """A connection from ``address`` with full budgets."""
+        cfg = self.config
+        return _Session(
+            address,
+            TokenBucket(cfg.chat_rate_per_s, cfg.chat_burst),
+            TokenBucket(cfg.signal_rate_per_s, cfg.signal_burst),
+        )
 
     def _end(
         self,
@@ -748,11 +745,12 @@ class Hub:
         if not room.places:
             del self._rooms[place.room]
         return [
-            Send(place.room, self._live_conns(place.room), PeerLeft(id=place.peer_id)),
+            Send(place.room, self.live_conns(place.room), PeerLeft(id=place.peer_id)),
             DropPlace(place.room, place),
         ]
 
-    def _live_conns(self, room_name: str, but: Place | None = None) -> tuple[ConnId, ...]:
+    def live_conns(self, room_name: str, but: Place | None = None) -> tuple[ConnId, ...]:
+        """The connections of the room's places not in grace (``but`` one), in join order."""
         room = self._rooms.get(room_name)
         if room is None:
             return ()
