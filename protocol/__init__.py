@@ -8,6 +8,7 @@ from . import limits
 from .codec import decode_client, decode_server, encode
 from .errors import AppCloseCode, ErrorCode, ProtocolError
 from .messages import (
+    AnswerMedia,
     Ban,
     ChatPosted,
     ClientMessage,
@@ -20,6 +21,12 @@ from .messages import (
     Kick,
     Leave,
     LockRoom,
+    MediaMode,
+    MediaOffered,
+    MediaPublished,
+    MediaRequest,
+    MediaStream,
+    MediaSwitched,
     ModAction,
     Moderated,
     ModRequest,
@@ -27,6 +34,7 @@ from .messages import (
     PeerJoined,
     PeerLeft,
     PeerStateChanged,
+    PublishMedia,
     Role,
     SelfInfo,
     SendChat,
@@ -40,6 +48,7 @@ from .messages import (
 from .text import name_key
 
 __all__ = [
+    "AnswerMedia",
     "AppCloseCode",
     "Ban",
     "ChatPosted",
@@ -54,6 +63,12 @@ __all__ = [
     "Kick",
     "Leave",
     "LockRoom",
+    "MediaMode",
+    "MediaOffered",
+    "MediaPublished",
+    "MediaRequest",
+    "MediaStream",
+    "MediaSwitched",
     "ModAction",
     "ModRequest",
     "Moderated",
@@ -62,6 +77,7 @@ __all__ = [
     "PeerLeft",
     "PeerStateChanged",
     "ProtocolError",
+    "PublishMedia",
     "Role",
     "SelfInfo",
     "SendChat",

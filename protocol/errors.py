@@ -26,6 +26,9 @@ class ErrorCode(StrEnum):
     KICKED = "kicked"
     BANNED = "banned"
     ROOM_LOCKED = "room-locked"
+    # Media-server addition (docs/protocol.md, "Media server").
+    MEDIA_UNSUPPORTED = "media-unsupported"
+    MEDIA_FAILED = "media-failed"
 
 
 class AppCloseCode(IntEnum):

@@ -19,6 +19,8 @@ MAX_USERNAME_CHARS: Final = 32
 MAX_CHAT_CHARS: Final = 2000
 MAX_NONCE_CHARS: Final = 64
 MAX_SIGNAL_PAYLOAD_BYTES: Final = 32 * 1024
+MAX_SDP_CHARS: Final = 32 * 1024
+"""An SDP in a media-server message: as long as a whole ``signal`` payload may be."""
 MAX_REASON_CHARS: Final = 200
 DEFAULT_BAN_S: Final = 86_400
 MAX_BAN_S: Final = 366 * 86_400

@@ -18,6 +18,7 @@ Room = Annotated[str, Meta(min_length=1, max_length=limits.MAX_ROOM_CHARS, patte
 Nonce = Annotated[str, Meta(max_length=limits.MAX_NONCE_CHARS)]
 ChatId = Annotated[int, Meta(ge=0, le=2**63 - 1)]  # SQLite's INTEGER range
 Reason = Annotated[str, Meta(max_length=limits.MAX_REASON_CHARS)]
+Sdp = Annotated[str, Meta(min_length=1, max_length=limits.MAX_SDP_CHARS)]
 BanSeconds = Annotated[int, Meta(ge=1, le=limits.MAX_BAN_S)]
 PageSize = Annotated[int, Meta(ge=1, le=limits.MAX_HISTORY_PAGE)]
 
@@ -27,6 +28,15 @@ class Role(StrEnum):
 
     MEMBER = "member"
     MODERATOR = "moderator"
+
+
+class MediaMode(StrEnum):
+    """How a room's call carries audio (docs/protocol.md, "Media server")."""
+
+    MESH = "mesh"
+    """Peer to peer: one connection per pair, set up with ``signal``."""
+    SERVER = "server"
+    """Through the server's media server: one connection up and one down per client."""
 
 
 class ModAction(StrEnum):
@@ -56,6 +66,8 @@ class Join(_Message, tag="join"):
     """Moderation addition: the server's admin password makes the peer a moderator."""
     room_password: str | None = None
     """Moderation addition: what a room given a password by ``lock-room`` asks of new joins."""
+    media_server: bool = False
+    """Media-server addition: the client can take the call through the server's media server."""
 
     def __post_init__(self) -> None:
         self.username = clean_username(self.username, limits.MAX_USERNAME_CHARS)
@@ -97,6 +109,21 @@ class FetchHistory(_Message, tag="history"):
     limit: PageSize = limits.MAX_HISTORY_PAGE
 
 
+# Media-server addition (docs/protocol.md, "Media server"): only in a room whose mode is "server".
+
+
+class PublishMedia(_Message, tag="media-publish"):
+    """The client's offer for its sending connection (one audio track, ``sendonly``)."""
+
+    sdp: Sdp
+
+
+class AnswerMedia(_Message, tag="media-answer"):
+    """The client's answer to the last ``media-offer`` (its receiving connection)."""
+
+    sdp: Sdp
+
+
 # Moderation addition (docs/protocol.md, "Moderation"): moderators only.
 
 
@@ -129,8 +156,20 @@ class LockRoom(_Message, tag="lock-room"):
 
 
 ModRequest = Kick | Ban | ServerMute | LockRoom
+MediaRequest = PublishMedia | AnswerMedia
 ClientMessage = (
-    Join | SendChat | SendSignal | SetState | Leave | FetchHistory | Kick | Ban | ServerMute | LockRoom
+    Join
+    | SendChat
+    | SendSignal
+    | SetState
+    | Leave
+    | FetchHistory
+    | Kick
+    | Ban
+    | ServerMute
+    | LockRoom
+    | PublishMedia
+    | AnswerMedia
 )
 
 
@@ -185,6 +224,8 @@ class Joined(_Message, tag="joined"):
     ice_servers: list[IceServer]
     server: ServerInfo
     history_truncated: bool = False
+    media: MediaMode = MediaMode.MESH
+    """Media-server addition: left out while "mesh", and only ever "server" for a client that asked."""
 
 
 class HistoryFetched(_Message, tag="history"):
@@ -232,6 +273,32 @@ class SignalRelayed(_Message, tag="signal"):
     payload: dict[str, Any]
 
 
+class MediaSwitched(_Message, tag="media"):
+    """Media-server addition: the room's call now goes this way (sent to clients that asked only)."""
+
+    mode: MediaMode
+
+
+class MediaPublished(_Message, tag="media-published"):
+    """The media server's answer to ``media-publish``."""
+
+    sdp: str
+
+
+class MediaStream(msgspec.Struct):
+    """One received stream of the receiving connection: its SDP ``mid`` and whose voice it is."""
+
+    mid: str
+    peer: str
+
+
+class MediaOffered(_Message, tag="media-offer"):
+    """An offer for the client's receiving connection, sent again whenever its streams change."""
+
+    sdp: str
+    streams: list[MediaStream]
+
+
 class ErrorReported(_Message, tag="error"):
     code: str
     message: str
@@ -249,4 +316,7 @@ ServerMessage = (
     | ErrorReported
     | Moderated
     | HistoryFetched
+    | MediaSwitched
+    | MediaPublished
+    | MediaOffered
 )

@@ -18,6 +18,7 @@ import msgspec
 from websockets.frames import CloseCode
 
 from protocol import (
+    AnswerMedia,
     AppCloseCode,
     Ban,
     ClientMessage,
@@ -38,6 +39,7 @@ from protocol import (
     PeerLeft,
     PeerStateChanged,
     ProtocolError,
+    PublishMedia,
     Role,
     SelfInfo,
     SendChat,
@@ -384,6 +386,9 @@ class Hub:
                 return [SendHistory(place.room, conn, message.before, message.limit)]
             case Kick() | Ban() | ServerMute() | LockRoom():
                 return self._moderate(conn, place, message, now)
+            case PublishMedia() | AnswerMedia():
+                error = _error(ErrorCode.BAD_MESSAGE, "this server has no media server", _type_of(message))
+                return [Send(None, (conn,), error)]
             case _:
                 assert_never(message)
 

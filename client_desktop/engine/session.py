@@ -55,6 +55,9 @@ from protocol import (
     Join,
     Joined,
     Leave,
+    MediaOffered,
+    MediaPublished,
+    MediaSwitched,
     Moderated,
     ModRequest,
     Peer,
@@ -416,6 +419,9 @@ class Session:
                 return [Emit(RoomModerated(message))]
             case Joined():
                 log.warning("unexpected joined while in the room, ignored")
+                return []
+            case MediaSwitched() | MediaPublished() | MediaOffered():
+                log.warning("media-server message %s ignored: media_server was not asked for", message)
                 return []
             case _:
                 assert_never(message)
