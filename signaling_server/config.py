@@ -28,6 +28,8 @@ from .hub import HubConfig
 from .logs import LogFormat
 
 CONFIG_VAR = "VOXROOM_CONFIG"
+MAX_MEDIA_ROOM_SIZE = 200
+"""The most publishers a Janus room is created for (signaling_server/media.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class ServerConfig(HubConfig):
     max_message_bytes: int = limits.DEFAULT_MAX_MESSAGE_BYTES
     ping_interval_s: float = limits.PING_INTERVAL_S  # fixed by the spec; a field so tests can shorten it
     ping_timeout_s: float = limits.PING_TIMEOUT_S
+    media_secret: str | None = field(default=None, repr=False)  # Janus's api_secret
 
 
 class Source(enum.IntEnum):
@@ -101,6 +104,16 @@ def _redis_url(url: str) -> str | None:
         return None
     if urlsplit(url).scheme not in ("redis", "rediss"):
         raise argparse.ArgumentTypeError("is not a redis://HOST:PORT/DB URL")
+    return url
+
+
+def _media_url(url: str) -> str | None:
+    """Janus's WebSocket API, ``ws://HOST:PORT`` (or ``wss://``), kept as given; empty means none."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise argparse.ArgumentTypeError("is not a ws://HOST:PORT URL (Janus's WebSocket API)")
     return url
 
 
@@ -240,7 +253,34 @@ FLAGS = (
         f"seconds the TURN credentials of a join stay valid (default {_D.turn_ttl_s})",
         _positive_int,
     ),
-    _Flag("max-room-size", "max_room_size", f"peers per room (default {_D.max_room_size})", _positive_int),
+    _Flag(
+        "media-server",
+        "media_server",
+        "Janus's WebSocket API (ws://HOST:8188): rooms past --mesh-limit voices take their call"
+        " through it (docs/deployment.md)",
+        _media_url,
+    ),
+    _Flag("media-secret", "media_secret", "Janus's api_secret (needed with --media-server)", _text_or_none),
+    _Flag(
+        "media-secret-file",
+        "media_secret",
+        "file whose first line is Janus's api_secret",
+        Path,
+        secret_file=True,
+    ),
+    _Flag(
+        "mesh-limit",
+        "mesh_limit",
+        f"voices a room's mesh carries before its call moves to --media-server (default {_D.mesh_limit};"
+        " 0: always through it)",
+        _non_negative_int,
+    ),
+    _Flag(
+        "max-room-size",
+        "max_room_size",
+        f"peers per room (default {_D.max_room_size}; up to {MAX_MEDIA_ROOM_SIZE} with --media-server)",
+        _positive_int,
+    ),
     _Flag(
         "max-connections",
         "max_connections",
@@ -330,6 +370,19 @@ def parse_command(
         )
     if config.turn_secret is not None and not config.turn_urls:
         p.error("--turn-secret needs at least one --turn-url: the credentials are for those URLs")
+    if config.media_server is not None and config.media_secret is None:
+        p.error(
+            "--media-server needs --media-secret or --media-secret-file: Janus's api_secret, so that only"
+            " this server can use it"
+        )
+    if config.media_secret is not None and config.media_server is None:
+        p.error("--media-secret needs --media-server")
+    if config.media_server is not None and config.redis is not None:
+        p.error(
+            "--media-server and --redis cannot go together yet: one instance must own a room's Janus side"
+        )
+    if config.media_server is not None and config.max_room_size > MAX_MEDIA_ROOM_SIZE:
+        p.error(f"--max-room-size is at most {MAX_MEDIA_ROOM_SIZE} with --media-server")
     return config, check_turn
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import msgspec
 from websockets.frames import CloseCode
 
-from protocol import AppCloseCode, Joined
+from protocol import AppCloseCode, Joined, MediaRequest
 
-from .model import AddressBan, ChatDraft, ConnId, Place
+from .model import AddressBan, ChatDraft, ConnId, PeerId, Place
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,4 +95,41 @@ class Close:
     reason: str
 
 
-Effect = Send | PostChat | SendJoined | SendHistory | SavePlace | DropPlace | SaveBan | PauseReading | Close
+@dataclass(frozen=True, slots=True)
+class MediaRequested:
+    """``peer`` (on ``conn``) sent a valid ``media-publish`` or ``media-answer``: the media shell's to do."""
+
+    room: str
+    peer: PeerId
+    conn: ConnId
+    message: MediaRequest
+
+
+@dataclass(frozen=True, slots=True)
+class MediaDropped:
+    """``peer`` no longer takes part in ``room``'s call through the media server: its handles go."""
+
+    room: str
+    peer: PeerId
+
+
+@dataclass(frozen=True, slots=True)
+class MediaClosed:
+    """``room`` is empty: its media server room goes."""
+
+    room: str
+
+
+MediaEffect = MediaRequested | MediaDropped | MediaClosed
+Effect = (
+    Send
+    | PostChat
+    | SendJoined
+    | SendHistory
+    | SavePlace
+    | DropPlace
+    | SaveBan
+    | PauseReading
+    | Close
+    | MediaEffect
+)

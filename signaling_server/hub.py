@@ -66,6 +66,7 @@ from .effects import (
     SendHistory,
     SendJoined,
 )
+from .media_rooms import MediaRooms
 from .model import AddressBan, ChatDraft, ConnId, PeerId, Place
 from .ratelimit import AuthBackoff, TokenBucket
 
@@ -78,6 +79,8 @@ JOIN_DEADLINE_S = 10.0
 MAX_UNJOINED_PER_ADDRESS = 8
 """Connections from one address that may wait to join at once (see docs/protocol.md for why 8)."""
 MAX_GRACE_PER_ADDRESS = 8
+DEFAULT_MESH_LIMIT = 6
+"""Voices a mesh carries before the media server does (docs/benchmarks.md, "Audio through Janus")."""
 """Places in grace one client address may hold; past it, its oldest is given up (docs/protocol.md)."""
 
 
@@ -99,6 +102,10 @@ class HubConfig:
     """Given after ``ice_servers`` with credentials from ``turn_secret`` (docs/operations.md, "TURN")."""
     turn_secret: str | None = field(default=None, repr=False)
     turn_ttl_s: int = turn.DEFAULT_TTL_S
+    media_server: str | None = None
+    """Janus's WebSocket API (docs/protocol.md, "Media server"); None: every call is a mesh."""
+    mesh_limit: int = DEFAULT_MESH_LIMIT
+    """A room's call moves to the media server once it has more voices than this (0: always)."""
 
     def ice_servers_for(self, peer_id: str, now: float) -> list[IceServer]:
         """What a ``joined`` carries: the configured servers, then TURN with credentials for this join."""
@@ -205,6 +212,7 @@ class Hub:
         self._grace_per_address: dict[str, dict[PeerId, Place]] = {}  # the same, by address
         self._auth = AuthBackoff()
         self._bans: dict[str, AddressBan] = {}  # by address
+        self.media = MediaRooms(config.media_server is not None, config.mesh_limit)
 
     # --- introspection (health, metrics) -----------------------------------
 
@@ -224,6 +232,11 @@ class Hub:
     @property
     def peers(self) -> int:
         return sum(len(room.places) for room in self._rooms.values())
+
+    def conn_of(self, room: str, peer: PeerId) -> ConnId | None:
+        """The connection of ``peer``'s place in ``room``; None if it has none (in grace) or is gone."""
+        place = self._rooms[room].places.get(peer) if room in self._rooms else None
+        return place.conn if place is not None else None
 
     @property
     def conns(self) -> Collection[ConnId]:
@@ -387,8 +400,7 @@ class Hub:
             case Kick() | Ban() | ServerMute() | LockRoom():
                 return self._moderate(conn, place, message, now)
             case PublishMedia() | AnswerMedia():
-                error = _error(ErrorCode.BAD_MESSAGE, "this server has no media server", _type_of(message))
-                return [Send(None, (conn,), error)]
+                return self.media.request(place, conn, message, _type_of(message))
             case _:
                 assert_never(message)
 
@@ -448,7 +460,7 @@ class Hub:
         effects = self._expire(msg.room, now)
         place = self._by_token.get(hash_token(msg.resume)) if msg.resume else None
         if place is not None and place.room == msg.room:
-            effects += self._take_over(place, msg, now)
+            effects += self._take_over(place, msg)
             resumed = True
         else:
             room = self._rooms.get(msg.room)
@@ -479,6 +491,7 @@ class Hub:
         session.place = place
         self._joined_or_ended(conn, session)
         log.info("%s room=%s peer=%s", "resumed" if resumed else "joined", place.room, place.peer_id)
+        media, after = self.media.joined(place, msg.media_server, self._rooms[place.room].places.values())
         joined = Joined(
             room=place.room,
             self_=SelfInfo(id=place.peer_id, username=place.username, role=place.role),
@@ -488,9 +501,10 @@ class Hub:
             resumed=resumed,
             ice_servers=self.config.ice_servers_for(place.peer_id, now),
             server=ServerInfo(version=self.config.version),
+            media=media,
         )
         effects += [SavePlace(place.room, replace(place)), SendJoined(place.room, conn, joined, msg.since)]
-        return effects
+        return effects + after
 
     def _wrong_secret(
         self, address: str, room: str, given: str | None, expected: str, what: str, now: float
@@ -519,7 +533,7 @@ class Hub:
             return None
         return ban
 
-    def _take_over(self, place: Place, msg: Join, now: float) -> list[Effect]:
+    def _take_over(self, place: Place, msg: Join) -> list[Effect]:
         """A valid resume token: the new connection inherits the place."""
         effects: list[Effect] = []
         if place.conn is not None:
@@ -529,6 +543,7 @@ class Hub:
         if place.voice != msg.voice:
             place.voice = msg.voice
             effects.append(Send(place.room, self.live_conns(place.room, but=place), _state_of(place)))
+            effects += self.media.voice_changed(place, self._rooms[place.room].places.values())
         return effects
 
     def _chat(self, conn: ConnId, place: Place, msg: SendChat, now: float) -> list[Effect]:
@@ -546,14 +561,18 @@ class Hub:
         return [Send(place.room, (target.conn,), SignalRelayed(from_=place.peer_id, payload=msg.payload))]
 
     def _state(self, place: Place, msg: SetState) -> list[Effect]:
+        voice = place.voice
         for name in ("muted", "deafened", "voice"):
             value = getattr(msg, name)
             if value is not None:
                 setattr(place, name, value)
-        return [
+        effects: list[Effect] = [
             Send(place.room, self.live_conns(place.room), _state_of(place)),
             SavePlace(place.room, replace(place)),
         ]
+        if place.voice != voice:
+            effects += self.media.voice_changed(place, self._rooms[place.room].places.values())
+        return effects
 
     def _leave(self, conn: ConnId, session: _Session, place: Place) -> list[Effect]:
         session.place = None
@@ -752,6 +771,7 @@ class Hub:
         return [
             Send(place.room, self.live_conns(place.room), PeerLeft(id=place.peer_id)),
             DropPlace(place.room, place),
+            *self.media.unseated(place, not room.places),
         ]
 
     def live_conns(self, room_name: str, but: Place | None = None) -> tuple[ConnId, ...]:
@@ -790,7 +810,8 @@ def _budget_for(session: _Session, message: msgspec.Struct) -> TokenBucket | Non
         return None if isinstance(message, Join) else session.chat_budget
     if isinstance(message, Leave):
         return None
-    return session.signal_budget if isinstance(message, SendSignal) else session.chat_budget
+    signals = isinstance(message, SendSignal | PublishMedia | AnswerMedia)
+    return session.signal_budget if signals else session.chat_budget
 
 
 def _peer(place: Place) -> Peer:

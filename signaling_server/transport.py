@@ -29,6 +29,10 @@ from .effects import (
     Close,
     DropPlace,
     Effect,
+    MediaClosed,
+    MediaDropped,
+    MediaEffect,
+    MediaRequested,
     PauseReading,
     PostChat,
     SaveBan,
@@ -106,6 +110,8 @@ class Relay:
         """History budgets granted to reads still in the store."""
         self._timed: list[_Timer] = []
         """Latencies that end when what was queued meanwhile is written: the clock and its start."""
+        self.media: Callable[[MediaEffect], None] | None = None
+        """Executes the media effects (signaling_server/media.py), when there is a media server."""
 
     @property
     def open_connections(self) -> int:
@@ -256,6 +262,9 @@ class Relay:
                     saves.setdefault(effect.room, []).append(self.store.submit(Store.save_ban, effect.ban))
                 case PauseReading():
                     self._pause_reading(effect.conn, effect.seconds)
+                case MediaRequested() | MediaDropped() | MediaClosed():
+                    if self.media is not None:
+                        self.media(effect)
                 case Close():
                     ending = self._conns.get(effect.conn)
                     if ending is not None:
@@ -280,6 +289,8 @@ class Relay:
                 return effect.conn in self._conns
             case PostChat() | SavePlace() | DropPlace() | SaveBan():
                 return False
+            case MediaRequested() | MediaDropped() | MediaClosed():
+                return False  # --media-server is refused with --redis
             case _:
                 assert_never(effect)
 

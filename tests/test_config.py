@@ -182,6 +182,7 @@ def test_a_config_file_can_set_every_flag(tmp_path: Path) -> None:
         "admin-password",
         "metrics-token",
         "turn-secret",
+        *MEDIA_FLAGS,  # refused beside redis: test_the_media_server_needs_its_secret_and_no_redis
     }  # the pairs' other halves
 
 
@@ -291,6 +292,43 @@ def test_redis_makes_one_of_several_instances_and_needs_the_shared_database(
     with pytest.raises(SystemExit):
         parse_args(["--redis", "http://127.0.0.1:6379", "--database", database], environ={})
     assert "is not a redis://HOST:PORT/DB URL" in capsys.readouterr().err
+
+
+MEDIA_FLAGS = {"media-server", "media-secret", "media-secret-file", "mesh-limit"}
+
+
+def test_the_media_server_needs_its_secret_and_no_redis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "janus").write_text("j4nus\n")
+    toml = _write(
+        tmp_path / "voxroom.toml",
+        f'media-server = "ws://198.18.21.1:8188"\nmedia-secret-file = "{tmp_path / "janus"}"\n'
+        "mesh-limit = 0\nmax-room-size = 200\n",
+    )
+    config = parse_args(["--config", str(toml)], environ={})
+    assert (config.media_server, config.media_secret, config.mesh_limit) == (
+        "ws://198.18.21.1:8188",
+        "j4nus",
+        0,
+    )
+    assert config.max_room_size == 200
+    assert "j4nus" not in repr(config)
+    assert parse_args([], environ={}).mesh_limit == 6
+    janus = ["--media-server", "ws://198.18.21.1:8188"]
+    for argv, message in [
+        (janus, "--media-server needs --media-secret"),
+        (["--media-secret", "s"], "--media-secret needs --media-server"),
+        ([*janus, "--media-secret", "s", "--max-room-size", "201"], "--max-room-size is at most 200"),
+        (
+            [*janus, "--media-secret", "s", "--redis", "redis://r", "--database", "postgresql://d"],
+            "cannot go",
+        ),
+        (["--media-server", "http://j:8188"], "is not a ws://HOST:PORT URL"),
+    ]:
+        with pytest.raises(SystemExit):
+            parse_args(argv, environ={})
+        assert message in capsys.readouterr().err
 
 
 def test_check_turn_is_a_command_not_a_setting() -> None:

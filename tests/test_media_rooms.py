@@ -1,0 +1,128 @@
+"""The rooms core's media-server rules (``signaling_server.media_rooms`` through ``Hub``), clock passed in.
+
+docs/protocol.md, "Media server": when a room moves to the media server, who
+is told what, which requests the media shell gets, and when a place's or a
+room's Janus side goes.
+"""
+
+from typing import Any
+
+from protocol import ErrorReported, MediaMode, MediaSwitched, PublishMedia
+from signaling_server.effects import Effect, MediaClosed, MediaDropped, MediaRequested, Send
+from signaling_server.hub import Hub
+from signaling_server.media_rooms import UNSUPPORTED
+from signaling_server.model import ConnId, PeerId
+
+from .test_hub import GRACE, T0, A, B, C, D, join, join_effects, make_hub, only_error, send
+
+SDP = "v=0\r\n"
+URL = "ws://198.18.21.1:8188"
+
+
+def media_hub(**overrides: Any) -> Hub:
+    return make_hub(**{"media_server": URL, "mesh_limit": 2, **overrides})
+
+
+def media_effects(effects: list[Effect]) -> list[Effect]:
+    """The effects the media part added: its messages and the media shell's work."""
+    return [
+        e
+        for e in effects
+        if isinstance(e, MediaRequested | MediaDropped | MediaClosed)
+        or (isinstance(e, Send) and isinstance(e.message, MediaSwitched | ErrorReported))
+    ]
+
+
+def unsupported(conns: tuple[ConnId, ...]) -> Send:
+    return Send("lobby", conns, ErrorReported(code="media-unsupported", message=UNSUPPORTED))
+
+
+def test_the_voice_past_the_mesh_limit_switches_the_room() -> None:
+    hub = media_hub()
+    assert join(hub, A, "ann", media_server=True).media is MediaMode.MESH
+    assert join(hub, B, "bob", media_server=True).media is MediaMode.MESH
+    old = join_effects(hub, C, "old")  # a v1 client: the third voice
+    assert media_effects(old) == [
+        Send("lobby", (A, B), MediaSwitched(mode=MediaMode.SERVER)),
+        unsupported((C,)),
+    ]
+    assert hub.media.mode("lobby") is MediaMode.SERVER
+    assert join(hub, D, "dan", media_server=True).media is MediaMode.SERVER
+
+
+def test_listeners_do_not_count_and_an_old_client_is_told_once_at_the_switch() -> None:
+    hub = media_hub()
+    join(hub, A, "old")
+    join(hub, B, "ann", media_server=True)
+    assert media_effects(join_effects(hub, C, "quiet", media_server=True, voice=False)) == []
+    switched = send(hub, C, {"type": "state", "voice": True})
+    assert media_effects(switched) == [
+        Send("lobby", (B, C), MediaSwitched(mode=MediaMode.SERVER)),
+        unsupported((A,)),
+    ]
+    assert media_effects(send(hub, C, {"type": "state", "voice": True})) == []
+
+
+def test_without_a_media_server_the_room_stays_a_mesh() -> None:
+    hub = make_hub(mesh_limit=0)
+    joined = join(hub, A, "ann", media_server=True)
+    assert joined.media is MediaMode.MESH
+    error = only_error(send(hub, A, {"type": "media-publish", "sdp": SDP}), A)
+    assert (error.code, error.ref) == ("bad-message", "media-publish")
+
+
+def test_mesh_limit_zero_means_the_first_voice() -> None:
+    hub = media_hub(mesh_limit=0)
+    assert join(hub, A, "ann", media_server=True).media is MediaMode.SERVER
+    published = send(hub, A, {"type": "media-publish", "sdp": SDP})
+    assert published == [MediaRequested("lobby", PeerId("p1"), A, PublishMedia(sdp=SDP))]
+
+
+def test_media_requests_are_refused_with_the_reason() -> None:
+    hub = media_hub()
+    join(hub, A, "ann", media_server=True)
+    mesh = only_error(send(hub, A, {"type": "media-answer", "sdp": SDP}), A)
+    assert (mesh.code, mesh.message, mesh.ref) == (
+        "bad-message",
+        "this room's call does not go through the media server",
+        "media-answer",
+    )
+    join(hub, B, "old")
+    join(hub, C, "quiet", media_server=True, voice=False)
+    join(hub, D, "dan", media_server=True)  # the third voice
+    old = only_error(send(hub, B, {"type": "media-publish", "sdp": SDP}), B)
+    assert (old.message, old.ref) == ("join with media_server true to use the media server", "media-publish")
+    quiet = only_error(send(hub, C, {"type": "media-publish", "sdp": SDP}), C)
+    assert quiet.message == "turn voice on first: only voices take part in the call"
+    assert only_error(send(hub, A, {"type": "media-publish", "sdp": ""}), A).code == "bad-message"
+
+
+def test_media_requests_spend_the_signal_budget() -> None:
+    hub = media_hub(mesh_limit=0, signal_rate_per_s=1.0, chat_rate_per_s=100.0)
+    join(hub, A, "ann", media_server=True)
+    effects: list[Effect] = []
+    for _ in range(5):  # a burst of 4 signals at 1/s
+        effects = send(hub, A, {"type": "media-answer", "sdp": SDP})
+    assert only_error(effects, A).code == "rate-limited"
+
+
+def test_voice_off_leave_and_an_empty_room_drop_the_media_side() -> None:
+    hub = media_hub(mesh_limit=0)
+    join(hub, A, "ann", media_server=True)
+    join(hub, B, "bob", media_server=True)
+    join(hub, C, "old")
+    assert MediaDropped("lobby", PeerId("p1")) in send(hub, A, {"type": "state", "voice": False})
+    left = send(hub, C, {"type": "leave"})
+    assert media_effects(left) == []  # it never took part
+    send(hub, A, {"type": "leave"})
+    last = send(hub, B, {"type": "leave"})
+    assert media_effects(last) == [MediaDropped("lobby", PeerId("p2")), MediaClosed("lobby")]
+    assert hub.media.mode("lobby") is MediaMode.MESH
+
+
+def test_a_place_in_grace_keeps_its_media_side_until_given_up() -> None:
+    hub = media_hub(mesh_limit=0)
+    join(hub, A, "ann", media_server=True)
+    assert media_effects(hub.closed(A, T0)) == []
+    assert hub.conn_of("lobby", PeerId("p1")) is None
+    assert media_effects(hub.tick(T0 + GRACE)) == [MediaDropped("lobby", PeerId("p1")), MediaClosed("lobby")]
