@@ -24,9 +24,9 @@ from engine_clicks import ClickTrack, Onsets, pair
 
 from client_desktop.engine.media import Silence
 from client_desktop.engine.pcm import Pcm
+from signaling_server.janus import JanusClient
 from tests.lab.janus_peer import MIX, Downlink, Peer, Uplink, new_pc
 from tests.support.janus import Plugin
-from tests.support.janus_api import JanusClient
 
 CLICKS = 30
 CONNECT_S = 2.0

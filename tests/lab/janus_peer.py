@@ -34,10 +34,10 @@ from client_desktop.engine.media import Silence, Source, Tone
 from client_desktop.engine.opus import OpusDecoder, OpusEncoder
 from client_desktop.engine.pcm import FRAME_S, FRAME_SAMPLES, Pcm
 from client_desktop.engine.rtp import PacketTrack, tap_receiver
+from signaling_server.janus import Handle, JanusClient, Json, Session, plugin_data
 
 from ..engine.audio import peaks_hz
 from ..support.janus import Plugin
-from ..support.janus_api import Handle, JanusClient, Json, Session, plugin_data
 
 OnAudio = Callable[[str, Pcm, float], None]
 """(speaker: a feed's display name, or ``mix``; 20 ms of decoded audio; ``time.monotonic()`` at decode)"""

@@ -24,8 +24,9 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from signaling_server.janus import OPEN_TIMEOUT_S, JanusClient, Json
+
 from ..support.janus import Janus, Plugin, netns_socket
-from ..support.janus_api import OPEN_TIMEOUT_S, JanusClient, Json
 from ..support.natlab import COMMAND_TIMEOUT_S, NAME_PREFIX, Host, remove_leftovers
 from ..support.server import REPO
 

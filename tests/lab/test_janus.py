@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from signaling_server.janus import JanusError, signed_token
+
 from ..support.janus import Plugin
-from ..support.janus_api import JanusError, signed_token
 from .janus_site import (
     ADMIN_KEY,
     API_SECRET,

@@ -6,7 +6,7 @@ start here, and its config can only *disable* plugins, not pick them. So
 ``plugins_folder`` and ``transports_folder`` hold symlinks to just the
 plugins asked for and the WebSockets transport, and the event handler and
 logger folders are empty. Every request must carry the API secret and/or a
-token (HMAC-signed, made by ``janus_api.signed_token``); the admin API is
+token (HMAC-signed, made by ``signaling_server.janus.signed_token``); the admin API is
 off; rooms are created through the API only, with ``admin_key``.
 
 Janus gathers no ICE candidates on loopback (FIELD-NOTES), so it runs in a
