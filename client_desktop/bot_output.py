@@ -114,6 +114,8 @@ def print_event(event: events.EngineEvent) -> None:
             print(f"* server: {event.message}", file=sys.stderr, flush=True)
         case events.RelayUnusable():
             print(f"* relay: {event}", file=sys.stderr, flush=True)
+        case events.MediaUnreachable():
+            print("* media server: its media port cannot be reached from here", file=sys.stderr, flush=True)
         case events.AudioDeviceFailed():
             print(
                 f"* audio: {event.message}; using {event.fallback or 'no audio'}", file=sys.stderr, flush=True

@@ -1,33 +1,38 @@
 """The engine's facade: one object the UI or the bot drives, one stream of events out.
 
-It wires the signaling client, the call mesh and the audio path, and knows
-no Qt. Its parts stay inside: the owner changes the call through methods and
-reads it through typed queries. Every method is called on the event loop's
-thread.
+It wires the signaling client, the call (a mesh of peer connections, or the
+room's media server: ``media_rules.py`` decides which) and the audio path,
+and knows no Qt. Its parts stay inside: the owner changes the call through
+methods and reads it through typed queries, the same whichever way the call
+goes. Every method is called on the event loop's thread.
 """
 
 import asyncio
 import logging
 import ssl
-from typing import Protocol, assert_never
+from collections.abc import Coroutine
+from typing import Any, Protocol, assert_never
 from urllib.parse import urlsplit
 
-from protocol import ModRequest, Peer
+from protocol import IceServer, MediaMode, MediaRequest, ModRequest, Peer
 
 from . import events
 from .call_rules import DEFAULT_TIMING, CallTiming
-from .call_stats import PeerCallStats, transport_stats
+from .call_stats import PeerCallStats, TransportStats, transport_stats
 from .candidate_policy import CandidateFilter, server_is_loopback
 from .cues import Cue, samples
 from .devices import DeviceAudio
+from .media_link import MediaLink
+from .media_rules import CloseMedia, CloseMesh, MediaAction, MediaRules, OpenMesh, Publish, RetireMesh
 from .mesh import CallMesh
 from .mixer import Mixer
 from .pcm import Pcm
 from .playout import PlayoutStats
+from .rtp import OnPacket, PacketTrack
 from .shapes import AudioOptions as AudioOptions
 from .shapes import TalkMode
 from .signaling import SignalingClient
-from .tasks import cancel_and_wait
+from .tasks import CoreTimer, cancel_and_wait
 from .uplink import Uplink
 
 log = logging.getLogger("voxroom.engine")
@@ -72,15 +77,19 @@ class Engine:
         self._emit = on_event
         self._audio = audio
         self._mixer = mixer or Mixer()
-        self._mesh = CallMesh(
-            self._relay,
-            self._mixer.input_for,
-            self._call_state,
-            self._emit,
-            CandidateFilter(allow_loopback=server_is_loopback(urlsplit(url).hostname or "")),
-            timing,
-        )
-        self._uplink = Uplink(asyncio.get_running_loop(), self._mesh.tracks, options.bitrate_bps)
+        self._loop = asyncio.get_running_loop()
+        self._candidates = CandidateFilter(allow_loopback=server_is_loopback(urlsplit(url).hostname or ""))
+        self._timing = timing
+        self._mesh: CallMesh | None = None
+        """The call mesh while the room's call is one (made at the first ``joined``)."""
+        self._retired: CallMesh | None = None
+        """After a switch to the media server: the mesh whose links play on for a moment."""
+        self._media: MediaLink | None = None
+        self._rules = MediaRules()
+        self._rules_timer = CoreTimer(self._loop, self._fire)
+        self._closing: set[asyncio.Task[None]] = set()
+        self._ice: tuple[IceServer, ...] = ()
+        self._uplink = Uplink(self._loop, self._tracks, options.bitrate_bps)
         self._signaling = SignalingClient(
             url,
             room,
@@ -119,7 +128,12 @@ class Engine:
     async def _shutdown(self) -> None:
         await cancel_and_wait(self._levels_task)
         await self._audio.stop()
-        await self._mesh.close()
+        self._rules_timer.cancel()
+        closing = [mesh.close() for mesh in self._meshes()]
+        if self._media is not None:
+            self._media.close()
+            closing.append(self._media.closed())
+        await asyncio.gather(*closing, *self._closing)
 
     # --- controls ----------------------------------------------------------------
 
@@ -138,7 +152,9 @@ class Engine:
     def set_voice(self, voice: bool) -> None:
         self._voice = voice
         self._signaling.set_state(voice=voice)
-        self._mesh.set_voice(voice)
+        if self._mesh is not None:
+            self._mesh.set_voice(voice)
+        self._run_media(self._rules.set_voice(voice, self._loop.time()))
 
     def set_muted(self, muted: bool) -> None:
         self._muted = muted
@@ -205,9 +221,15 @@ class Engine:
         return self._signaling.peers
 
     @property
+    def media_mode(self) -> MediaMode | None:
+        """How the room's call goes: a mesh, or through the media server (None before joining)."""
+        return self._rules.mode
+
+    @property
     def connected_peers(self) -> list[str]:
-        """Peers whose call with us is connected."""
-        return self._mesh.connected_peers
+        """Peers whose call with us is connected: a mesh link, or their voice through the media server."""
+        heard = [] if self._media is None else self._media.heard
+        return [p for m in self._meshes() for p in m.connected_peers if p not in heard] + heard
 
     @property
     def pending_chats(self) -> tuple[str, ...]:
@@ -215,33 +237,41 @@ class Engine:
         return self._signaling.pending_chats
 
     def offerer(self, peer_id: str) -> bool | None:
-        """Whether we made the offer of the current call with ``peer_id`` (None: no call)."""
-        return self._mesh.offerer(peer_id)
+        """Whether we made the offer of the current mesh call with ``peer_id`` (None: no mesh call)."""
+        return None if self._mesh is None else self._mesh.offerer(peer_id)
 
     def playout_stats(self, peer_id: str) -> PlayoutStats | None:
         """Our playout buffer for ``peer_id``'s voice, or None before any of it arrived."""
         return self._mixer.stats(peer_id) if peer_id in self._mixer.peer_ids else None
 
     async def call_stats(self) -> list[PeerCallStats]:
-        """Per peer in a call: its path (host, reflexive or relayed; UDP or TCP), RTT, loss, jitter, delay."""
+        """Per peer in a call: its path (host, reflexive or relayed; UDP or TCP), RTT, loss, jitter, delay.
+
+        A voice heard through the media server shows the receiving connection's path and figures
+        (all its streams share them) with that peer's own playout delay.
+        """
         rows = []
-        for peer_id, state in self._mesh.call_states.items():
-            if (pc := self._mesh.connection(peer_id)) is None:
-                continue  # its connection is still being made
-            link = await transport_stats(pc)
-            playout = self.playout_stats(peer_id)
-            rows.append(
-                PeerCallStats(
-                    peer_id,
-                    state,
-                    link.path,
-                    link.rtt_ms,
-                    link.loss,
-                    link.jitter_ms,
-                    None if playout is None else playout.delay_ms,
-                )
-            )
+        media = self._media
+        for mesh in self._meshes():
+            for peer_id, state in mesh.call_states.items():
+                if (pc := mesh.connection(peer_id)) is None or (media is not None and media.hears(peer_id)):
+                    continue  # its connection is still being made, or it is heard the other way
+                rows.append(self._stats_row(peer_id, state, await transport_stats(pc)))
+        if media is not None and (link := await media.stats()) is not None:
+            rows += [self._stats_row(peer_id, events.CallState.CONNECTED, link) for peer_id in media.heard]
         return rows
+
+    def _stats_row(self, peer_id: str, state: events.CallState, link: TransportStats) -> PeerCallStats:
+        playout = self.playout_stats(peer_id)
+        return PeerCallStats(
+            peer_id,
+            state,
+            link.path,
+            link.rtt_ms,
+            link.loss,
+            link.jitter_ms,
+            None if playout is None else playout.delay_ms,
+        )
 
     # --- wiring ------------------------------------------------------------------
 
@@ -249,33 +279,147 @@ class Engine:
         self._signaling.send_signal(peer_id, payload)
 
     def _call_state(self, peer_id: str, state: events.CallState) -> None:
+        """A mesh link's state; ignored for a peer heard through the media server (the mesh is going)."""
+        if self._media is not None and self._media.hears(peer_id):
+            return
         if state is events.CallState.CLOSED:
             self._mixer.remove(peer_id)
         self._emit(events.CallStateChanged(peer_id, state))
 
+    def _mesh_input(self, peer_id: str) -> OnPacket:
+        """A mesh link's packet sink: silent once the peer's voice comes through the media server,
+        so the two paths never feed one playout buffer while the mesh plays on after a switch."""
+        push = self._mixer.input_for(peer_id)
+
+        def on_packet(sequence: int, timestamp: int, payload: bytes) -> None:
+            if self._media is None or not self._media.hears(peer_id):
+                push(sequence, timestamp, payload)
+
+        return on_packet
+
+    def _meshes(self) -> list[CallMesh]:
+        return [m for m in (self._mesh, self._retired) if m is not None]
+
+    def _tracks(self) -> list[PacketTrack]:
+        """Where the uplink's one encode goes: every mesh link, and the media server's sending connection."""
+        tracks = [t for m in self._meshes() for t in m.tracks()]
+        if self._media is not None and self._media.track is not None:
+            tracks.append(self._media.track)
+        return tracks
+
+    # --- the call's path: mesh or media server ---------------------------------------------
+
+    def _run_media(self, actions: list[MediaAction]) -> None:
+        for action in actions:
+            match action:
+                case OpenMesh():
+                    self._mesh = CallMesh(
+                        self._relay,
+                        self._mesh_input,
+                        self._call_state,
+                        self._emit,
+                        self._candidates,
+                        self._timing,
+                    )
+                    peers = {p.id: p.voice for p in self._signaling.peers.values()}
+                    self._mesh.joined(self._signaling.self_id or "", peers, self._voice, False, self._ice)
+                case RetireMesh():
+                    self._retired, self._mesh = self._mesh, None
+                case CloseMesh():
+                    if (retired := self._retired) is not None:
+                        self._retired = None
+                        for peer_id in retired.call_states:
+                            self._call_state(peer_id, events.CallState.CLOSED)
+                        self._closing_task(retired.close())
+                case Publish():
+                    if self._media is None:
+                        self._media = MediaLink(
+                            self._send_media,
+                            self._mixer.input_for,
+                            self._heard_through_media,
+                            self._gone_from_media,
+                            lambda: self._emit(events.MediaUnreachable()),
+                        )
+                    self._media.publish()
+                case CloseMedia():
+                    if (media := self._media) is not None:
+                        self._media = None
+                        for peer_id in media.heard:
+                            self._gone_from_media(peer_id)
+                        media.close()
+                        self._closing_task(media.closed())
+                case _:
+                    assert_never(action)
+        self._rules_timer.arm(self._rules.get_timer())
+
+    def _fire(self) -> None:
+        self._run_media(self._rules.handle_timer(self._loop.time()))
+
+    def _closing_task(self, closing: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(closing)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _send_media(self, request: MediaRequest) -> None:
+        self._signaling.send_media(request)
+
+    def _heard_through_media(self, peer_id: str) -> None:
+        self._emit(events.CallStateChanged(peer_id, events.CallState.CONNECTED))
+        retired, media = self._retired, self._media
+        if retired is not None and media is not None and all(map(media.hears, retired.connected_peers)):
+            self._run_media(self._rules.media_ready(self._loop.time()))
+
+    def _gone_from_media(self, peer_id: str) -> None:
+        self._mixer.remove(peer_id)
+        self._emit(events.CallStateChanged(peer_id, events.CallState.CLOSED))
+
     def _on_session(self, event: events.SessionEvent) -> None:
+        now = self._loop.time()
         match event:
             case events.RoomJoined():
                 for peer in event.peers:
                     self._mixer.silence(peer.id, peer.server_muted)
-                peers = {p.id: p.voice for p in event.peers}
-                self._mesh.joined(event.self_id, peers, self._voice, event.resumed, event.ice_servers)
+                self._ice = event.ice_servers
+                mesh = self._mesh
+                self._run_media(self._rules.joined(event.media, self._voice, event.resumed, now))
+                if mesh is not None and mesh is self._mesh:  # the same mesh goes on: resume or rebuild it
+                    peers = {p.id: p.voice for p in event.peers}
+                    mesh.joined(event.self_id, peers, self._voice, event.resumed, event.ice_servers)
             case events.PeerArrived(peer=peer):
                 self._mixer.silence(peer.id, peer.server_muted)
-                self._mesh.peer_arrived(peer.id, peer.voice)
+                if self._mesh is not None:
+                    self._mesh.peer_arrived(peer.id, peer.voice)
             case events.PeerDeparted(peer_id=peer_id):
-                self._mesh.peer_departed(peer_id)
+                for mesh in self._meshes():
+                    mesh.peer_departed(peer_id)
                 self._mixer.forget(peer_id)
             case events.PeerUpdated(peer=peer):
                 if peer.id != self._signaling.self_id:
                     self._mixer.silence(peer.id, peer.server_muted)  # even if its client keeps sending
-                    self._mesh.peer_voice(peer.id, peer.voice)
+                    if self._mesh is not None:
+                        self._mesh.peer_voice(peer.id, peer.voice)
                 elif peer.server_muted != self._server_muted:
                     self._server_muted = peer.server_muted
                     self._mute_uplink()
             case events.SignalReceived(from_id=from_id, payload=payload):
-                self._mesh.signal_received(from_id, payload)
+                if self._mesh is not None:
+                    self._mesh.signal_received(from_id, payload)
+                else:  # the call goes through the media server; a peer still switching may offer
+                    log.debug("signal from %s ignored: the call goes through the media server", from_id)
                 return  # the call's business, not the owner's
+            case events.MediaModeChanged(mode=mode):
+                self._run_media(self._rules.mode_changed(mode, now))
+                return
+            case events.PublishAnswered(sdp=sdp):
+                if self._media is not None:
+                    self._media.published(sdp)
+                return
+            case events.StreamsOffered(sdp=sdp, streams=streams):
+                if self._media is not None:
+                    self._media.offered(sdp, streams)
+                else:
+                    log.info("media-offer ignored: we do not publish (voice off, or the mesh)")
+                return
             case (
                 events.ChatReceived()
                 | events.HistoryPaged()

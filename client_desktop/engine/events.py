@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
-from protocol import ChatPosted, ErrorCode, IceServer, ModAction, Moderated, Peer, Role
+from protocol import (
+    ChatPosted,
+    ErrorCode,
+    IceServer,
+    MediaMode,
+    MediaStream,
+    ModAction,
+    Moderated,
+    Peer,
+    Role,
+)
 
 
 class FailureCode(StrEnum):
@@ -61,6 +71,8 @@ class RoomJoined:
     resumed: bool
     ice_servers: tuple[IceServer, ...]
     role: Role = Role.MEMBER
+    media: MediaMode = MediaMode.MESH
+    """How the room's call carries audio now (media-server addition)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +123,28 @@ class SignalReceived:
 
     from_id: str
     payload: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaModeChanged:
+    """The room's call moved (``media``): to the media server, or back to the mesh."""
+
+    mode: MediaMode
+
+
+@dataclass(frozen=True, slots=True)
+class PublishAnswered:
+    """The media server's answer (``media-published``) to our sending connection's offer."""
+
+    sdp: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamsOffered:
+    """An offer (``media-offer``) for our receiving connection: one stream per voice we hear."""
+
+    sdp: str
+    streams: tuple[MediaStream, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +217,9 @@ SessionEvent = (
     | ChatReceived
     | HistoryPaged
     | SignalReceived
+    | MediaModeChanged
+    | PublishAnswered
+    | StreamsOffered
     | ConnectionLost
     | ConnectionFailed
     | ServerError
@@ -266,6 +303,12 @@ class RelayUnusable:
         return "no TURN URL gave a relay: " + "; ".join(map(str, self.failures))
 
 
+@dataclass(frozen=True, slots=True)
+class MediaUnreachable:
+    """Our connection to the room's media server failed (its media port cannot be reached from here):
+    nobody is heard and nobody hears us until the server offers the call again; chat goes on."""
+
+
 EngineEvent = (
     RoomJoined
     | PeerArrived
@@ -281,6 +324,7 @@ EngineEvent = (
     | LevelsChanged
     | AudioDeviceFailed
     | RelayUnusable
+    | MediaUnreachable
 )
 """What the engine reports to its owner (signals stay inside the engine)."""
 EngineEventSink = Callable[[EngineEvent], None]

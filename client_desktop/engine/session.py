@@ -57,6 +57,7 @@ from protocol import (
     Leave,
     MediaOffered,
     MediaPublished,
+    MediaRequest,
     MediaSwitched,
     Moderated,
     ModRequest,
@@ -81,14 +82,17 @@ from .events import (
     ConnectionLost,
     FailureCode,
     HistoryPaged,
+    MediaModeChanged,
     PeerArrived,
     PeerDeparted,
     PeerUpdated,
+    PublishAnswered,
     RoomJoined,
     RoomModerated,
     ServerError,
     SessionEvent,
     SignalReceived,
+    StreamsOffered,
 )
 
 log = logging.getLogger("voxroom.engine.signaling")
@@ -305,6 +309,14 @@ class Session:
             return []
         return self._push(encode(message), False, now)
 
+    def send_media(self, request: MediaRequest, now: float) -> list[SessionAction]:
+        """Send ``media-publish`` or ``media-answer`` if joined; like a signal, dropped otherwise
+        (an SDP is for one connection: after a reconnect the owner publishes again)."""
+        if self.phase is not Phase.JOINED:
+            log.debug("not connected: %s dropped", type(request).__name__)
+            return []
+        return self._push(encode(request), False, now)
+
     def moderate(self, request: ModRequest, now: float) -> list[SessionAction]:
         """Send a moderator's request if joined (the server answers ``not-moderator`` to others).
 
@@ -420,9 +432,13 @@ class Session:
             case Joined():
                 log.warning("unexpected joined while in the room, ignored")
                 return []
-            case MediaSwitched() | MediaPublished() | MediaOffered():
-                log.warning("media-server message %s ignored: media_server was not asked for", message)
-                return []
+            case MediaSwitched(mode=mode):
+                log.info("the room's call goes through: %s", mode)
+                return [Emit(MediaModeChanged(mode))]
+            case MediaPublished(sdp=sdp):
+                return [Emit(PublishAnswered(sdp))]
+            case MediaOffered(sdp=sdp, streams=streams):
+                return [Emit(StreamsOffered(sdp, tuple(streams)))]
             case _:
                 assert_never(message)
 
@@ -532,6 +548,7 @@ class Session:
             resumed=joined.resumed,
             ice_servers=tuple(joined.ice_servers),
             role=joined.self_.role,
+            media=joined.media,
         )
         actions: list[SessionAction] = [Emit(event)]
         for chat in joined.history:

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
-from protocol import Join, ModRequest, Peer, limits
+from protocol import Join, MediaRequest, ModRequest, Peer, limits
 
 from .errors import ServerUnreachable, SignalingError, TlsFailed
 from .events import RoomJoined, SessionEventSink
@@ -86,6 +86,7 @@ class SignalingClient:
             admin_password=admin_password,
             room_password=room_password,
             voice=voice,
+            media_server=True,  # the engine takes a room's call through the media server when asked
         )
         self.url = url
         self.room = room
@@ -188,6 +189,10 @@ class SignalingClient:
 
     def send_signal(self, target: str, payload: dict[str, object]) -> None:
         self._run(self._session.send_signal(target, payload, self._loop.time()))
+
+    def send_media(self, request: MediaRequest) -> None:
+        """Send ``media-publish`` or ``media-answer`` (see ``Session.send_media``)."""
+        self._run(self._session.send_media(request, self._loop.time()))
 
     def fetch_history(self, before: int) -> None:
         """Ask for the chats before id ``before`` (see ``Session.fetch_history``)."""

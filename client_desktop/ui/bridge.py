@@ -503,6 +503,13 @@ class Bridge(QObject):
                 self.notice.emit(self.moderation_words(event.notice))
             case events.RelayUnusable():
                 self.warning.emit(relay_words(event))
+            case events.MediaUnreachable():
+                self.warning.emit(
+                    self.tr(
+                        "Cannot reach the server's media port from here, so you hear no one and no one "
+                        "hears you; chat still works. A firewall may block its UDP ports."
+                    )
+                )
             case events.ServerError():
                 self.server_error.emit(server_words(event))
             case _:

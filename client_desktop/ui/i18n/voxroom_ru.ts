@@ -75,6 +75,10 @@
         <translation>Сервер сообщил о проблеме ({code}).</translation>
     </message>
     <message>
+        <source>Cannot reach the server&apos;s media port from here, so you hear no one and no one hears you; chat still works. A firewall may block its UDP ports.</source>
+        <translation>Медиапорт сервера отсюда недоступен: вы никого не слышите, и вас никто не слышит; чат работает. Возможно, его UDP-порты закрыты брандмауэром.</translation>
+    </message>
+    <message>
         <source>{by} kicked {target}</source>
         <translation>{by} выгнал(а) {target}</translation>
     </message>
