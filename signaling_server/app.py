@@ -26,6 +26,7 @@ from protocol import limits
 
 from .config import ServerConfig
 from .hub import Hub
+from .media import MediaServer
 from .metrics import Metrics
 from .model import AddressBan, Place
 from .recent import RecentChats
@@ -55,6 +56,8 @@ class RunningServer:
     _chores: "list[asyncio.Task[None]]" = field(repr=False)
     shared: "RedisLog | None" = None
     """The log this instance shares with the others of its service (``--redis``)."""
+    media: MediaServer | None = None
+    """Its side of Janus (``--media-server``)."""
 
     @property
     def port(self) -> int:
@@ -75,6 +78,8 @@ class RunningServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await chore
         await self.relay.drain()
+        if self.media is not None:
+            await self.media.close()
         if self.shared is not None:
             await self.shared.close()  # after what the closes appended (its clients' places enter grace)
         await asyncio.to_thread(self.store.stop)
@@ -110,6 +115,8 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
             "peers": relay.hub.peers,
             "uptime_s": round(time.monotonic() - started, 3),
         }
+        if media is not None:
+            answer["media_server"] = "reachable" if media.reachable else "unreachable"
         if shared is not None:
             answer["instance"] = {
                 "number": shared.instance,
@@ -149,6 +156,11 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
             hub, ids, shared, StoreThread(store), metrics, http, config.trust_proxy, recent
         )
         after = await shared.catch_up(replica)
+    media = None
+    if config.media_server is not None and config.media_secret is not None:
+        media = MediaServer(config.media_server, config.media_secret, relay)
+        relay.media = media
+        media.start()
 
     def connection() -> Connection:
         """No compression (signaling is small; deflate costs ~50 KiB a connection), read in small bites."""
@@ -172,7 +184,7 @@ async def start(config: ServerConfig, *, max_db_pages: int | None = None) -> Run
             asyncio.create_task(shared.write_forever()),
             asyncio.create_task(shared.lead_forever(replica)),
         ]
-    running = RunningServer(config, server, relay, relay.store, started, chores, shared)
+    running = RunningServer(config, server, relay, relay.store, started, chores, shared, media)
     log.info("listening on %s (data in %s)", running.url, store.db.name)
     return running
 

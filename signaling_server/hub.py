@@ -238,6 +238,12 @@ class Hub:
         place = self._rooms[room].places.get(peer) if room in self._rooms else None
         return place.conn if place is not None else None
 
+    def media_conns(self, room: str) -> tuple[ConnId, ...]:
+        """The connections in ``room`` whose clients asked for the media server."""
+        room_ = self._rooms.get(room)
+        places = room_.places.values() if room_ is not None else ()
+        return tuple(p.conn for p in places if p.conn is not None and self.media.asked(p))
+
     @property
     def conns(self) -> Collection[ConnId]:
         """Every open connection (a live view)."""

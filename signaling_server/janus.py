@@ -111,6 +111,14 @@ class JanusClient:
         await self._ws.close()
         await self._reader
 
+    async def wait_closed(self) -> None:
+        """Return once the WebSocket is closed (Janus stopped or the network failed)."""
+        await asyncio.shield(self._reader)
+
+    def forget(self, owner: int) -> None:
+        """Drop a detached handle's (or destroyed session's) queue: nothing reads it any more."""
+        self._queues.pop(owner, None)
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -256,10 +264,14 @@ class Handle:
             yield await queue.get()
 
     async def detach(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            await self.session.client.request(
-                {"janus": "detach", "session_id": self.session.id, "handle_id": self.id}
-            )
+        """Janus hangs up the handle's peer connection; its queue is dropped."""
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                await self.session.client.request(
+                    {"janus": "detach", "session_id": self.session.id, "handle_id": self.id}
+                )
+        finally:
+            self.session.client.forget(self.id)
 
 
 def plugin_data(message: Json) -> Json:

@@ -38,6 +38,9 @@ class MediaRooms:
     def mode(self, room: str) -> MediaMode:
         return MediaMode.SERVER if room in self._server else MediaMode.MESH
 
+    def asked(self, place: Place) -> bool:
+        return place.peer_id in self._asking
+
     def joined(self, place: Place, asked: bool, places: Collection[Place]) -> tuple[MediaMode, list[Effect]]:
         """``place`` joined or resumed (``places``: its room's, itself included): its ``joined.media``
         and what follows its ``joined``."""

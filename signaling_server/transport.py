@@ -43,7 +43,7 @@ from .effects import (
 )
 from .hub import Hub
 from .metrics import Metrics
-from .model import ConnId
+from .model import ConnId, PeerId
 from .recent import RecentChats
 from .store import Store, StoreThread
 from .wsproto import CLOSE_TIMEOUT_S, Connection, text_frame
@@ -293,6 +293,16 @@ class Relay:
                 return False  # --media-server is refused with --redis
             case _:
                 assert_never(effect)
+
+    # --- the media shell's clients (signaling_server/media.py) ---------------------------
+
+    def send_to_peer(self, room: str, peer: PeerId, message: msgspec.Struct) -> None:
+        conn = self.hub.conn_of(room, peer)
+        if conn is not None:
+            self._deliver((conn,), message)
+
+    def send_to_media_room(self, room: str, message: msgspec.Struct) -> None:
+        self._deliver(self.hub.media_conns(room), message)
 
     # --- ordering -----------------------------------------------------------
 

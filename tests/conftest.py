@@ -17,6 +17,8 @@ from signaling_server.app import RunningServer
 
 from .stores import postgres
 from .support import postgres as pg
+from .support.media_site import MediaServers, media_servers
+from .support.media_site import missing as media_site_missing
 from .support.ports import free_port
 from .support.redis import Redis
 from .support.server import ServerProcess, in_process_server, in_process_service
@@ -104,3 +106,15 @@ def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
             return proc
 
         yield make
+
+
+@pytest.fixture
+async def media_server(tmp_path: Path) -> AsyncIterator[MediaServers]:
+    """Janus in a namespace beside this one; ``await media_server(mesh_limit=N)`` starts a server using it.
+
+    Skipped where the namespaces or Janus cannot be had (not root, no ``ip``, no ``janus``).
+    """
+    if why := media_site_missing():
+        pytest.skip(why)
+    async with media_servers(tmp_path) as servers:
+        yield servers

@@ -7,7 +7,7 @@ start here, and its config can only *disable* plugins, not pick them. So
 plugins asked for and the WebSockets transport, and the event handler and
 logger folders are empty. Every request must carry the API secret and/or a
 token (HMAC-signed, made by ``signaling_server.janus.signed_token``); the admin API is
-off; rooms are created through the API only, with ``admin_key``.
+off; rooms are created through the API only (with ``admin_key`` if one is set).
 
 Janus gathers no ICE candidates on loopback (FIELD-NOTES), so it runs in a
 network namespace with a 198.18.x address (``netns``), gathers on that
@@ -93,7 +93,7 @@ class Janus(Daemon):
         plugins: the plugins it loads.
         api_secret: every request must carry it as ``apisecret`` (None: no API secret).
         token_secret: every request must carry a token signed with it (None: no token auth).
-        admin_key: what creating a room needs (rooms cannot be created without it).
+        admin_key: what creating a room needs besides the API secret (None: the API secret is enough).
         netns: the network namespace it runs in (``ip netns exec``), None for this one.
         port: its WebSocket port; ``free_port()`` if None.
         session_timeout_s: a session with no request for this long is destroyed.
@@ -110,7 +110,7 @@ class Janus(Daemon):
         plugins: Sequence[Plugin],
         api_secret: str | None,
         token_secret: str | None,
-        admin_key: str,
+        admin_key: str | None = None,
         netns: str | None = None,
         port: int | None = None,
         session_timeout_s: int = 60,
@@ -193,8 +193,10 @@ class Janus(Daemon):
             ],
         )
         for plugin in self.plugins:
-            # No rooms from the file, and none created without admin_key.
-            general = f"admin_key = {_q(self.admin_key)} lock_rtp_forward = true events = false"
+            # No rooms from the file, and none created without admin_key when there is one.
+            general = "lock_rtp_forward = true events = false"
+            if self.admin_key is not None:
+                general += f" admin_key = {_q(self.admin_key)}"
             self.write_config(f"{plugin.value}.jcfg", [f"general: {{ {general} }}"])
 
     def command(self) -> Sequence[str]:

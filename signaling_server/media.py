@@ -1,0 +1,425 @@
+"""The media shell: executes the rooms core's media effects on Janus (VideoRoom, audio only).
+
+docs/protocol.md, "Media server". One Janus session (kept alive) for the
+whole server. Per room a VideoRoom with a random numeric id, ``secret`` and
+``pin`` that never leave this process; per member that publishes, a
+publisher handle (joined with its peer id as ``display``) and one
+multistream subscriber handle holding every other publisher of *its* room.
+The SDP goes between the client and Janus through here: the client's offer
+to ``publish``, Janus's answer back as ``media-published``; Janus's offers
+for the subscription (``attached``, ``updated``) as ``media-offer`` with each
+stream's ``mid`` and peer id, the client's ``media-answer`` to ``start``.
+
+A member's subscription is renegotiated one offer at a time: growing it
+(``subscribe`` when a publisher arrives) and Janus's own re-offers (an
+unsolicited ``updated`` when a publisher leaves) wait for the answer to the
+offer before, up to ``OFFER_TIMEOUT_S``. Janus unreachable, or a request it
+refuses: ``media-failed`` in plain words. When Janus comes back after being
+lost, the rooms that used it are told ``media`` again, so their clients
+publish anew (their old handles died with Janus's session).
+"""
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import msgspec
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from protocol import (
+    AnswerMedia,
+    ErrorCode,
+    ErrorReported,
+    MediaMode,
+    MediaOffered,
+    MediaPublished,
+    MediaStream,
+    MediaSwitched,
+    PublishMedia,
+)
+
+from .effects import MediaClosed, MediaDropped, MediaEffect, MediaRequested
+from .janus import Handle, JanusClient, JanusError, Json, Session, plugin_data
+from .model import PeerId
+
+log = logging.getLogger("voxroom.server.media")
+
+VIDEOROOM = "janus.plugin.videoroom"
+MAX_PUBLISHERS = 200
+OFFER_TIMEOUT_S = 10.0
+"""How long a client has to answer a ``media-offer`` before the renegotiation is given up."""
+RECONNECT_S = 2.0
+UNREACHABLE = "the media server is unreachable; audio through it stops until it is back"
+_FAILURES = (ConnectionClosed, WebSocketException, TimeoutError, OSError)
+"""What losing Janus looks like to a request."""
+
+
+class Clients(Protocol):
+    """How the shell reaches clients (the transport's ``Relay``)."""
+
+    def send_to_peer(self, room: str, peer: PeerId, message: msgspec.Struct) -> None:
+        """To ``peer``'s connection in ``room``, if it has one now (not in grace)."""
+
+    def send_to_media_room(self, room: str, message: msgspec.Struct) -> None:
+        """To every connection in ``room`` whose client asked for the media server."""
+
+
+@dataclass(eq=False)
+class _Member:
+    peer: PeerId
+    publisher: Handle | None = None
+    feed: int | None = None
+    """Its publisher id in the Janus room, once it joined as one."""
+    live: bool = False
+    """Janus has its audio (``webrtcup``): others may subscribe to it."""
+    subscriber: Handle | None = None
+    feeds: set[int] = field(default_factory=set)
+    """The publishers its subscription holds (or is being offered)."""
+    mids: dict[str, PeerId] = field(default_factory=dict)
+    """Its subscription's streams: mid → whose voice."""
+    negotiating: asyncio.Lock = field(default_factory=asyncio.Lock)
+    answer: "asyncio.Future[str] | None" = None
+    """The answer awaited for the ``media-offer`` out now."""
+    watchers: "list[asyncio.Task[None]]" = field(default_factory=list)
+    """What reads its handles' events: ended with them."""
+
+    def stop_waiting(self) -> None:
+        """It is gone: the offer out now will never be answered."""
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_exception(_GoneError())
+
+
+class _GoneError(Exception):
+    """A member dropped (or Janus lost) while its offer waited for an answer."""
+
+
+@dataclass(eq=False)
+class _Room:
+    id: int
+    secret: str = field(repr=False)
+    pin: str = field(repr=False)
+    members: dict[PeerId, _Member] = field(default_factory=dict)
+
+
+class UnreachableError(Exception):
+    """There is no session with Janus now."""
+
+
+class MediaServer:
+    """The server's side of Janus: ``start``, then call it with each media effect; ``close`` at the end."""
+
+    def __init__(self, url: str, api_secret: str, clients: Clients) -> None:
+        self.url, self._api_secret, self._clients = url, api_secret, clients
+        self._session: Session | None = None
+        self._control: Handle | None = None
+        """A handle for creating and destroying rooms."""
+        self._rooms: dict[str, _Room] = {}
+        self._creating: dict[str, asyncio.Lock] = {}
+        self._lost_rooms: set[str] = set()
+        """Rooms that used Janus when it was lost: told ``media`` again once it is back."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connector: asyncio.Task[None] | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self._session is not None
+
+    def start(self) -> None:
+        self._connector = asyncio.create_task(self._connect_forever())
+
+    async def close(self) -> None:
+        tasks = [*self._tasks, *([self._connector] if self._connector else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for name in list(self._rooms):
+            await self._close_room(name)
+        session, self._session = self._session, None
+        if session is not None:
+            with contextlib.suppress(*_FAILURES, JanusError):
+                await session.destroy()  # Janus hangs up every handle of it
+            await session.client.close()
+
+    def __call__(self, effect: MediaEffect) -> None:
+        match effect:
+            case MediaRequested(message=PublishMedia(sdp=sdp)):
+                self._spawn(self._publish(effect.room, effect.peer, sdp))
+            case MediaRequested(message=AnswerMedia(sdp=sdp)):
+                self._answer(effect.room, effect.peer, sdp)
+            case MediaDropped():
+                self._drop(effect.room, effect.peer)
+            case MediaClosed():
+                self._spawn(self._close_room(effect.room))
+
+    # --- the session ---------------------------------------------------------------------
+
+    async def _connect_forever(self) -> None:
+        """Hold a session with Janus; when it is lost, tell the rooms that used it and try again."""
+        while True:
+            try:
+                client = await JanusClient.connect(self.url, api_secret=self._api_secret)
+            except (*_FAILURES, ValueError) as exc:
+                log.warning("media server unreachable url=%s: %s", self.url, exc)
+                await asyncio.sleep(RECONNECT_S)
+                continue
+            try:
+                session = await client.create_session()
+                self._control = await session.attach(VIDEOROOM)
+            except (*_FAILURES, JanusError) as exc:
+                log.error("media server refused a session url=%s: %s", self.url, exc)
+                await client.close()
+                await asyncio.sleep(RECONNECT_S)
+                continue
+            self._session = session
+            log.info("media server reachable url=%s session=%s", self.url, session.id)
+            for room in sorted(self._lost_rooms):
+                log.info("media back room=%s", room)
+                self._clients.send_to_media_room(room, MediaSwitched(mode=MediaMode.SERVER))
+            self._lost_rooms.clear()
+            await client.wait_closed()
+            self._lost()
+            await asyncio.sleep(RECONNECT_S)
+
+    def _lost(self) -> None:
+        """Janus is gone, and every handle with it: its rooms' clients hear it, their state is forgotten."""
+        self._session = self._control = None
+        rooms, self._rooms = self._rooms, {}
+        log.warning("media server lost url=%s rooms=%d", self.url, len(rooms))
+        for name, room in rooms.items():
+            for member in room.members.values():
+                member.stop_waiting()
+                for watcher in member.watchers:
+                    watcher.cancel()
+            self._clients.send_to_media_room(name, _failed(UNREACHABLE))
+            self._lost_rooms.add(name)
+
+    def _live(self) -> Session:
+        if self._session is None:
+            raise UnreachableError
+        return self._session
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- rooms -------------------------------------------------------------------------------
+
+    async def _room(self, name: str) -> _Room:
+        """``name``'s Janus room, created on first use with a random id, secret and pin."""
+        async with self._creating.setdefault(name, asyncio.Lock()):
+            room = self._rooms.get(name)
+            if room is not None:
+                return room
+            assert self._control is not None
+            room = _Room(secrets.randbelow(2**52) + 1, secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+            await self._control.message(
+                {
+                    "request": "create",
+                    "room": room.id,
+                    "secret": room.secret,
+                    "pin": room.pin,
+                    "is_private": True,
+                    "publishers": MAX_PUBLISHERS,
+                    "audiocodec": "opus",
+                    "notify_joining": False,
+                }
+            )
+            log.info("media room created room=%s janus_room=%s", name, room.id)
+            self._rooms[name] = room
+            return room
+
+    async def _close_room(self, name: str) -> None:
+        self._creating.pop(name, None)
+        self._lost_rooms.discard(name)
+        room = self._rooms.pop(name, None)
+        if room is None:
+            return
+        for member in room.members.values():
+            await self._hang_up(member)
+        if self._control is not None:
+            with contextlib.suppress(*_FAILURES, JanusError):
+                await self._control.message({"request": "destroy", "room": room.id, "secret": room.secret})
+        log.info("media room destroyed room=%s janus_room=%s", name, room.id)
+
+    # --- members -----------------------------------------------------------------------------
+
+    async def _publish(self, name: str, peer: PeerId, sdp: str) -> None:
+        """Publish ``peer``'s offer in ``name``'s Janus room; then every member's subscription follows."""
+        member: _Member | None = None
+        try:
+            session = self._live()
+            room = await self._room(name)
+            old = room.members.pop(peer, None)
+            if old is not None:  # publishing again: a fresh start for both of its connections
+                self._forget_feed(room, old)
+                await self._hang_up(old)
+            member = room.members[peer] = _Member(peer)
+            handle = member.publisher = await session.attach(VIDEOROOM)
+            member.watchers.append(self._spawn(self._watch_publisher(name, room, member, handle)))
+            joined = await handle.message(
+                {"request": "join", "ptype": "publisher", "room": room.id, "pin": room.pin, "display": peer}
+            )
+            reply = await handle.message({"request": "publish", "audio_codec": "opus"}, _jsep("offer", sdp))
+            if reply.jsep is None:
+                raise JanusError(0, "no answer to the offer")
+        except UnreachableError:
+            self._clients.send_to_peer(name, peer, _failed(UNREACHABLE, "media-publish"))
+            return
+        except _FAILURES as exc:
+            log.warning("media publish failed room=%s peer=%s: %s", name, peer, exc)
+            self._clients.send_to_peer(name, peer, _failed(UNREACHABLE, "media-publish"))
+            return
+        except JanusError as exc:
+            log.info("media publish refused room=%s peer=%s: %s", name, peer, exc)
+            words = f"the media server refused your audio ({exc.reason})"
+            self._clients.send_to_peer(name, peer, _failed(words, "media-publish"))
+            if member is not None:
+                room.members.pop(peer, None)
+                await self._hang_up(member)
+            return
+        member.feed = joined.data["id"]
+        log.info("media published room=%s peer=%s feed=%s", name, peer, member.feed)
+        self._clients.send_to_peer(name, peer, MediaPublished(sdp=reply.jsep["sdp"]))
+        self._spawn(self._subscribe(name, room, member))  # to those already heard
+
+    async def _watch_publisher(self, name: str, room: _Room, member: _Member, handle: Handle) -> None:
+        """Once Janus has a publisher's audio (``webrtcup``), the others' subscriptions grow with it."""
+        async for message in handle.events():
+            log.debug("media event room=%s peer=%s janus=%s", name, member.peer, message.get("janus"))
+            if message.get("janus") == "webrtcup" and not member.live:
+                member.live = True
+                for other in list(room.members.values()):
+                    if other is not member:
+                        self._spawn(self._subscribe(name, room, other))
+
+    async def _subscribe(self, name: str, room: _Room, member: _Member) -> None:
+        """Bring ``member``'s subscription up to every other publisher of its room (and no other room's)."""
+        async with member.negotiating:
+            if room.members.get(member.peer) is not member or member.publisher is None:
+                return
+            wanted = {
+                m.feed for m in room.members.values() if m is not member and m.live and m.feed is not None
+            }
+            new = sorted(wanted - member.feeds)
+            if not new:
+                return
+            member.feeds.update(new)
+            streams = [{"feed": feed} for feed in new]
+            try:
+                if member.subscriber is None:
+                    handle = member.subscriber = await self._live().attach(VIDEOROOM)
+                    member.watchers.append(self._spawn(self._watch_updates(name, room, member, handle)))
+                    body = {"request": "join", "ptype": "subscriber", "room": room.id, "pin": room.pin}
+                    reply = await handle.message({**body, "streams": streams})
+                else:
+                    reply = await member.subscriber.message({"request": "subscribe", "streams": streams})
+            except (UnreachableError, *_FAILURES):
+                return  # the connection loop tells everyone
+            except JanusError as exc:
+                member.feeds.difference_update(new)
+                log.info("media subscribe refused room=%s peer=%s: %s", name, member.peer, exc)
+                if (
+                    not member.feeds and member.subscriber is not None
+                ):  # its join failed: start afresh next time
+                    with contextlib.suppress(*_FAILURES, JanusError):
+                        await member.subscriber.detach()
+                    member.subscriber = None
+                return
+            log.info("media subscribed room=%s peer=%s feeds=%s", name, member.peer, new)
+            if reply.jsep is not None:
+                await self._offer(name, member, reply.data, reply.jsep)
+
+    async def _watch_updates(self, name: str, room: _Room, member: _Member, handle: Handle) -> None:
+        """Janus re-offers by itself when a publisher this member hears leaves: pass that on too."""
+        async for message in handle.events():
+            jsep = message.get("jsep")
+            if jsep is not None:
+                async with member.negotiating:
+                    if member.subscriber is handle:
+                        await self._offer(name, member, plugin_data(message), jsep)
+
+    async def _offer(self, name: str, member: _Member, data: Json, jsep: Json) -> None:
+        """Janus's offer to the client (its streams named by peer), its answer back to Janus (``start``)."""
+        assert member.subscriber is not None
+        for stream in data.get("streams", []):
+            mid = str(stream.get("mid", ""))
+            if (
+                stream.get("active", True)
+                and stream.get("type", "audio") == "audio"
+                and "feed_display" in stream
+            ):
+                member.mids[mid] = PeerId(str(stream["feed_display"]))
+            else:
+                member.mids.pop(mid, None)
+        streams = [MediaStream(mid=mid, peer=peer) for mid, peer in member.mids.items()]
+        member.answer = asyncio.get_running_loop().create_future()
+        log.info("media offer room=%s peer=%s streams=%d", name, member.peer, len(streams))
+        self._clients.send_to_peer(name, member.peer, MediaOffered(sdp=jsep["sdp"], streams=streams))
+        try:
+            answer = await asyncio.wait_for(member.answer, OFFER_TIMEOUT_S)
+            await member.subscriber.message({"request": "start"}, _jsep("answer", answer))
+        except TimeoutError:
+            log.info("media offer unanswered room=%s peer=%s", name, member.peer)
+        except _GoneError:
+            pass
+        except JanusError as exc:
+            log.info("media answer refused room=%s peer=%s: %s", name, member.peer, exc)
+            words = f"the media server refused your answer ({exc.reason})"
+            self._clients.send_to_peer(name, member.peer, _failed(words, "media-answer"))
+        except _FAILURES:
+            pass  # the connection loop tells everyone
+        finally:
+            member.answer = None
+
+    def _answer(self, name: str, peer: PeerId, sdp: str) -> None:
+        room = self._rooms.get(name)
+        member = room.members.get(peer) if room is not None else None
+        if member is None or member.answer is None or member.answer.done():
+            message = ErrorReported(
+                code=ErrorCode.BAD_MESSAGE.value,
+                message="no media-offer waits for an answer",
+                ref="media-answer",
+            )
+            self._clients.send_to_peer(name, peer, message)
+            return
+        member.answer.set_result(sdp)
+
+    def _drop(self, name: str, peer: PeerId) -> None:
+        """``peer`` stops taking part: its handles go, and Janus re-offers to those who heard it."""
+        room = self._rooms.get(name)
+        member = room.members.pop(peer, None) if room is not None else None
+        if room is None or member is None:
+            return
+        log.info("media dropped room=%s peer=%s", name, peer)
+        self._forget_feed(room, member)
+        member.stop_waiting()
+        self._spawn(self._hang_up(member))
+
+    @staticmethod
+    def _forget_feed(room: _Room, gone: _Member) -> None:
+        if gone.feed is not None:
+            for member in room.members.values():
+                member.feeds.discard(gone.feed)
+
+    async def _hang_up(self, member: _Member) -> None:
+        for watcher in member.watchers:
+            watcher.cancel()
+        for handle in (member.subscriber, member.publisher):
+            if handle is not None:
+                with contextlib.suppress(*_FAILURES, JanusError):
+                    await handle.detach()
+        member.subscriber = member.publisher = None
+
+
+def _jsep(kind: str, sdp: str) -> Json:
+    return {"type": kind, "sdp": sdp}
+
+
+def _failed(words: str, ref: str | None = None) -> ErrorReported:
+    return ErrorReported(code=ErrorCode.MEDIA_FAILED.value, message=words, ref=ref)

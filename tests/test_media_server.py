@@ -1,0 +1,165 @@
+"""A room's call through Janus (docs/protocol.md, "Media server"): real server, real Janus, real aiortc.
+
+Janus runs in a namespace beside this one (``media_server`` fixture,
+tests/support/media_site.py); the server runs in this process, and each
+member is a websockets client with two aiortc connections driven here: one
+that publishes a tone (or silence), one that receives what Janus offers and
+decodes each stream, as tests/lab/janus_peer.py's peer does against Janus
+directly.
+"""
+
+import asyncio
+import contextlib
+import json
+import urllib.request
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from client_desktop.engine.media import Silence, Tone
+from signaling_server.app import RunningServer
+
+from .engine.audio import peaks_hz
+from .lab.janus_peer import Downlink, Heard, Uplink, new_pc
+from .support.media_site import MediaServers
+from .wsclient import Client
+
+TIMEOUT_S = 15.0
+RECORD_S = 1.0
+TOLERANCE_HZ = 2.0
+
+
+class Member:
+    """A client of the room: its signaling, its sending and receiving connections, what it heard.
+
+    A reader takes every message: ``media-offer`` is answered at once (the
+    streams named by peer id), the rest waits in ``inbox`` for the test.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.heard = Heard()
+        self.down = new_pc()
+        self.downlink = Downlink(self.down, self.heard.feed)
+        self.streams: dict[str, str] = {}
+        """mid → peer id, as the last ``media-offer`` said."""
+        self.up: RTCPeerConnection | None = None
+        self.uplink: Uplink | None = None
+        self.id = ""
+        self._reader: asyncio.Task[None] | None = None
+
+    async def join(self, room: str, name: str, **fields: Any) -> dict[str, Any]:
+        joined = await self.client.join(room, name, **fields)
+        self.id = joined["self"]["id"]
+        self._reader = asyncio.create_task(self._read())
+        return joined
+
+    async def _read(self) -> None:
+        while True:
+            message = await self.client.recv(timeout=3600)
+            if message["type"] == "media-offer":
+                await self._answer(message)
+            else:
+                self.inbox.put_nowait(message)
+
+    async def _answer(self, offer: dict[str, Any]) -> None:
+        await self.down.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+        self.streams = {s["mid"]: s["peer"] for s in offer["streams"]}
+        self.downlink.speakers = dict(self.streams)
+        self.downlink.tap_new()
+        await self.down.setLocalDescription(await self.down.createAnswer())
+        await self.client.send({"type": "media-answer", "sdp": self.down.localDescription.sdp})
+
+    async def expect(self, kind: str) -> dict[str, Any]:
+        message = await asyncio.wait_for(self.inbox.get(), TIMEOUT_S)
+        assert message["type"] == kind, message
+        return message
+
+    async def publish(self, tone_hz: float) -> None:
+        """Send ``media-publish`` with one sendonly audio track playing ``tone_hz`` (0: silence)."""
+        self.uplink = Uplink(Tone(tone_hz) if tone_hz else Silence())
+        self.up = new_pc()
+        self.up.addTransceiver(self.uplink.track, direction="sendonly")
+        await self.up.setLocalDescription(await self.up.createOffer())
+        await self.client.send({"type": "media-publish", "sdp": self.up.localDescription.sdp})
+        answer = await self.expect("media-published")
+        await self.up.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+
+    async def hears(self, speakers: set[str]) -> dict[str, float]:
+        """Once ``RECORD_S`` of each of ``speakers`` is decoded: the strongest frequency of each stream."""
+        async with asyncio.timeout(TIMEOUT_S):
+            while not all(self.heard.seconds(s) >= RECORD_S for s in speakers):
+                await asyncio.sleep(0.1)
+        return {s: peaks_hz(self.heard.last(s, RECORD_S))[0] for s in self.heard.frames}
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self.uplink is not None:
+            await self.uplink.stop()
+        for pc in (self.up, self.down):
+            if pc is not None:
+                await pc.close()
+        await self.client.close()
+
+
+@contextlib.asynccontextmanager
+async def members(server: RunningServer) -> AsyncIterator[list[Member]]:
+    """Members made with ``made.append(Member(await Client.open(url)))``; all closed at the end."""
+    made: list[Member] = []
+    try:
+        yield made
+    finally:
+        await asyncio.gather(*(m.close() for m in made), return_exceptions=True)
+
+
+async def member(made: list[Member], server: RunningServer) -> Member:
+    made.append(Member(await Client.open(server.url)))
+    return made[-1]
+
+
+def health(server: RunningServer) -> dict[str, Any]:
+    url = server.url.replace("ws://", "http://").replace("/ws", "/health")
+    with urllib.request.urlopen(url, timeout=5) as response:
+        answer: dict[str, Any] = json.load(response)
+    return answer
+
+
+async def reachable(server: RunningServer) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        while (await asyncio.to_thread(health, server)).get("media_server") != "reachable":
+            await asyncio.sleep(0.1)
+
+
+async def test_each_member_hears_every_other_voice_by_peer_and_not_its_own(
+    media_server: MediaServers,
+) -> None:
+    server = await media_server(mesh_limit=0)
+    await reachable(server)
+    tones = {"ann": 440.0, "bob": 660.0, "cid": 0.0}
+    async with members(server) as made:
+        ids = {}
+        for name, hz in tones.items():
+            m = await member(made, server)
+            joined = await m.join("lobby", name, media_server=True)
+            assert joined["media"] == "server"
+            ids[name] = m.id
+            await m.publish(hz)
+        ann, bob, cid = made
+        heard = {
+            "ann": await ann.hears({bob.id}),
+            "bob": await bob.hears({ann.id}),
+            "cid": await cid.hears({ann.id, bob.id}),
+        }
+        assert set(cid.streams.values()) == {ann.id, bob.id}
+        assert set(ann.streams.values()) == {bob.id, cid.id}
+        for name, peaks in heard.items():
+            assert ids[name] not in peaks, heard
+            for speaker, peak in peaks.items():
+                speaker_name = next(n for n, i in ids.items() if i == speaker)
+                if tones[speaker_name]:
+                    assert abs(peak - tones[speaker_name]) <= TOLERANCE_HZ, heard
