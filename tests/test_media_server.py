@@ -28,6 +28,7 @@ from .wsclient import Client
 TIMEOUT_S = 15.0
 RECORD_S = 1.0
 TOLERANCE_HZ = 2.0
+PRESENCE = ("peer-joined", "peer-left", "peer-state")
 
 
 class Member:
@@ -73,12 +74,23 @@ class Member:
         await self.client.send({"type": "media-answer", "sdp": self.down.localDescription.sdp})
 
     async def expect(self, kind: str) -> dict[str, Any]:
-        message = await asyncio.wait_for(self.inbox.get(), TIMEOUT_S)
+        """The next message but presence, which must be of ``kind``."""
+        while (message := await asyncio.wait_for(self.inbox.get(), TIMEOUT_S))["type"] in PRESENCE:
+            pass
         assert message["type"] == kind, message
         return message
 
     async def publish(self, tone_hz: float) -> None:
-        """Send ``media-publish`` with one sendonly audio track playing ``tone_hz`` (0: silence)."""
+        """Send ``media-publish`` with one sendonly audio track playing ``tone_hz`` (0: silence).
+
+        Publishing again starts afresh: new connections both ways (the next offer is for the new one).
+        """
+        if self.up is not None and self.uplink is not None:
+            await self.uplink.stop()
+            for pc in (self.up, self.down):
+                await pc.close()
+            self.down = new_pc()
+            self.downlink = Downlink(self.down, self.heard.feed)
         self.uplink = Uplink(Tone(tone_hz) if tone_hz else Silence())
         self.up = new_pc()
         self.up.addTransceiver(self.uplink.track, direction="sendonly")
@@ -135,31 +147,83 @@ async def reachable(server: RunningServer) -> None:
             await asyncio.sleep(0.1)
 
 
-async def test_each_member_hears_every_other_voice_by_peer_and_not_its_own(
+async def test_each_member_hears_every_other_voice_of_its_room_by_peer_and_not_its_own(
     media_server: MediaServers,
 ) -> None:
     server = await media_server(mesh_limit=0)
     await reachable(server)
-    tones = {"ann": 440.0, "bob": 660.0, "cid": 0.0}
+    tones = {"ann": 440.0, "bob": 660.0, "cid": 0.0, "eve": 880.0, "fay": 0.0}
     async with members(server) as made:
         ids = {}
         for name, hz in tones.items():
             m = await member(made, server)
-            joined = await m.join("lobby", name, media_server=True)
+            joined = await m.join("other" if name in ("eve", "fay") else "lobby", name, media_server=True)
             assert joined["media"] == "server"
             ids[name] = m.id
             await m.publish(hz)
-        ann, bob, cid = made
+        ann, bob, cid, eve, fay = made
         heard = {
             "ann": await ann.hears({bob.id}),
             "bob": await bob.hears({ann.id}),
             "cid": await cid.hears({ann.id, bob.id}),
+            "fay": await fay.hears({eve.id}),
         }
         assert set(cid.streams.values()) == {ann.id, bob.id}
         assert set(ann.streams.values()) == {bob.id, cid.id}
+        assert set(fay.streams.values()) == {eve.id}  # another room's voices are never offered
+        assert set(eve.streams.values()) == {fay.id}
         for name, peaks in heard.items():
             assert ids[name] not in peaks, heard
             for speaker, peak in peaks.items():
                 speaker_name = next(n for n, i in ids.items() if i == speaker)
                 if tones[speaker_name]:
                     assert abs(peak - tones[speaker_name]) <= TOLERANCE_HZ, heard
+
+
+async def test_the_third_voice_moves_the_call_and_requests_outside_it_are_refused(
+    media_server: MediaServers,
+) -> None:
+    server = await media_server(mesh_limit=2)
+    async with members(server) as made:
+        ann, bob, old, quiet = [await member(made, server) for _ in range(4)]
+        assert "media" not in await ann.join("lobby", "ann", media_server=True)  # "mesh" is left out
+        await bob.join("lobby", "bob", media_server=True)
+        await bob.client.send({"type": "media-publish", "sdp": "v=0"})
+        refused = await bob.expect("error")
+        assert (refused["code"], refused["ref"]) == ("bad-message", "media-publish")
+        await old.join("lobby", "old")  # a v1 client, and the third voice
+        assert (await old.expect("error"))["code"] == "media-unsupported"
+        for asked in (ann, bob):
+            assert await asked.expect("media") == {"type": "media", "mode": "server"}
+        joined = await quiet.join("lobby", "quiet", media_server=True, voice=False)
+        assert joined["media"] == "server"
+        for client, ref in ((quiet, "media-publish"), (old, "media-answer")):
+            await client.client.send({"type": ref, "sdp": "v=0"})
+            refused = await client.expect("error")
+            assert (refused["code"], refused["ref"]) == ("bad-message", ref), refused
+        await ann.publish(440.0)
+        await bob.publish(0.0)
+        assert abs((await bob.hears({ann.id}))[ann.id] - 440.0) <= TOLERANCE_HZ
+
+
+async def test_janus_lost_is_told_and_the_call_comes_back_with_it(media_server: MediaServers) -> None:
+    server = await media_server(mesh_limit=0)
+    await reachable(server)
+    async with members(server) as made:
+        ann, bob = [await member(made, server) for _ in range(2)]
+        for m, name, hz in ((ann, "ann", 440.0), (bob, "bob", 0.0)):
+            await m.join("lobby", name, media_server=True)
+            await m.publish(hz)
+        await bob.hears({ann.id})
+        await asyncio.to_thread(media_server.janus.kill)
+        for m in (ann, bob):
+            failed = await m.expect("error")
+            assert failed["code"] == "media-failed", failed
+            assert "unreachable" in failed["message"]
+        await asyncio.to_thread(media_server.janus.start)
+        for m in (ann, bob):
+            assert await m.expect("media") == {"type": "media", "mode": "server"}
+        bob.heard.frames.clear()
+        await ann.publish(440.0)
+        await bob.publish(0.0)
+        assert abs((await bob.hears({ann.id}))[ann.id] - 440.0) <= TOLERANCE_HZ
