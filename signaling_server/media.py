@@ -182,6 +182,8 @@ class MediaServer:
             self._lost_rooms.clear()
             await client.wait_closed()
             self._lost()
+            with contextlib.suppress(*_FAILURES, JanusError):
+                await session.destroy()  # only its keepalives: Janus and the session are gone
             await asyncio.sleep(RECONNECT_S)
 
     def _lost(self) -> None:
@@ -216,7 +218,8 @@ class MediaServer:
             room = self._rooms.get(name)
             if room is not None:
                 return room
-            assert self._control is not None
+            if self._control is None:
+                raise UnreachableError
             room = _Room(secrets.randbelow(2**52) + 1, secrets.token_urlsafe(24), secrets.token_urlsafe(24))
             await self._control.message(
                 {

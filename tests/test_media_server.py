@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from websockets.exceptions import ConnectionClosed
 
 from client_desktop.engine.media import Silence, Tone
 from signaling_server.app import RunningServer
@@ -109,7 +110,7 @@ class Member:
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):  # closed by the server
                 await self._reader
         if self.uplink is not None:
             await self.uplink.stop()
@@ -172,6 +173,10 @@ async def test_each_member_hears_every_other_voice_of_its_room_by_peer_and_not_i
         assert set(ann.streams.values()) == {bob.id, cid.id}
         assert set(fay.streams.values()) == {eve.id}  # another room's voices are never offered
         assert set(eve.streams.values()) == {fay.id}
+        await ann.client.send({"type": "leave"})
+        async with asyncio.timeout(TIMEOUT_S):  # Janus re-offers without ann's stream
+            while set(cid.streams.values()) != {bob.id}:
+                await asyncio.sleep(0.1)
         for name, peaks in heard.items():
             assert ids[name] not in peaks, heard
             for speaker, peak in peaks.items():
@@ -220,6 +225,7 @@ async def test_janus_lost_is_told_and_the_call_comes_back_with_it(media_server: 
             failed = await m.expect("error")
             assert failed["code"] == "media-failed", failed
             assert "unreachable" in failed["message"]
+        assert (await asyncio.to_thread(health, server))["media_server"] == "unreachable"
         await asyncio.to_thread(media_server.janus.start)
         for m in (ann, bob):
             assert await m.expect("media") == {"type": "media", "mode": "server"}
