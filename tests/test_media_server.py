@@ -206,6 +206,10 @@ async def test_the_third_voice_moves_the_call_and_requests_outside_it_are_refuse
             await client.client.send({"type": ref, "sdp": "v=0"})
             refused = await client.expect("error")
             assert (refused["code"], refused["ref"]) == ("bad-message", ref), refused
+        await bob.client.send({"type": "media-publish", "sdp": "v=0"})  # well formed, but no SDP
+        refused = await bob.expect("error")
+        assert (refused["code"], refused["ref"]) == ("media-failed", "media-publish"), refused
+        assert refused["message"].startswith("the media server refused your audio")
         await ann.publish(440.0)
         await bob.publish(0.0)
         assert abs((await bob.hears({ann.id}))[ann.id] - 440.0) <= TOLERANCE_HZ
