@@ -158,23 +158,39 @@ class MediaServer:
     # --- the session ---------------------------------------------------------------------
 
     async def _connect_forever(self) -> None:
-        """Hold a session with Janus; when it is lost, tell the rooms that used it and try again."""
+        """Hold a session with Janus; when it is lost, tell the rooms that used it and try again.
+
+        A failed attempt is logged once until one succeeds, not every ``RECONNECT_S``.
+        """
+        said = False
         while True:
             try:
                 client = await JanusClient.connect(self.url, api_secret=self._api_secret)
             except (*_FAILURES, ValueError) as exc:
-                log.warning("media server unreachable url=%s: %s", self.url, exc)
+                log.log(
+                    logging.DEBUG if said else logging.WARNING,
+                    "media server unreachable url=%s: %s",
+                    self.url,
+                    exc,
+                )
+                said = True
                 await asyncio.sleep(RECONNECT_S)
                 continue
             try:
                 session = await client.create_session()
                 self._control = await session.attach(VIDEOROOM)
             except (*_FAILURES, JanusError) as exc:
-                log.error("media server refused a session url=%s: %s", self.url, exc)
+                log.log(
+                    logging.DEBUG if said else logging.ERROR,
+                    "media server refused a session url=%s: %s",
+                    self.url,
+                    exc,
+                )
+                said = True
                 await client.close()
                 await asyncio.sleep(RECONNECT_S)
                 continue
-            self._session = session
+            self._session, said = session, False
             log.info("media server reachable url=%s session=%s", self.url, session.id)
             for room in sorted(self._lost_rooms):
                 log.info("media back room=%s", room)
@@ -271,12 +287,10 @@ class MediaServer:
             reply = await handle.message({"request": "publish", "audio_codec": "opus"}, _jsep("offer", sdp))
             if reply.jsep is None:
                 raise JanusError(0, "no answer to the offer")
-        except UnreachableError:
+        except (UnreachableError, *_FAILURES) as exc:
+            log.info("media publish failed room=%s peer=%s: unreachable %s", name, peer, exc)
             self._clients.send_to_peer(name, peer, _failed(UNREACHABLE, "media-publish"))
-            return
-        except _FAILURES as exc:
-            log.warning("media publish failed room=%s peer=%s: %s", name, peer, exc)
-            self._clients.send_to_peer(name, peer, _failed(UNREACHABLE, "media-publish"))
+            self._lost_rooms.add(name)  # told ``media`` again once Janus is back
             return
         except JanusError as exc:
             log.info("media publish refused room=%s peer=%s: %s", name, peer, exc)
@@ -285,6 +299,9 @@ class MediaServer:
             if member is not None:
                 room.members.pop(peer, None)
                 await self._hang_up(member)
+            return
+        if room.members.get(peer) is not member:  # dropped (voice off, left) meanwhile
+            await self._hang_up(member)
             return
         member.feed = joined.data["id"]
         log.info("media published room=%s peer=%s feed=%s", name, peer, member.feed)
