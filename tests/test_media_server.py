@@ -49,14 +49,24 @@ class Member:
         """mid → peer id, as the last ``media-offer`` said."""
         self.up: RTCPeerConnection | None = None
         self.uplink: Uplink | None = None
-        self.id = ""
+        self.id = self.token = ""
         self._reader: asyncio.Task[None] | None = None
 
     async def join(self, room: str, name: str, **fields: Any) -> dict[str, Any]:
         joined = await self.client.join(room, name, **fields)
-        self.id = joined["self"]["id"]
+        self.id, self.token = joined["self"]["id"], joined["resume"]
         self._reader = asyncio.create_task(self._read())
         return joined
+
+    async def resume(self, url: str, room: str, name: str) -> dict[str, Any]:
+        """Lose the signaling connection (not the media ones) and resume the place on a new one."""
+        assert self._reader is not None
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+        await self.client.close()
+        self.client = await Client.open(url)
+        return await self.join(room, name, media_server=True, resume=self.token)
 
     async def _read(self) -> None:
         while True:
@@ -176,6 +186,12 @@ async def test_each_member_hears_every_other_voice_of_its_room_by_peer_and_not_i
         await ann.client.send({"type": "leave"})
         async with asyncio.timeout(TIMEOUT_S):  # Janus re-offers without ann's stream
             while set(cid.streams.values()) != {bob.id}:
+                await asyncio.sleep(0.1)
+        resumed = await cid.resume(server.url, "lobby", "cid")
+        assert (resumed["resumed"], resumed["media"]) == (True, "server")
+        before = cid.heard.seconds(bob.id)
+        async with asyncio.timeout(TIMEOUT_S):  # its Janus handles outlived the connection
+            while cid.heard.seconds(bob.id) < before + RECORD_S:
                 await asyncio.sleep(0.1)
         for name, peaks in heard.items():
             assert ids[name] not in peaks, heard
