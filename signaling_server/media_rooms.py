@@ -44,11 +44,13 @@ class MediaRooms:
     def joined(self, place: Place, asked: bool, places: Collection[Place]) -> tuple[MediaMode, list[Effect]]:
         """``place`` joined or resumed (``places``: its room's, itself included): its ``joined.media``
         and what follows its ``joined``."""
+        effects: list[Effect] = []
         if asked:
             self._asking.add(place.peer_id)
-        else:
+        elif self._takes_part(place):  # resumed from an app that cannot: its Janus side goes
             self._asking.discard(place.peer_id)
-        effects = self._switch_if_grown(place.room, places, but=place)
+            effects.append(MediaDropped(place.room, place.peer_id))
+        effects += self._switch_if_grown(place.room, places, but=place)
         if place.room not in self._server:
             return MediaMode.MESH, effects
         if asked:

@@ -126,3 +126,16 @@ def test_a_place_in_grace_keeps_its_media_side_until_given_up() -> None:
     assert media_effects(hub.closed(A, T0)) == []
     assert hub.conn_of("lobby", PeerId("p1")) is None
     assert media_effects(hub.tick(T0 + GRACE)) == [MediaDropped("lobby", PeerId("p1")), MediaClosed("lobby")]
+
+
+def test_a_resumed_place_is_told_the_mode_again_and_may_change_its_mind() -> None:
+    hub = media_hub(mesh_limit=0)
+    first = join(hub, A, "ann", media_server=True)
+    hub.closed(A, T0)
+    again = join(hub, B, "ann", media_server=True, resume=first.resume)
+    assert (again.resumed, again.media) == (True, MediaMode.SERVER)
+    hub.closed(B, T0)
+    old = join_effects(hub, C, "ann", resume=again.resume)  # the same place, from an app without it
+    assert media_effects(old) == [MediaDropped("lobby", PeerId("p1")), unsupported((C,))]
+    error = only_error(send(hub, C, {"type": "media-publish", "sdp": SDP}), C)
+    assert error.message == "join with media_server true to use the media server"
