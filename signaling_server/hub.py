@@ -79,9 +79,9 @@ JOIN_DEADLINE_S = 10.0
 MAX_UNJOINED_PER_ADDRESS = 8
 """Connections from one address that may wait to join at once (see docs/protocol.md for why 8)."""
 MAX_GRACE_PER_ADDRESS = 8
-DEFAULT_MESH_LIMIT = 6
-"""Voices a mesh carries before the media server does (docs/benchmarks.md, "Audio through Janus")."""
 """Places in grace one client address may hold; past it, its oldest is given up (docs/protocol.md)."""
+DEFAULT_MESH_LIMIT = 6
+"""Voices a mesh carries before the media server does: 5 streams up per client (docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,9 +240,8 @@ class Hub:
 
     def media_conns(self, room: str) -> tuple[ConnId, ...]:
         """The connections in ``room`` whose clients asked for the media server."""
-        room_ = self._rooms.get(room)
-        places = room_.places.values() if room_ is not None else ()
-        return tuple(p.conn for p in places if p.conn is not None and self.media.asked(p))
+        seated = self._rooms[room].places.values() if room in self._rooms else ()
+        return tuple(p.conn for p in seated if p.conn is not None and self.media.asked(p))
 
     @property
     def conns(self) -> Collection[ConnId]:
