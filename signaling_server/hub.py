@@ -238,11 +238,6 @@ class Hub:
         place = self._rooms[room].places.get(peer) if room in self._rooms else None
         return place.conn if place is not None else None
 
-    def media_conns(self, room: str) -> tuple[ConnId, ...]:
-        """The connections in ``room`` whose clients asked for the media server."""
-        seated = self._rooms[room].places.values() if room in self._rooms else ()
-        return tuple(p.conn for p in seated if p.conn is not None and self.media.asked(p))
-
     @property
     def conns(self) -> Collection[ConnId]:
         """Every open connection (a live view)."""
@@ -397,7 +392,7 @@ class Hub:
             case SendSignal():
                 return self._signal(conn, place, message)
             case SetState():
-                return self._state(place, message)
+                return self._state(conn, place, message)
             case Leave():
                 return self._leave(conn, session, place)
             case FetchHistory():
@@ -408,6 +403,14 @@ class Hub:
                 return self.media.request(place, conn, message, _type_of(message))
             case _:
                 assert_never(message)
+
+    def media_lost(self) -> list[Effect]:
+        """The media shell lost the media server: rooms on it fall back to the mesh or wait (media_rooms)."""
+        return self.media.lost({name: room.places.values() for name, room in self._rooms.items()})
+
+    def media_reached(self) -> list[Effect]:
+        """The media shell has a session with the media server: the rooms waiting for it move to it."""
+        return self.media.reached({name: room.places.values() for name, room in self._rooms.items()})
 
     def closed(self, conn: ConnId, now: float) -> list[Effect]:
         """``conn`` is gone without ``leave``: its place waits out the grace period."""
@@ -479,6 +482,12 @@ class Hub:
                     return self._refuse(conn, session, ErrorCode.AUTH_FAILED, wrong)
             if room is not None and len(room.places) >= self.config.max_room_size:
                 return self._refuse(conn, session, ErrorCode.ROOM_FULL, f"room {msg.room} is full")
+            if (
+                msg.voice
+                and room is not None
+                and (full := self.media.voice_refused(msg.room, room.places.values()))
+            ):
+                return self._refuse(conn, session, ErrorCode.ROOM_FULL, full)
             if room is not None and name_key(msg.username) in room.by_name:
                 message = f"the name {msg.username} is taken in this room"
                 return self._refuse(conn, session, ErrorCode.NAME_TAKEN, message)
@@ -565,8 +574,12 @@ class Hub:
             return []  # in its grace period: dropped, as the spec says
         return [Send(place.room, (target.conn,), SignalRelayed(from_=place.peer_id, payload=msg.payload))]
 
-    def _state(self, place: Place, msg: SetState) -> list[Effect]:
+    def _state(self, conn: ConnId, place: Place, msg: SetState) -> list[Effect]:
         voice = place.voice
+        if msg.voice and not voice:
+            full = self.media.voice_refused(place.room, self._rooms[place.room].places.values())
+            if full:
+                return [Send(place.room, (conn,), _error(ErrorCode.ROOM_FULL, full, "state"))]
         for name in ("muted", "deafened", "voice"):
             value = getattr(msg, name)
             if value is not None:
@@ -776,7 +789,7 @@ class Hub:
         return [
             Send(place.room, self.live_conns(place.room), PeerLeft(id=place.peer_id)),
             DropPlace(place.room, place),
-            *self.media.unseated(place, not room.places),
+            *self.media.unseated(place, room.places.values()),
         ]
 
     def live_conns(self, room_name: str, but: Place | None = None) -> tuple[ConnId, ...]:

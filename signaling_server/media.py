@@ -13,10 +13,12 @@ stream's ``mid`` and peer id, the client's ``media-answer`` to ``start``.
 A member's subscription is renegotiated one offer at a time: growing it
 (``subscribe`` when a publisher arrives) and Janus's own re-offers (an
 unsolicited ``updated`` when a publisher leaves) wait for the answer to the
-offer before, up to ``OFFER_TIMEOUT_S``. Janus unreachable, or a request it
-refuses: ``media-failed`` in plain words. When Janus comes back after being
-lost, the rooms that used it are told ``media`` again, so their clients
-publish anew (their old handles died with Janus's session).
+offer before, up to ``OFFER_TIMEOUT_S``. A request Janus refuses:
+``media-failed`` in plain words. Losing Janus (its WebSocket closed, which a
+failed keepalive also does) and having a session again are reported to the
+rooms core (``Clients.media_lost``, ``media_reached``), which decides what
+each room's members are told: fall back to the mesh, wait, or publish anew
+(their old handles died with Janus's session).
 """
 
 import asyncio
@@ -34,11 +36,9 @@ from protocol import (
     AnswerMedia,
     ErrorCode,
     ErrorReported,
-    MediaMode,
     MediaOffered,
     MediaPublished,
     MediaStream,
-    MediaSwitched,
     PublishMedia,
 )
 
@@ -53,19 +53,21 @@ MAX_PUBLISHERS = 200
 OFFER_TIMEOUT_S = 10.0
 """How long a client has to answer a ``media-offer`` before the renegotiation is given up."""
 RECONNECT_S = 2.0
-UNREACHABLE = "the media server is unreachable; audio through it stops until it is back"
 _FAILURES = (ConnectionClosed, WebSocketException, TimeoutError, OSError)
 """What losing Janus looks like to a request."""
 
 
 class Clients(Protocol):
-    """How the shell reaches clients (the transport's ``Relay``)."""
+    """How the shell reaches clients and the rooms core (the transport's ``Relay``)."""
 
     def send_to_peer(self, room: str, peer: PeerId, message: msgspec.Struct) -> None:
         """To ``peer``'s connection in ``room``, if it has one now (not in grace)."""
 
-    def send_to_media_room(self, room: str, message: msgspec.Struct) -> None:
-        """To every connection in ``room`` whose client asked for the media server."""
+    def media_lost(self) -> None:
+        """No session with Janus (lost, or an attempt failed): the rooms core decides who hears what."""
+
+    def media_reached(self) -> None:
+        """There is a session with Janus (again)."""
 
 
 @dataclass(eq=False)
@@ -119,8 +121,6 @@ class MediaServer:
         """A handle for creating and destroying rooms."""
         self._rooms: dict[str, _Room] = {}
         self._creating: dict[str, asyncio.Lock] = {}
-        self._lost_rooms: set[str] = set()
-        """Rooms that used Janus when it was lost: told ``media`` again once it is back."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connector: asyncio.Task[None] | None = None
 
@@ -158,9 +158,9 @@ class MediaServer:
     # --- the session ---------------------------------------------------------------------
 
     async def _connect_forever(self) -> None:
-        """Hold a session with Janus; when it is lost, tell the rooms that used it and try again.
+        """Hold a session with Janus; when it is lost, tell the rooms core and try again.
 
-        A failed attempt is logged once until one succeeds, not every ``RECONNECT_S``.
+        A failed attempt is logged and reported once until one succeeds, not every ``RECONNECT_S``.
         """
         said = False
         while True:
@@ -173,6 +173,8 @@ class MediaServer:
                     self.url,
                     exc,
                 )
+                if not said:
+                    self._clients.media_lost()
                 said = True
                 await asyncio.sleep(RECONNECT_S)
                 continue
@@ -186,16 +188,15 @@ class MediaServer:
                     self.url,
                     exc,
                 )
+                if not said:
+                    self._clients.media_lost()
                 said = True
                 await client.close()
                 await asyncio.sleep(RECONNECT_S)
                 continue
             self._session, said = session, False
             log.info("media server reachable url=%s session=%s", self.url, session.id)
-            for room in sorted(self._lost_rooms):
-                log.info("media back room=%s", room)
-                self._clients.send_to_media_room(room, MediaSwitched(mode=MediaMode.SERVER))
-            self._lost_rooms.clear()
+            self._clients.media_reached()
             await client.wait_closed()
             self._lost()
             with contextlib.suppress(*_FAILURES, JanusError):
@@ -203,17 +204,16 @@ class MediaServer:
             await asyncio.sleep(RECONNECT_S)
 
     def _lost(self) -> None:
-        """Janus is gone, and every handle with it: its rooms' clients hear it, their state is forgotten."""
+        """Janus is gone, and every handle with it: the rooms core hears it, the rooms' state is forgotten."""
         self._session = self._control = None
         rooms, self._rooms = self._rooms, {}
         log.warning("media server lost url=%s rooms=%d", self.url, len(rooms))
-        for name, room in rooms.items():
+        for room in rooms.values():
             for member in room.members.values():
                 member.stop_waiting()
                 for watcher in member.watchers:
                     watcher.cancel()
-            self._clients.send_to_media_room(name, _failed(UNREACHABLE))
-            self._lost_rooms.add(name)
+        self._clients.media_lost()
 
     def _live(self) -> Session:
         if self._session is None:
@@ -255,7 +255,6 @@ class MediaServer:
 
     async def _close_room(self, name: str) -> None:
         self._creating.pop(name, None)
-        self._lost_rooms.discard(name)
         room = self._rooms.pop(name, None)
         if room is None:
             return
@@ -287,10 +286,8 @@ class MediaServer:
             reply = await handle.message({"request": "publish", "audio_codec": "opus"}, _jsep("offer", sdp))
             if reply.jsep is None:
                 raise JanusError(0, "no answer to the offer")
-        except (UnreachableError, *_FAILURES) as exc:
+        except (UnreachableError, *_FAILURES) as exc:  # the rooms core tells the room, now or when reported
             log.info("media publish failed room=%s peer=%s: unreachable %s", name, peer, exc)
-            self._clients.send_to_peer(name, peer, _failed(UNREACHABLE, "media-publish"))
-            self._lost_rooms.add(name)  # told ``media`` again once Janus is back
             return
         except JanusError as exc:
             log.info("media publish refused room=%s peer=%s: %s", name, peer, exc)

@@ -301,8 +301,11 @@ class Relay:
         if conn is not None:
             self._deliver((conn,), message)
 
-    def send_to_media_room(self, room: str, message: msgspec.Struct) -> None:
-        self._deliver(self.hub.media_conns(room), message)
+    def media_lost(self) -> None:
+        self.run(self.hub.media_lost(), time.perf_counter())
+
+    def media_reached(self) -> None:
+        self.run(self.hub.media_reached(), time.perf_counter())
 
     # --- ordering -----------------------------------------------------------
 

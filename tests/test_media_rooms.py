@@ -10,10 +10,10 @@ from typing import Any
 from protocol import ErrorReported, MediaMode, MediaSwitched, PublishMedia
 from signaling_server.effects import Effect, MediaClosed, MediaDropped, MediaRequested, Send
 from signaling_server.hub import Hub
-from signaling_server.media_rooms import UNSUPPORTED
+from signaling_server.media_rooms import UNREACHABLE, UNSUPPORTED, over_limit
 from signaling_server.model import ConnId, PeerId
 
-from .test_hub import GRACE, T0, A, B, C, D, join, join_effects, make_hub, only_error, send
+from .test_hub import GRACE, T0, A, B, C, D, E, join, join_effects, make_hub, only_error, send
 
 SDP = "v=0\r\n"
 URL = "ws://198.18.21.1:8188"
@@ -35,6 +35,14 @@ def media_effects(effects: list[Effect]) -> list[Effect]:
 
 def unsupported(conns: tuple[ConnId, ...]) -> Send:
     return Send("lobby", conns, ErrorReported(code="media-unsupported", message=UNSUPPORTED))
+
+
+def failed(conns: tuple[ConnId, ...], words: str, room: str = "lobby", ref: str | None = None) -> Send:
+    return Send(room, conns, ErrorReported(code="media-failed", message=words, ref=ref))
+
+
+def switched(conns: tuple[ConnId, ...], mode: MediaMode, room: str = "lobby") -> Send:
+    return Send(room, conns, MediaSwitched(mode=mode))
 
 
 def test_the_voice_past_the_mesh_limit_switches_the_room() -> None:
@@ -139,3 +147,68 @@ def test_a_resumed_place_is_told_the_mode_again_and_may_change_its_mind() -> Non
     assert media_effects(old) == [MediaDropped("lobby", PeerId("p1")), unsupported((C,))]
     error = only_error(send(hub, C, {"type": "media-publish", "sdp": SDP}), C)
     assert error.message == "join with media_server true to use the media server"
+
+
+def test_janus_lost_small_rooms_fall_back_to_the_mesh_and_big_ones_wait_for_it() -> None:
+    hub = media_hub()
+    for conn, name in ((A, "ann"), (B, "bob"), (C, "cid")):
+        join(hub, conn, name, "small", media_server=True)  # switched at cid, the third voice
+    send(hub, C, {"type": "state", "voice": False})  # 2 voices: small enough, yet on the server
+    join(hub, D, "dan", "big", media_server=True)
+    join(hub, E, "eve", "big", media_server=True)
+    join_effects(hub, ConnId(6), "old", "big")  # the third voice, from an app without the media server
+    assert hub.media_lost() == [
+        failed((D, E), UNREACHABLE, "big"),
+        switched((A, B, C), MediaMode.MESH, "small"),
+    ]
+    assert hub.media.mode("small") is MediaMode.MESH
+    assert hub.media_lost() == []  # each failed reconnection reports it again
+    refused = only_error(send(hub, D, {"type": "media-publish", "sdp": SDP}), D)
+    assert (refused.code, refused.message, refused.ref) == ("media-failed", UNREACHABLE, "media-publish")
+    assert hub.media_reached() == [switched((D, E), MediaMode.SERVER, "big")]  # it publishes anew
+    assert hub.media.mode("small") is MediaMode.MESH  # until it grows past the limit again
+    assert media_effects(send(hub, C, {"type": "state", "voice": True})) == [
+        switched((A, B, C), MediaMode.SERVER, "small")
+    ]
+
+
+def test_a_room_that_grows_while_janus_is_lost_stays_a_mesh_and_switches_when_it_is_back() -> None:
+    hub = media_hub()
+    hub.media_lost()
+    join(hub, A, "ann", media_server=True)
+    join(hub, B, "old")
+    assert media_effects(join_effects(hub, C, "cid", media_server=True)) == [failed((A, C), over_limit(2))]
+    assert hub.media.mode("lobby") is MediaMode.MESH
+    assert media_effects(join_effects(hub, D, "dan", media_server=True)) == []  # told once
+    assert hub.media_reached() == [switched((A, C, D), MediaMode.SERVER), unsupported((B,))]
+
+
+def test_a_waiting_room_that_shrinks_falls_back_and_one_that_empties_is_forgotten() -> None:
+    hub = media_hub()
+    for conn, name in ((A, "ann"), (B, "bob"), (C, "cid")):
+        join(hub, conn, name, media_server=True)
+    hub.media_lost()
+    left = send(hub, C, {"type": "leave"})
+    assert media_effects(left) == [MediaDropped("lobby", PeerId("p3")), switched((A, B), MediaMode.MESH)]
+    for conn, name in ((D, "dan"), (E, "eve")):
+        join(hub, conn, name, "gone", media_server=True)
+    join(hub, ConnId(6), "fay", "gone", media_server=True)  # over the limit: told, waits
+    for conn in (D, E, ConnId(6)):
+        send(hub, conn, {"type": "leave"})
+    assert hub.media_reached() == []
+
+
+def test_while_janus_is_lost_a_mesh_carries_16_voices_and_more_members_may_listen() -> None:
+    hub = media_hub(max_room_size=20)
+    hub.media_lost()
+    for n in range(1, 17):
+        join(hub, ConnId(n), f"v{n}", media_server=True)
+    full = join_effects(hub, ConnId(17), "late", media_server=True)
+    assert only_error(full[:1], ConnId(17)).code == "room-full"
+    assert "16 voices peer to peer" in only_error(full[:1], ConnId(17)).message
+    join(hub, ConnId(18), "ear", media_server=True, voice=False)
+    refused = only_error(send(hub, ConnId(18), {"type": "state", "voice": True}), ConnId(18))
+    assert (refused.code, refused.ref) == ("room-full", "state")
+    members = tuple(ConnId(n) for n in (*range(1, 17), 18))
+    assert hub.media_reached() == [switched(members, MediaMode.SERVER)]  # grew past the limit meanwhile
+    assert media_effects(send(hub, ConnId(18), {"type": "state", "voice": True})) == []
