@@ -253,3 +253,32 @@ async def test_janus_lost_is_told_and_the_call_comes_back_with_it(media_server: 
         await ann.publish(440.0)
         await bob.publish(0.0)
         assert abs((await bob.hears({ann.id}))[ann.id] - 440.0) <= TOLERANCE_HZ
+
+
+async def test_janus_lost_a_room_small_enough_falls_back_to_the_mesh_until_it_grows_again(
+    media_server: MediaServers,
+) -> None:
+    server = await media_server(mesh_limit=2)
+    await reachable(server)
+    async with members(server) as made:
+        ann, bob, cid, dan = [await member(made, server) for _ in range(4)]
+        await ann.join("lobby", "ann", media_server=True)
+        await bob.join("lobby", "bob", media_server=True)
+        assert (await cid.join("lobby", "cid", media_server=True))["media"] == "server"  # the third voice
+        for m in (ann, bob):
+            assert await m.expect("media") == {"type": "media", "mode": "server"}
+        await cid.client.send({"type": "leave"})  # 2 voices: the room stays on the media server
+        await asyncio.to_thread(media_server.janus.kill)
+        for m in (ann, bob):
+            assert await m.expect("media") == {"type": "media", "mode": "mesh"}
+        offer = {"kind": "offer", "sdp": "v=0\r\n"}  # the smaller id offers (docs/protocol.md)
+        first, second = sorted((ann, bob), key=lambda m: m.id)
+        await first.client.send({"type": "signal", "target": second.id, "payload": offer})
+        assert await second.expect("signal") == {"type": "signal", "from": first.id, "payload": offer}
+        await asyncio.to_thread(media_server.janus.start)
+        await reachable(server)
+        assert (await dan.join("lobby", "dan", media_server=True))[
+            "media"
+        ] == "server"  # past the limit again
+        for m in (ann, bob):
+            assert await m.expect("media") == {"type": "media", "mode": "server"}
