@@ -195,12 +195,14 @@ class Session:
         await self.client.request({"janus": "keepalive", "session_id": self.id})
 
     async def _keep_alive(self) -> None:
+        """A failed keepalive means the session is lost: its WebSocket closes, so ``wait_closed`` returns."""
         while True:
             await asyncio.sleep(KEEPALIVE_S)
             try:
                 await self.keepalive()
             except (JanusError, TimeoutError, ConnectionClosed) as exc:
                 log.warning("janus session %s: keepalive failed: %s", self.id, exc)
+                await self.client.close()
                 return
 
     async def attach(self, plugin: str) -> "Handle":

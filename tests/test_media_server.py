@@ -11,19 +11,24 @@ directly.
 import asyncio
 import contextlib
 import json
+import logging
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from websockets.exceptions import ConnectionClosed
 
 from client_desktop.engine.media import Silence, Tone
+from signaling_server import janus
 from signaling_server.app import RunningServer
+from signaling_server.janus import JanusClient
+from signaling_server.media_rooms import UNREACHABLE
 
 from .engine.audio import peaks_hz
 from .lab.janus_peer import Downlink, Heard, Uplink, new_pc
-from .support.media_site import MediaServers
+from .support.media_site import API_SECRET, MediaServers
 from .wsclient import Client
 
 TIMEOUT_S = 15.0
@@ -282,3 +287,21 @@ async def test_janus_lost_a_room_small_enough_falls_back_to_the_mesh_until_it_gr
         ] == "server"  # past the limit again
         for m in (ann, bob):
             assert await m.expect("media") == {"type": "media", "mode": "server"}
+
+
+async def test_a_session_janus_no_longer_has_is_lost_at_its_next_keepalive(
+    media_server: MediaServers, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(janus, "KEEPALIVE_S", 0.2)
+    caplog.set_level(logging.INFO, "voxroom.server.media")
+    server = await media_server(mesh_limit=0)
+    await reachable(server)
+    (session,) = [r.args[1] for r in caplog.records if r.msg.startswith("media server reachable")]  # type: ignore[index]
+    async with members(server) as made:
+        ann = await member(made, server)
+        assert (await ann.join("lobby", "ann", media_server=True))["media"] == "server"
+        async with await JanusClient.connect(media_server.janus.url, api_secret=API_SECRET) as other:
+            await other.request({"janus": "destroy", "session_id": session})  # Janus alive, the session gone
+        failed = await ann.expect("error")
+        assert (failed["code"], failed["message"]) == ("media-failed", UNREACHABLE)
+        assert await ann.expect("media") == {"type": "media", "mode": "server"}  # a new session
