@@ -468,6 +468,8 @@ class Hub:
         effects = self._expire(msg.room, now)
         place = self._by_token.get(hash_token(msg.resume)) if msg.resume else None
         if place is not None and place.room == msg.room:
+            if msg.voice and not place.voice and (full := self._call_full(msg.room)):
+                return effects + self._refuse(conn, session, ErrorCode.ROOM_FULL, full)
             effects += self._take_over(place, msg)
             resumed = True
         else:
@@ -482,12 +484,8 @@ class Hub:
                     return self._refuse(conn, session, ErrorCode.AUTH_FAILED, wrong)
             if room is not None and len(room.places) >= self.config.max_room_size:
                 return self._refuse(conn, session, ErrorCode.ROOM_FULL, f"room {msg.room} is full")
-            if (
-                msg.voice
-                and room is not None
-                and (full := self.media.voice_refused(msg.room, room.places.values()))
-            ):
-                return self._refuse(conn, session, ErrorCode.ROOM_FULL, full)
+            if msg.voice and (full := self._call_full(msg.room)):
+                return effects + self._refuse(conn, session, ErrorCode.ROOM_FULL, full)
             if room is not None and name_key(msg.username) in room.by_name:
                 message = f"the name {msg.username} is taken in this room"
                 return self._refuse(conn, session, ErrorCode.NAME_TAKEN, message)
@@ -576,10 +574,8 @@ class Hub:
 
     def _state(self, conn: ConnId, place: Place, msg: SetState) -> list[Effect]:
         voice = place.voice
-        if msg.voice and not voice:
-            full = self.media.voice_refused(place.room, self._rooms[place.room].places.values())
-            if full:
-                return [Send(place.room, (conn,), _error(ErrorCode.ROOM_FULL, full, "state"))]
+        if msg.voice and not voice and (full := self._call_full(place.room)):
+            return [Send(place.room, (conn,), _error(ErrorCode.ROOM_FULL, full, "state"))]
         for name in ("muted", "deafened", "voice"):
             value = getattr(msg, name)
             if value is not None:
@@ -770,6 +766,11 @@ class Hub:
         del mine[place.peer_id]
         if not mine:
             del self._grace_per_address[place.address]
+
+    def _call_full(self, room_name: str) -> str | None:
+        """Why one more voice may not join the room's call (media_rooms: a mesh carries at most 16)."""
+        room = self._rooms.get(room_name)
+        return self.media.voice_refused(room_name, room.places.values()) if room is not None else None
 
     def _seat(self, place: Place) -> None:
         room = self._rooms.setdefault(place.room, _Room())

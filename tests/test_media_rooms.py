@@ -206,9 +206,13 @@ def test_while_janus_is_lost_a_mesh_carries_16_voices_and_more_members_may_liste
     full = join_effects(hub, ConnId(17), "late", media_server=True)
     assert only_error(full[:1], ConnId(17)).code == "room-full"
     assert "16 voices peer to peer" in only_error(full[:1], ConnId(17)).message
-    join(hub, ConnId(18), "ear", media_server=True, voice=False)
+    ear = join(hub, ConnId(18), "ear", media_server=True, voice=False)
     refused = only_error(send(hub, ConnId(18), {"type": "state", "voice": True}), ConnId(18))
     assert (refused.code, refused.ref) == ("room-full", "state")
+    hub.closed(ConnId(18), T0)
+    back = join_effects(hub, ConnId(19), "ear", media_server=True, resume=ear.resume)  # with voice on
+    assert only_error(back[:1], ConnId(19)).code == "room-full"
+    join(hub, ConnId(18), "ear", media_server=True, voice=False, resume=ear.resume)  # listening is fine
     members = tuple(ConnId(n) for n in (*range(1, 17), 18))
     assert hub.media_reached() == [switched(members, MediaMode.SERVER)]  # grew past the limit meanwhile
     assert media_effects(send(hub, ConnId(18), {"type": "state", "voice": True})) == []
