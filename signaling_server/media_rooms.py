@@ -85,10 +85,8 @@ class MediaRooms:
             return None
         if self.reachable and voices >= self.mesh_limit:
             return None  # it moves the call to the media server
-        return (
-            f"the room's call is full: {MESH_MAX_VOICES} voices peer to peer while the media server is"
-            " unreachable; join with voice off to follow the chat"
-        )
+        why = " while the media server is unreachable" if not self.reachable else ""
+        return f"the room's call is full: {MESH_MAX_VOICES} voices peer to peer{why}; join with voice off"
 
     def voice_changed(self, place: Place, places: Collection[Place]) -> list[Effect]:
         """``place`` turned its voice on (the room may grow past its mesh) or off (it stops publishing)."""

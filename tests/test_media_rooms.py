@@ -216,3 +216,14 @@ def test_while_janus_is_lost_a_mesh_carries_16_voices_and_more_members_may_liste
     members = tuple(ConnId(n) for n in (*range(1, 17), 18))
     assert hub.media_reached() == [switched(members, MediaMode.SERVER)]  # grew past the limit meanwhile
     assert media_effects(send(hub, ConnId(18), {"type": "state", "voice": True})) == []
+
+
+def test_a_mesh_limit_past_16_still_stops_the_mesh_at_16_voices() -> None:
+    hub = media_hub(mesh_limit=20, max_room_size=30)
+    for n in range(1, 17):
+        join(hub, ConnId(n), f"v{n}", media_server=True)
+    full = only_error(join_effects(hub, ConnId(17), "late", media_server=True)[:1], ConnId(17))
+    assert (full.code, full.message) == (
+        "room-full",
+        "the room's call is full: 16 voices peer to peer; join with voice off",
+    )
