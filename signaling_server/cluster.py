@@ -7,7 +7,15 @@ each instance that starts), ``alive:N`` (renewed while instance N runs),
 the instances that stopped renewing ``Gone``, and saves ``snapshot``, the
 rooms' state at a point of the log, trimming the log behind it),
 ``restored`` (names the log: set by the instance that seated the
-database's places when it began).
+database's places when it began), and the channel ``feed``.
+
+Entries reach the readers pushed, not polled: one script appends a batch
+to the stream and publishes it, with the ids it got, on ``feed``, so an
+instance reads what others write without sending Redis a command per
+entry (a blocking XREAD cost every instance one round trip per entry,
+most of the cross-instance CPU). The stream stays the record: a reader
+that (re)subscribes reads it from its position, and skips a pushed entry
+it already has.
 """
 
 import asyncio
@@ -29,6 +37,7 @@ LOG_KEY = "voxroom:log"
 INSTANCES_KEY = "voxroom:instances"
 LEADER_KEY = "voxroom:leader"
 RESTORED_KEY = "voxroom:restored"
+FEED_CHANNEL = "voxroom:feed"
 TICK_S = 0.25
 """The leader's clock entries, and how often every instance says it is alive."""
 ALIVE_S = 2.0
@@ -48,6 +57,21 @@ if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 e
 return 0
 """
 """Take the leader's lease if nobody holds it, renew it if we do."""
+
+_APPEND = """
+local out = {}
+for i = 2, #ARGV do
+  local id = redis.call('XADD', KEYS[1], '*', 'a', ARGV[1], 'e', ARGV[i])
+  out[#out + 1] = id .. ' ' .. #ARGV[i] .. ' ' .. ARGV[i]
+end
+redis.call('PUBLISH', KEYS[2], ARGV[1] .. ' ' .. table.concat(out))
+return #out
+"""
+"""Append a batch of one author's entries in order and push them to the readers as one message.
+
+The message is the author, then per entry its id, its length and its bytes,
+separated by single spaces (``_pushed`` takes it apart).
+"""
 
 
 class RedisLog:
@@ -120,23 +144,46 @@ class RedisLog:
                 return last
 
     async def read_forever(self, member: "Member", after: bytes) -> None:
+        """Apply every entry after ``after`` as it is pushed; after a lost connection, read the gap first."""
         self._position = after
-        apply = member.apply
         while True:
-            generation = self._generation
             try:
-                reply = await self.redis.xread({LOG_KEY: self._position}, count=READ_COUNT, block=1000)
+                async with self.redis.pubsub(ignore_subscribe_messages=True) as feed:
+                    await feed.subscribe(FEED_CHANNEL)
+                    await self._read_gap(member)
+                    self.reachable = True
+                    await self._follow(member, feed)
             except RedisError as exc:
                 self._unreachable(exc)
                 await asyncio.sleep(RETRY_S)
-                continue
-            self.reachable = True
+
+    async def _read_gap(self, member: "Member") -> None:
+        """Apply what the stream holds after our position (subscribed already, so nothing falls between)."""
+        while True:
+            generation = self._generation
+            page = await self.redis.xrange(LOG_KEY, min=b"(" + self._position, count=READ_COUNT)
             if generation != self._generation:
                 continue  # read from a log that is no more
-            streams: Any = reply
-            for _, entries in streams:
-                for self._position, author, entry in _entries(entries):
-                    apply(author, entry)
+            entries = _entries(page)
+            for self._position, author, entry in entries:
+                member.apply(author, entry)
+            if len(entries) < READ_COUNT:
+                return
+
+    async def _follow(self, member: "Member", feed: Any) -> None:
+        apply = member.apply
+        while True:
+            generation = self._generation
+            message = await feed.get_message(timeout=1.0)
+            if generation != self._generation:
+                await self._read_gap(member)  # the log began again: from its start
+                continue
+            if message is not None:
+                position = _stream_id(self._position)
+                for entry_id, author, entry in _pushed(message["data"]):
+                    if _stream_id(entry_id) > position:
+                        self._position = entry_id
+                        apply(author, entry)
             if self._leading and time.monotonic() >= self._next_snapshot:
                 self._next_snapshot = time.monotonic() + self.snapshot_every_s
                 # Saved between two entries, so it is exactly the state at this position.
@@ -225,11 +272,9 @@ class RedisLog:
                 self.append(Gone(instance, now))
 
     async def _send(self, batch: list[bytes]) -> None:
-        """Append ``batch`` in one round trip, in order."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for data in batch:
-                pipe.xadd(LOG_KEY, {"a": self.instance, "e": data})
-            await pipe.execute()
+        """Append ``batch`` in one round trip, in order, and push it to every reader."""
+        if batch:
+            await self.redis.eval(_APPEND, 2, LOG_KEY, FEED_CHANNEL, self.instance, *batch)  # type: ignore[misc]
 
     async def _alive(self) -> None:
         """Renew our liveness; its value is how far we have read, which the leader's trimming keeps."""
@@ -275,6 +320,20 @@ class Member(Protocol):
 def _entries(page: Any) -> list[tuple[bytes, int, Entry]]:
     """A stream page as (id, author, entry); redis-py types its replies loosely."""
     return [(entry_id, int(fields[b"a"]), decode(fields[b"e"])) for entry_id, fields in page]
+
+
+def _pushed(data: bytes) -> list[tuple[bytes, int, Entry]]:
+    """A ``feed`` message (``_APPEND``'s) as (id, author, entry)."""
+    author_text, _, rest = data.partition(b" ")
+    author, entries, at = int(author_text), [], 0
+    while at < len(rest):
+        id_end = rest.index(b" ", at)
+        length_end = rest.index(b" ", id_end + 1)
+        start = length_end + 1
+        end = start + int(rest[id_end + 1 : length_end])
+        entries.append((rest[at:id_end], author, decode(rest[start:end])))
+        at = end
+    return entries
 
 
 def _stream_id(position: bytes) -> tuple[int, int]:
