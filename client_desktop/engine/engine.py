@@ -325,6 +325,8 @@ class Engine:
                     self._mesh.joined(self._signaling.self_id or "", peers, self._voice, False, self._ice)
                 case RetireMesh():
                     self._retired, self._mesh = self._mesh, None
+                    if self._retired is not None:
+                        self._retired.retire()
                 case CloseMesh():
                     if (retired := self._retired) is not None:
                         self._retired = None

@@ -78,7 +78,8 @@ class MediaLink:
         self._inputs: dict[str, OnPacket] = {}
         """Peers heard, in the order first heard, and their packet sinks."""
         self._tapped: set[int] = set()
-        self._steps: asyncio.Queue[_Step] = asyncio.Queue()
+        self._closed = False
+        self._steps: asyncio.Queue[_Step | None] = asyncio.Queue()
         self._task = asyncio.create_task(self._work(), name="media link")
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -111,21 +112,28 @@ class MediaLink:
         return None if self._receiver is None else await transport_stats(self._receiver)
 
     def close(self) -> None:
-        """Stop at once (no callback runs after this); ``closed`` waits for the connections' ends."""
-        self._task.cancel()
+        """Stop: no callback runs after this, and no step after the one under way.
+
+        ``closed`` then closes the connections. The step under way is not cancelled: a
+        connection closed while it gathers its candidates leaves its sockets open (aioice).
+        """
+        self._closed = True
         self._on_heard = self._on_gone = lambda _: None
         self._on_failed = lambda: None
-        self._close_sender()
-        self._close_receiver()
+        if self.track is not None:
+            self.track.stop()
+        self._steps.put_nowait(None)
 
     async def closed(self) -> None:
-        await asyncio.gather(self._task, *self._closing, return_exceptions=True)
+        await self._task
+        self._close_sender()
+        self._close_receiver()
+        await asyncio.gather(*self._closing)
 
     # --- the work ----------------------------------------------------------------------------
 
     async def _work(self) -> None:
-        while True:
-            step = await self._steps.get()
+        while (step := await self._steps.get()) is not None and not self._closed:
             try:
                 await step()
             except Exception:  # a refused SDP fails this step only; the server offers again on change

@@ -101,6 +101,7 @@ class CallMesh:
         self._timer = CoreTimer(self._loop, self._fire)
         self._watch = self._loop.call_later(WATCH_EVERY_S, self._watch_audio)
         self._closing: set[asyncio.Task[None]] = set()
+        self._retired = False
 
     # --- what the room tells us ---------------------------------------------------
 
@@ -153,6 +154,13 @@ class CallMesh:
         """The TURN server our calls use, as chosen at the last join."""
         return self._relays
 
+    def retire(self) -> None:
+        """The call moves to the media server: the links play on until ``close``, but no link is
+        made any more (no offer, no retry, no restart after a stall), whatever the rules say."""
+        self._retired = True
+        self._timer.cancel()
+        self._watch.cancel()
+
     async def close(self) -> None:
         self._timer.cancel()
         self._watch.cancel()
@@ -167,9 +175,11 @@ class CallMesh:
         for action in actions:
             match action:
                 case MakeOffer(peer_id=peer_id, link=link_id):
-                    self._start(peer_id, link_id, self._offer)
+                    if not self._retired:
+                        self._start(peer_id, link_id, self._offer)
                 case AcceptOffer(peer_id=peer_id, link=link_id, sdp=sdp):
-                    self._start(peer_id, link_id, partial(self._answer, sdp=sdp))
+                    if not self._retired:
+                        self._start(peer_id, link_id, partial(self._answer, sdp=sdp))
                 case ApplyAnswer(link=link_id, sdp=sdp):
                     self._queue(link_id, partial(self._apply_answer, sdp=sdp))
                 case AddCandidate(link=link_id, candidate=candidate):
@@ -183,7 +193,8 @@ class CallMesh:
                     self._on_state(peer_id, state)
                 case _:
                     assert_never(action)
-        self._timer.arm(self._rules.get_timer())
+        if not self._retired:
+            self._timer.arm(self._rules.get_timer())
 
     def _fire(self) -> None:
         self._run(self._rules.handle_timer(self._loop.time()))

@@ -1,0 +1,93 @@
+"""Engines in calls through the room's media server: real server, real Janus, real aiortc.
+
+Janus runs in a namespace beside this one (the ``media_server`` fixture,
+tests/support/media_site.py); the bots are whole engines on the 20 ms audio
+clock, as in test_call.py. No test sleeps for a fixed time: each waits for
+what it expects, and judges audio by its spectrum on the bots' own clock.
+"""
+
+import numpy as np
+
+from client_desktop.engine.media import Tone
+from client_desktop.engine.pcm import FRAME_SAMPLES
+from protocol import MediaMode
+from signaling_server.app import RunningServer
+
+from ..support.media_site import MediaServers
+from .audio import band_db, rms_db
+from .calls import TONE_DBFS, TONE_RMS_DBFS, Bot, BotFactory, tones_in, until
+
+QUIET_DBFS = -60.0
+"""A 20 ms frame below this carries nothing of the call."""
+MAX_GAP_FRAMES = 50
+"""The longest the call may go quiet while it moves to the media server: 1 s of frames."""
+
+
+async def media_server_on(media_server: MediaServers, mesh_limit: int) -> RunningServer:
+    """A server that already holds its session with Janus, as one deployed has long had."""
+    server = await media_server(mesh_limit=mesh_limit)
+    await until(lambda: server.media is not None and server.media.reachable)
+    return server
+
+
+def through_media_server(*bots: Bot) -> bool:
+    """Every bot hears every other through the media server, and none keeps a mesh call."""
+    return all(
+        b.engine.media_mode is MediaMode.SERVER
+        and len(b.engine.connected_peers) == len(bots) - 1
+        and all(b.engine.offerer(peer) is None for peer in b.engine.connected_peers)
+        for b in bots
+    )
+
+
+def longest_quiet_run(frames: np.ndarray) -> int:
+    """The longest run of consecutive quiet 20 ms frames in ``frames``."""
+    longest = run = 0
+    for frame in frames.reshape(-1, FRAME_SAMPLES):
+        run = run + 1 if rms_db(frame) < QUIET_DBFS else 0
+        longest = max(longest, run)
+    return longest
+
+
+async def test_three_engines_hear_each_other_through_the_media_server(
+    media_server: MediaServers, bots: BotFactory
+) -> None:
+    server = await media_server_on(media_server, mesh_limit=0)
+    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
+    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    c = await bots("c", url=server.url)  # listens (sends silence)
+    await until(lambda: through_media_server(a, b, c), timeout=20)
+    await a.hears(600.0)
+    await b.hears(400.0)
+    await c.hears(400.0, 600.0, seconds=1.0)
+    heard_by_a = await a.record(1.0)
+    assert tones_in(heard_by_a, (600.0,))
+    assert band_db(heard_by_a, 400.0) < TONE_RMS_DBFS - 30  # nobody hears themselves
+    assert a.engine.self_id is not None
+    c.engine.set_peer_gain(a.engine.self_id, 0.0)  # each voice is its own stream, on its own peer id
+    await c.heard_until(lambda heard: band_db(heard, 400.0) < TONE_RMS_DBFS - 30)
+    assert tones_in(await c.record(1.0), (600.0,))
+
+
+async def test_a_mesh_call_moves_to_the_media_server_as_a_third_voice_joins(
+    media_server: MediaServers, bots: BotFactory
+) -> None:
+    server = await media_server_on(media_server, mesh_limit=2)
+    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
+    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    await until(lambda: len(a.engine.connected_peers) == len(b.engine.connected_peers) == 1)
+    assert a.engine.media_mode is MediaMode.MESH
+    await a.hears(600.0)
+    await b.hears(400.0)
+    marks = a.recorder.mark(), b.recorder.mark()
+    c = await bots("c", url=server.url)
+    await until(lambda: through_media_server(a, b, c), timeout=20)
+    await c.hears(400.0, 600.0, seconds=1.0)
+    await a.record(2.0)  # and on a while longer
+    for bot, mark, tone in ((a, marks[0], 600.0), (b, marks[1], 400.0)):
+        heard = bot.recorder.since(mark)
+        seconds = heard[: len(heard) // 48_000 * 48_000].reshape(-1, 48_000)
+        assert len(seconds) >= 3
+        for second in seconds:  # the other's tone in every second of the switch
+            assert band_db(second, tone) > TONE_RMS_DBFS - 6
+        assert longest_quiet_run(heard) <= MAX_GAP_FRAMES
