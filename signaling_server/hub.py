@@ -476,19 +476,21 @@ class Hub:
             room = self._rooms.get(msg.room)
             if room is not None and room.locked and role is Role.MEMBER:
                 if room.password is None:
-                    return self._refuse(conn, session, ErrorCode.ROOM_LOCKED, f"room {msg.room} is locked")
+                    return effects + self._refuse(
+                        conn, session, ErrorCode.ROOM_LOCKED, f"room {msg.room} is locked"
+                    )
                 wrong = self._wrong_secret(
                     address, msg.room, msg.room_password, room.password, "room password", now
                 )
                 if wrong:
-                    return self._refuse(conn, session, ErrorCode.AUTH_FAILED, wrong)
+                    return effects + self._refuse(conn, session, ErrorCode.AUTH_FAILED, wrong)
             if room is not None and len(room.places) >= self.config.max_room_size:
-                return self._refuse(conn, session, ErrorCode.ROOM_FULL, f"room {msg.room} is full")
+                return effects + self._refuse(conn, session, ErrorCode.ROOM_FULL, f"room {msg.room} is full")
             if msg.voice and (full := self._call_full(msg.room)):
                 return effects + self._refuse(conn, session, ErrorCode.ROOM_FULL, full)
             if room is not None and name_key(msg.username) in room.by_name:
                 message = f"the name {msg.username} is taken in this room"
-                return self._refuse(conn, session, ErrorCode.NAME_TAKEN, message)
+                return effects + self._refuse(conn, session, ErrorCode.NAME_TAKEN, message)
             place = Place(self._make_peer_id(), msg.room, msg.username, "", voice=msg.voice, role=role)
             others = self.live_conns(msg.room)
             self._seat(place)

@@ -357,6 +357,18 @@ def test_room_full_counts_places_in_grace() -> None:
     assert join(hub, D, "dave", now=T0 + 1 + GRACE).peers == [peer("p1", "alice")]
 
 
+def test_a_refused_join_still_gives_up_the_place_whose_grace_just_ended() -> None:
+    hub = make_hub()
+    join(hub, A, "alice")
+    join(hub, B, "bob")
+    hub.closed(B, T0 + 1)
+    # Bob's grace is over but no tick came yet: a join refused for its name still announces him gone.
+    effects = join_effects(hub, C, "Alice", now=T0 + 1 + GRACE)
+    assert kinds(effects) == ["Send:peer-left", "DropPlace", "Send:error", "Close"]
+    assert only_error(effects[2:3], C).code == "name-taken"
+    assert hub.peers == 1
+
+
 def test_resume_into_a_full_room_works() -> None:
     hub = make_hub(max_room_size=2)
     join(hub, A, "alice")
