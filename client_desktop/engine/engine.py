@@ -341,6 +341,7 @@ class Engine:
                             self._heard_through_media,
                             self._gone_from_media,
                             lambda: self._emit(events.MediaUnreachable()),
+                            self._timing.answer_timeout_s,
                         )
                     self._media.publish()
                 case CloseMedia():

@@ -52,7 +52,9 @@ class MediaLink:
         media_for: a peer's packet sink, asked once when its voice first arrives.
         on_heard: a peer's voice arrived through the media server (once per peer, until it goes).
         on_gone: a peer we heard is no longer offered, or a new subscription began without it yet.
-        on_failed: a connection failed: the media server's port cannot be reached (said once).
+        on_failed: a connection failed, or was not connected ``connect_timeout_s`` after it was
+            made (ICE that cannot connect stays "checking" far longer): the media server's port
+            cannot be reached from here (said once).
 
     ``close`` reports nothing: the owner forgets what it heard itself.
     """
@@ -64,12 +66,14 @@ class MediaLink:
         on_heard: PeerSink,
         on_gone: PeerSink,
         on_failed: Callable[[], None],
+        connect_timeout_s: float,
     ) -> None:
         self._send = send
         self._media_for = media_for
         self._on_heard = on_heard
         self._on_gone = on_gone
         self._on_failed = on_failed
+        self._connect_timeout_s = connect_timeout_s
         self.track: PacketTrack | None = None
         """What the uplink feeds while a sending connection is open."""
         self._sender: RTCPeerConnection | None = None
@@ -179,14 +183,25 @@ class MediaLink:
         sink(sequence, timestamp, payload)
 
     def _connection(self, role: str) -> RTCPeerConnection:
+        """A connection that fails before it ever connected could not reach the media port; one
+        that connected and then failed lost the media server, which the server says itself."""
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+        def unreachable() -> None:
+            if pc.connectionState != "connected" and pc in (self._sender, self._receiver):
+                log.warning("media server, %s connection: not connected; its port is unreachable", role)
+                failed, self._on_failed = self._on_failed, lambda: None
+                failed()
+
+        deadline = asyncio.get_running_loop().call_later(self._connect_timeout_s, unreachable)
 
         @pc.on("connectionstatechange")
         def on_change() -> None:
             log.info("media server, %s connection: %s", role, pc.connectionState)
-            if pc.connectionState == "failed" and pc in (self._sender, self._receiver):
-                failed, self._on_failed = self._on_failed, lambda: None
-                failed()
+            if pc.connectionState != "connecting" and not deadline.cancelled():
+                deadline.cancel()
+                if pc.connectionState == "failed":
+                    unreachable()
 
         return pc
 

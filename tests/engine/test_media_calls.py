@@ -6,16 +6,23 @@ clock, as in test_call.py. No test sleeps for a fixed time: each waits for
 what it expects, and judges audio by its spectrum on the bots' own clock.
 """
 
+import asyncio
+import subprocess
+from pathlib import Path
+
 import numpy as np
 
-from client_desktop.engine.media import Tone
+from client_desktop.engine import events
+from client_desktop.engine.call_rules import CallTiming
+from client_desktop.engine.media import Tone, read_wav
 from client_desktop.engine.pcm import FRAME_SAMPLES
-from protocol import MediaMode
+from protocol import ErrorCode, MediaMode
 from signaling_server.app import RunningServer
 
 from ..support.media_site import MediaServers
-from .audio import band_db, rms_db
+from .audio import band_db, peaks_hz, rms_db
 from .calls import TONE_DBFS, TONE_RMS_DBFS, Bot, BotFactory, tones_in, until
+from .test_bot import bot as run_bot
 
 QUIET_DBFS = -60.0
 """A 20 ms frame below this carries nothing of the call."""
@@ -91,3 +98,65 @@ async def test_a_mesh_call_moves_to_the_media_server_as_a_third_voice_joins(
         for second in seconds:  # the other's tone in every second of the switch
             assert band_db(second, tone) > TONE_RMS_DBFS - 6
         assert longest_quiet_run(heard) <= MAX_GAP_FRAMES
+
+
+async def test_a_small_room_falls_back_to_the_mesh_when_janus_dies(
+    media_server: MediaServers, bots: BotFactory
+) -> None:
+    server = await media_server_on(media_server, mesh_limit=2)
+    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
+    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    c = await bots("c", url=server.url)
+    await until(lambda: through_media_server(a, b, c), timeout=20)
+    await c.engine.leave()  # two voices: small enough for the mesh
+    await asyncio.to_thread(media_server.janus.kill)
+    await until(lambda: a.engine.media_mode is b.engine.media_mode is MediaMode.MESH)
+    await until(lambda: a.engine.offerer(b.engine.self_id or "") is not None)  # a mesh call again
+    await a.hears(600.0)
+    await b.hears(400.0)
+
+
+async def test_a_big_room_waits_for_janus_and_publishes_again_when_it_is_back(
+    media_server: MediaServers, bots: BotFactory
+) -> None:
+    server = await media_server_on(media_server, mesh_limit=0)
+    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
+    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    await until(lambda: through_media_server(a, b), timeout=20)
+    await asyncio.to_thread(media_server.janus.kill)
+    await a.heard_until(lambda heard: band_db(heard, 600.0) < TONE_RMS_DBFS - 30)
+    assert any(isinstance(e, events.ServerError) and e.code == ErrorCode.MEDIA_FAILED for e in a.log)
+    await asyncio.to_thread(media_server.janus.start)
+    await a.hears(600.0)
+    await b.hears(400.0)
+    assert a.engine.media_mode is MediaMode.SERVER
+
+
+async def test_a_media_port_that_cannot_be_reached_is_said(
+    media_server: MediaServers, bots: BotFactory
+) -> None:
+    server = await media_server_on(media_server, mesh_limit=0)
+    janus = media_server.janus
+    assert janus.netns is not None
+    drop_udp = ["ip", "netns", "exec", janus.netns, "iptables", "-I", "INPUT", "-p", "udp", "-j", "DROP"]
+    await asyncio.to_thread(subprocess.run, drop_udp, check=True, timeout=10)  # gone with the namespace
+    a = await bots("a", url=server.url, timing=CallTiming(answer_timeout_s=1.0))
+    await until(lambda: events.MediaUnreachable() in a.log)
+    assert a.engine.connected_peers == []
+
+
+async def test_voxroom_bots_talk_through_the_media_server_unchanged(
+    media_server: MediaServers, tmp_path: Path
+) -> None:
+    server = await media_server_on(media_server, mesh_limit=0)
+    common = ["--server", server.url, "--room", "studio", "--duration", "4"]
+    results = await asyncio.gather(
+        *(
+            run_bot(*common, "--username", name, "--tone", str(hz), "--record", str(tmp_path / f"{name}.wav"))
+            for name, hz in (("ann", 500), ("ben", 700))
+        )
+    )
+    assert [code for code, _, _ in results] == [0, 0], results
+    for name, hz in (("ann", 700), ("ben", 500)):
+        heard = read_wav(tmp_path / f"{name}.wav")
+        assert abs(peaks_hz(heard[-48_000:])[0] - hz) <= 2
