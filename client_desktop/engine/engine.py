@@ -415,6 +415,7 @@ class Engine:
                 return
             case events.PublishAnswered(sdp=sdp):
                 if self._media is not None:
+                    self._rules.published()
                     self._media.published(sdp)
                 return
             case events.StreamsOffered(sdp=sdp, streams=streams):

@@ -66,6 +66,8 @@ class MediaRules:
         """None before the first ``joined``."""
         self.voice = False
         self._media_open = False
+        self._answered = False
+        """The server answered our last ``media-publish`` (``media-published``)."""
         self._retiring_until: float | None = None
 
     def get_timer(self) -> float | None:
@@ -73,7 +75,8 @@ class MediaRules:
 
     def joined(self, mode: MediaMode, voice: bool, resumed: bool, now: float) -> list[MediaAction]:
         """In the room (again). A fresh join (a new peer id) publishes anew; a resumed one keeps
-        what it has, since the server kept our place (and its media) through the drop."""
+        what it has, since the server kept our place (and its media) through the drop, unless
+        our last ``media-publish`` was never answered (it may have been lost with the connection)."""
         self.voice = voice
         actions: list[MediaAction] = []
         if not resumed and self._media_open:
@@ -81,9 +84,13 @@ class MediaRules:
             self._media_open = False
         if mode is not self.mode:
             return actions + self._switch(mode, now, mid_call=False)
-        if mode is MediaMode.SERVER and voice and not self._media_open:
+        if mode is MediaMode.SERVER and voice and not (self._media_open and self._answered):
             actions += self._publish()
         return actions
+
+    def published(self) -> None:
+        """The server answered our ``media-publish``."""
+        self._answered = True
 
     def mode_changed(self, mode: MediaMode, now: float) -> list[MediaAction]:
         """The server moved the room's call (``media``); ``"server"`` again: publish again."""
@@ -135,7 +142,7 @@ class MediaRules:
         return actions + (self._publish() if self.voice else [])
 
     def _publish(self) -> list[MediaAction]:
-        self._media_open = True
+        self._media_open, self._answered = True, False
         return [Publish()]
 
     def _close_retired(self) -> list[MediaAction]:

@@ -85,8 +85,17 @@ def test_back_to_mesh_while_the_old_mesh_plays_on_closes_it_before_the_new_one_o
 def test_a_resumed_join_keeps_the_media_and_a_fresh_one_publishes_anew() -> None:
     rules = MediaRules()
     rules.joined(SERVER, voice=True, resumed=False, now=T0)
+    rules.published()
     assert rules.joined(SERVER, voice=True, resumed=True, now=T0 + 5) == []
     assert rules.joined(SERVER, voice=True, resumed=False, now=T0 + 30) == [CloseMedia(), Publish()]
+
+
+def test_a_resumed_join_publishes_again_when_the_last_publish_was_never_answered() -> None:
+    rules = MediaRules()
+    rules.joined(SERVER, voice=True, resumed=False, now=T0)
+    assert rules.joined(SERVER, voice=True, resumed=True, now=T0 + 5) == [Publish()]
+    rules.published()
+    assert rules.joined(SERVER, voice=True, resumed=True, now=T0 + 10) == []
 
 
 def test_a_room_that_switched_while_we_were_away_closes_the_mesh_at_once() -> None:
