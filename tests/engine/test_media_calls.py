@@ -76,6 +76,22 @@ async def test_three_engines_hear_each_other_through_the_media_server(
     assert tones_in(await c.record(1.0), (600.0,))
 
 
+async def test_voice_off_leaves_the_media_server_s_call_and_voice_on_publishes_again(
+    media_server: MediaServers, bots: BotFactory
+) -> None:
+    server = await media_server_on(media_server, mesh_limit=0)
+    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
+    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    await until(lambda: through_media_server(a, b), timeout=20)
+    a.engine.set_voice(False)
+    await until(lambda: not a.engine.connected_peers and not b.engine.connected_peers)
+    await b.heard_until(lambda heard: band_db(heard, 400.0) < TONE_RMS_DBFS - 30)
+    a.engine.set_voice(True)
+    await until(lambda: through_media_server(a, b), timeout=20)
+    await a.hears(600.0)
+    await b.hears(400.0)
+
+
 async def test_a_mesh_call_moves_to_the_media_server_as_a_third_voice_joins(
     media_server: MediaServers, bots: BotFactory
 ) -> None:
