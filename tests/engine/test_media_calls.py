@@ -71,6 +71,9 @@ async def test_three_engines_hear_each_other_through_the_media_server(
     assert tones_in(heard_by_a, (600.0,))
     assert band_db(heard_by_a, 400.0) < TONE_RMS_DBFS - 30  # nobody hears themselves
     assert a.engine.self_id is not None
+    rows = await c.engine.call_stats()  # one row per voice, on the receiving connection's path
+    assert sorted(row.peer_id for row in rows) == sorted([a.engine.self_id, b.engine.self_id or ""])
+    assert all(row.path is not None and row.playout_delay_ms is not None for row in rows), rows
     c.engine.set_peer_gain(a.engine.self_id, 0.0)  # each voice is its own stream, on its own peer id
     await c.heard_until(lambda heard: band_db(heard, 400.0) < TONE_RMS_DBFS - 30)
     assert tones_in(await c.record(1.0), (600.0,))
