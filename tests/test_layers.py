@@ -169,9 +169,10 @@ def test_the_rooms_core_knows_no_transport(name: str) -> None:
     assert set(transport) <= {"websockets.frames"}
 
 
-@pytest.mark.parametrize("name", ["session", "call_rules", "events", "errors"])
+@pytest.mark.parametrize("name", ["session", "call_rules", "media_rules", "events", "errors"])
 def test_the_engine_cores_do_no_io(name: str) -> None:
-    """The call rules and the signaling session decide; only their shells touch aiortc, sockets or time."""
+    """The call rules, the call path and the signaling session decide; only their shells touch aiortc,
+    sockets or time."""
     imported = import_graph()[f"client_desktop.engine.{name}"]
     io = [
         m for m in imported if within(m, ["asyncio", "socket", "threading", "time", "aiortc", "aioice", "av"])
