@@ -28,6 +28,12 @@ Guarantees to the owner:
   last value repeats). The first attempt is not retried: ``start`` reports
   its failure to the caller (``Refused``).
 
+The media-server addition passes through: ``joined.media`` rides on
+``RoomJoined``; ``media``, ``media-published`` and ``media-offer`` become
+``MediaModeChanged``, ``PublishAnswered`` and ``StreamsOffered`` for the
+engine (which decides, in ``media_rules.py``); ``send_media`` sends an SDP
+only while joined, like a signal.
+
 Chat and state go out paced below the server's default budget, so a long
 outbox re-sent after a reconnect is not rate-limited. A chat the server still
 refuses (``rate-limited`` on a server with a lower ``--chat-rate``,
