@@ -290,11 +290,15 @@ class MediaServer:
             log.info("media publish failed room=%s peer=%s: unreachable %s", name, peer, exc)
             return
         except JanusError as exc:
+            if member is not None and room.members.get(peer) is not member:
+                log.info("media publish superseded room=%s peer=%s: %s", name, peer, exc)
+                await self._hang_up(member)  # a newer publish (or a drop) took its place: nothing to say
+                return
             log.info("media publish refused room=%s peer=%s: %s", name, peer, exc)
             words = f"the media server refused your audio ({exc.reason})"
             self._clients.send_to_peer(name, peer, _failed(words, "media-publish"))
             if member is not None:
-                room.members.pop(peer, None)
+                del room.members[peer]
                 await self._hang_up(member)
             return
         if room.members.get(peer) is not member:  # dropped (voice off, left) meanwhile

@@ -96,10 +96,11 @@ class Member:
         assert message["type"] == kind, message
         return message
 
-    async def publish(self, tone_hz: float) -> None:
+    async def publish(self, tone_hz: float, superseding: str | None = None) -> None:
         """Send ``media-publish`` with one sendonly audio track playing ``tone_hz`` (0: silence).
 
         Publishing again starts afresh: new connections both ways (the next offer is for the new one).
+        ``superseding``: an SDP published just before, with no wait, which this publish replaces.
         """
         if self.up is not None and self.uplink is not None:
             await self.uplink.stop()
@@ -111,6 +112,8 @@ class Member:
         self.up = new_pc()
         self.up.addTransceiver(self.uplink.track, direction="sendonly")
         await self.up.setLocalDescription(await self.up.createOffer())
+        if superseding is not None:
+            await self.client.send({"type": "media-publish", "sdp": superseding})
         await self.client.send({"type": "media-publish", "sdp": self.up.localDescription.sdp})
         answer = await self.expect("media-published")
         await self.up.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
@@ -232,7 +235,7 @@ async def test_the_third_voice_moves_the_call_and_requests_outside_it_are_refuse
         assert (refused["code"], refused["ref"]) == ("media-failed", "media-publish"), refused
         assert refused["message"].startswith("the media server refused your audio")
         await ann.publish(440.0)
-        await bob.publish(0.0)
+        await bob.publish(0.0, superseding="v=0")  # refused after the second took its place: not said
         assert abs((await bob.hears({ann.id}))[ann.id] - 440.0) <= TOLERANCE_HZ
 
 
