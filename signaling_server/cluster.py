@@ -60,16 +60,19 @@ return 0
 
 _APPEND = """
 local out = {}
-for i = 2, #ARGV do
-  local id = redis.call('XADD', KEYS[1], '*', 'a', ARGV[1], 'e', ARGV[i])
+for i = 3, #ARGV do
+  local id = redis.call('XADD', KEYS[1], '*', 'a', ARGV[1], 's', ARGV[2] + i - 3, 'e', ARGV[i])
   out[#out + 1] = id .. ' ' .. #ARGV[i] .. ' ' .. ARGV[i]
 end
-redis.call('PUBLISH', KEYS[2], ARGV[1] .. ' ' .. table.concat(out))
+redis.call('PUBLISH', KEYS[2], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. table.concat(out))
 return #out
 """
 """Append a batch of one author's entries in order and push them to the readers as one message.
 
-The message is the author, then per entry its id, its length and its bytes,
+Each entry carries its author's sequence number (``s``: the batch's first,
+``ARGV[2]``, counted on), so a batch sent again after a lost reply, which
+Redis may have appended already, is applied once. The message is the author
+and the first number, then per entry its id, its length and its bytes,
 separated by single spaces (``_pushed`` takes it apart).
 """
 
@@ -83,6 +86,10 @@ class RedisLog:
         """Our number, from ``voxroom:instances`` (``join``): the high bits of our connection ids."""
         self.reachable = False
         self._outbox: list[bytes] = []
+        self._next_seq = 1
+        """The sequence number of our next entry (``_APPEND``)."""
+        self._last_seq: dict[int, int] = {}
+        """Per author, the newest sequence number applied: what comes again is a resent batch."""
         self._wake = asyncio.Event()
         self._declared_gone: set[int] = set()
         self._epoch: bytes | None = None
@@ -138,8 +145,9 @@ class RedisLog:
         await self._alive()  # the leader trims nothing we have still to read
         while True:
             page = _entries(await self.redis.xrange(LOG_KEY, min=b"(" + last, count=READ_COUNT))
-            for last, author, entry in page:  # noqa: B007 - ``last`` is where the next page starts
-                member.apply(author, entry)
+            for last, author, seq, entry in page:  # noqa: B007 - ``last`` is where the next page starts
+                if self._fresh(author, seq):
+                    member.apply(author, entry)
             if len(page) < READ_COUNT:
                 return last
 
@@ -165,8 +173,9 @@ class RedisLog:
             if generation != self._generation:
                 continue  # read from a log that is no more
             entries = _entries(page)
-            for self._position, author, entry in entries:
-                member.apply(author, entry)
+            for self._position, author, seq, entry in entries:
+                if self._fresh(author, seq):
+                    member.apply(author, entry)
             if len(entries) < READ_COUNT:
                 return
 
@@ -180,10 +189,11 @@ class RedisLog:
                 continue
             if message is not None:
                 position = _stream_id(self._position)
-                for entry_id, author, entry in _pushed(message["data"]):
+                for entry_id, author, seq, entry in _pushed(message["data"]):
                     if _stream_id(entry_id) > position:
                         self._position = entry_id
-                        apply(author, entry)
+                        if self._fresh(author, seq):
+                            apply(author, entry)
             if self._leading and time.monotonic() >= self._next_snapshot:
                 self._next_snapshot = time.monotonic() + self.snapshot_every_s
                 # Saved between two entries, so it is exactly the state at this position.
@@ -211,9 +221,10 @@ class RedisLog:
             await self._wake.wait()
             self._wake.clear()
             batch, self._outbox = self._outbox, []
+            first, self._next_seq = self._next_seq, self._next_seq + len(batch)
             while batch:
                 try:
-                    await self._send(batch)
+                    await self._send(first, batch)
                     batch = []
                 except RedisError as exc:
                     self._unreachable(exc)
@@ -252,6 +263,7 @@ class RedisLog:
         """
         log.warning("Redis lost the service's log: beginning it again; clients resume their places")
         self._outbox.clear()
+        self._last_seq.clear()  # the authors' numbers begin again too
         self._declared_gone.clear()
         places, bans = await member.forget()
         # The numbers begin again above ours: an instance that has not noticed yet keeps its old one.
@@ -271,10 +283,21 @@ class RedisLog:
                 self._declared_gone.add(instance)
                 self.append(Gone(instance, now))
 
-    async def _send(self, batch: list[bytes]) -> None:
-        """Append ``batch`` in one round trip, in order, and push it to every reader."""
+    def _fresh(self, author: int, seq: int | None) -> bool:
+        """Whether an entry is new: not one of a batch that was sent again (``seq`` None: unnumbered)."""
+        if seq is None:
+            return True
+        if seq <= self._last_seq.get(author, 0):
+            log.debug("entry %d of instance %d came again: applied once", seq, author)
+            return False
+        self._last_seq[author] = seq
+        return True
+
+    async def _send(self, first: int, batch: list[bytes]) -> None:
+        """Append ``batch`` (numbered from ``first``) in one round trip, in order; push it to every reader."""
         if batch:
-            await self.redis.eval(_APPEND, 2, LOG_KEY, FEED_CHANNEL, self.instance, *batch)  # type: ignore[misc]
+            script: Any = self.redis.eval(_APPEND, 2, LOG_KEY, FEED_CHANNEL, self.instance, first, *batch)
+            await script
 
     async def _alive(self) -> None:
         """Renew our liveness; its value is how far we have read, which the leader's trimming keeps."""
@@ -288,7 +311,7 @@ class RedisLog:
     async def close(self) -> None:
         """Send what is queued, say we are gone, and disconnect; Redis unreachable, the leader finds out."""
         try:
-            await self._send(self._outbox)
+            await self._send(self._next_seq, self._outbox)
             await self.redis.delete(_alive_key(self.instance))
         except RedisError as exc:
             log.error("leaving the service: %s", exc)
@@ -317,21 +340,27 @@ class Member(Protocol):
         """The log has begun again: take clients again."""
 
 
-def _entries(page: Any) -> list[tuple[bytes, int, Entry]]:
-    """A stream page as (id, author, entry); redis-py types its replies loosely."""
-    return [(entry_id, int(fields[b"a"]), decode(fields[b"e"])) for entry_id, fields in page]
+def _entries(page: Any) -> list[tuple[bytes, int, int | None, Entry]]:
+    """A stream page as (id, author, sequence number, entry); redis-py types its replies loosely."""
+    return [
+        (entry_id, int(fields[b"a"]), int(fields[b"s"]) if b"s" in fields else None, decode(fields[b"e"]))
+        for entry_id, fields in page
+    ]
 
 
-def _pushed(data: bytes) -> list[tuple[bytes, int, Entry]]:
-    """A ``feed`` message (``_APPEND``'s) as (id, author, entry)."""
-    author_text, _, rest = data.partition(b" ")
-    author, entries, at = int(author_text), [], 0
+def _pushed(data: bytes) -> list[tuple[bytes, int, int | None, Entry]]:
+    """A ``feed`` message (``_APPEND``'s) as (id, author, sequence number, entry)."""
+    author_text, first_text, rest = data.split(b" ", 2)
+    author, seq = int(author_text), int(first_text)
+    entries: list[tuple[bytes, int, int | None, Entry]] = []
+    at = 0
     while at < len(rest):
         id_end = rest.index(b" ", at)
         length_end = rest.index(b" ", id_end + 1)
         start = length_end + 1
         end = start + int(rest[id_end + 1 : length_end])
-        entries.append((rest[at:id_end], author, decode(rest[start:end])))
+        entries.append((rest[at:id_end], author, seq, decode(rest[start:end])))
+        seq += 1
         at = end
     return entries
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import signal
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,9 @@ from websockets.exceptions import ConnectionClosed
 
 from client_desktop.engine.media import read_wav
 from signaling_server.app import RunningServer
-from signaling_server.cluster import ALIVE_S
+from signaling_server.cluster import ALIVE_S, LOG_KEY, RedisLog
+from signaling_server.model import AddressBan, ConnId, Place
+from signaling_server.replicated import Entry, Tick, encode
 
 from .engine.audio import RATE, peaks_hz
 from .engine.test_bot import json_bot
@@ -420,3 +422,57 @@ async def test_redis_restarted_with_its_log_the_instances_reconnect_and_go_on(
             assert (await health(a))["instance"]["redis"] is True
             await alice.close()
             await bob.close()
+
+
+class _Applied:
+    """The log's member reduced to what it was given (the rooms' core is tested through the servers above)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[int, Entry]] = []
+
+    def apply(self, author: int, entry: Entry) -> None:
+        self.entries.append((author, entry))
+
+    def save(self) -> bytes:
+        return b""
+
+    def load(self, state: bytes) -> None:
+        raise AssertionError("no snapshot in this test")
+
+    def conns(self) -> Collection[ConnId]:
+        return ()
+
+    async def forget(self) -> tuple[list[Place], list[AddressBan]]:
+        raise AssertionError("the log does not begin again in this test")
+
+    def rejoined(self) -> None:
+        raise AssertionError("the log does not begin again in this test")
+
+
+async def test_a_batch_sent_again_after_a_lost_reply_is_applied_once_pushed_or_read(tmp_path: Path) -> None:
+    ticks = [Tick(float(n)) for n in range(3)]
+    with Redis(tmp_path) as redis:
+        writer, reader, late = RedisLog(redis.url), RedisLog(redis.url), RedisLog(redis.url)
+        pushed, read = _Applied(), _Applied()
+        try:
+            await writer.join()
+            following = asyncio.create_task(reader.read_forever(pushed, b"0-0"))
+            await asyncio.sleep(0.2)  # subscribed
+            batch = [encode(tick) for tick in ticks]
+            await writer._send(1, batch)
+            await writer._send(1, batch)  # as after a reply lost to a dropped connection
+            await writer._send(4, [encode(Tick(3.0))])
+            assert await writer.redis.xlen(LOG_KEY) == 7  # Redis holds the copy; the readers skip it
+            for _ in range(50):
+                if len(pushed.entries) >= 4:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)  # anything more would have come by now
+            await late.catch_up(read)
+            wanted = [(writer.instance, tick) for tick in [*ticks, Tick(3.0)]]
+            assert pushed.entries == wanted
+            assert read.entries == wanted
+            following.cancel()
+        finally:
+            for log in (writer, reader, late):
+                await log.redis.aclose()
