@@ -120,7 +120,15 @@ class MediaClosed:
     room: str
 
 
-MediaEffect = MediaRequested | MediaDropped | MediaClosed
+@dataclass(frozen=True, slots=True)
+class MediaResumed:
+    """``peer`` resumed its place: what the media shell sent it while it was away is sent again."""
+
+    room: str
+    peer: PeerId
+
+
+MediaEffect = MediaRequested | MediaDropped | MediaResumed | MediaClosed
 Effect = (
     Send
     | PostChat

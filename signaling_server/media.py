@@ -42,7 +42,7 @@ from protocol import (
     PublishMedia,
 )
 
-from .effects import MediaClosed, MediaDropped, MediaEffect, MediaRequested
+from .effects import MediaClosed, MediaDropped, MediaEffect, MediaRequested, MediaResumed
 from .janus import Handle, JanusClient, JanusError, Json, Session, plugin_data
 from .model import PeerId
 
@@ -86,6 +86,8 @@ class _Member:
     negotiating: asyncio.Lock = field(default_factory=asyncio.Lock)
     answer: "asyncio.Future[str] | None" = None
     """The answer awaited for the ``media-offer`` out now."""
+    unanswered: MediaOffered | None = None
+    """Its last ``media-offer`` until the client answers it: sent again when it resumes its place."""
     watchers: "list[asyncio.Task[None]]" = field(default_factory=list)
     """What reads its handles' events: ended with them."""
 
@@ -152,6 +154,8 @@ class MediaServer:
                 self._answer(effect.room, effect.peer, sdp)
             case MediaDropped():
                 self._drop(effect.room, effect.peer)
+            case MediaResumed():
+                self._resumed(effect.room, effect.peer)
             case MediaClosed():
                 self._spawn(self._close_room(effect.room))
 
@@ -379,11 +383,18 @@ class MediaServer:
             else:
                 member.mids.pop(mid, None)
         streams = [MediaStream(mid=mid, peer=peer) for mid, peer in member.mids.items()]
-        member.answer = asyncio.get_running_loop().create_future()
         log.info("media offer room=%s peer=%s streams=%d", name, member.peer, len(streams))
-        self._clients.send_to_peer(name, member.peer, MediaOffered(sdp=jsep["sdp"], streams=streams))
+        await self._exchange(name, member, MediaOffered(sdp=jsep["sdp"], streams=streams))
+
+    async def _exchange(self, name: str, member: _Member, offer: MediaOffered) -> None:
+        """Send ``offer``, its answer to Janus (``start``); given up after ``OFFER_TIMEOUT_S``."""
+        assert member.subscriber is not None
+        member.unanswered = offer
+        member.answer = asyncio.get_running_loop().create_future()
+        self._clients.send_to_peer(name, member.peer, offer)
         try:
             answer = await asyncio.wait_for(member.answer, OFFER_TIMEOUT_S)
+            member.unanswered = None  # the client has it
             await member.subscriber.message({"request": "start"}, _jsep("answer", answer))
         except TimeoutError:
             log.info("media offer unanswered room=%s peer=%s", name, member.peer)
@@ -410,6 +421,29 @@ class MediaServer:
             self._clients.send_to_peer(name, peer, message)
             return
         member.answer.set_result(sdp)
+
+    def _resumed(self, name: str, peer: PeerId) -> None:
+        """``peer`` is back from its grace: a ``media-offer`` it may have missed is sent again.
+
+        One still awaited is simply repeated (its answer is awaited as before); one given up is offered
+        anew, in turn with the member's other renegotiations.
+        """
+        room = self._rooms.get(name)
+        member = room.members.get(peer) if room is not None else None
+        if member is None or member.unanswered is None:
+            return
+        log.info("media offer again room=%s peer=%s", name, peer)
+        if member.answer is not None and not member.answer.done():
+            self._clients.send_to_peer(name, peer, member.unanswered)
+        else:
+            self._spawn(self._offer_again(name, member))
+
+    async def _offer_again(self, name: str, member: _Member) -> None:
+        async with member.negotiating:
+            offer = member.unanswered
+            room = self._rooms.get(name)
+            if offer is not None and room is not None and room.members.get(member.peer) is member:
+                await self._exchange(name, member, offer)
 
     def _drop(self, name: str, peer: PeerId) -> None:
         """``peer`` stops taking part: its handles go, and Janus re-offers to those who heard it."""

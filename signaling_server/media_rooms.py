@@ -21,7 +21,7 @@ import msgspec
 
 from protocol import ErrorCode, ErrorReported, MediaMode, MediaRequest, MediaSwitched, limits
 
-from .effects import Effect, MediaClosed, MediaDropped, MediaRequested, Send
+from .effects import Effect, MediaClosed, MediaDropped, MediaRequested, MediaResumed, Send
 from .model import ConnId, PeerId, Place
 
 log = logging.getLogger("voxroom.server.rooms")
@@ -59,9 +59,11 @@ class MediaRooms:
 
     def joined(self, place: Place, asked: bool, places: Collection[Place]) -> tuple[MediaMode, list[Effect]]:
         """``place`` joined or resumed (``places``: its room's, itself included): its ``joined.media``
-        and what follows its ``joined``."""
+        and what follows its ``joined``: a resumed place that takes part gets what it missed meanwhile."""
         effects: list[Effect] = []
-        if asked:
+        if asked and self._takes_part(place):
+            effects.append(MediaResumed(place.room, place.peer_id))
+        elif asked:
             self._asking.add(place.peer_id)
         elif self._takes_part(place):  # resumed from an app that cannot: its Janus side goes
             self._asking.discard(place.peer_id)

@@ -33,6 +33,7 @@ from .effects import (
     MediaDropped,
     MediaEffect,
     MediaRequested,
+    MediaResumed,
     PauseReading,
     PostChat,
     SaveBan,
@@ -262,7 +263,7 @@ class Relay:
                     saves.setdefault(effect.room, []).append(self.store.submit(Store.save_ban, effect.ban))
                 case PauseReading():
                     self._pause_reading(effect.conn, effect.seconds)
-                case MediaRequested() | MediaDropped() | MediaClosed():
+                case MediaRequested() | MediaDropped() | MediaResumed() | MediaClosed():
                     if self.media is not None:
                         self.media(effect)
                 case Close():
@@ -289,7 +290,7 @@ class Relay:
                 return effect.conn in self._conns
             case PostChat() | SavePlace() | DropPlace() | SaveBan():
                 return False
-            case MediaRequested() | MediaDropped() | MediaClosed():
+            case MediaRequested() | MediaDropped() | MediaResumed() | MediaClosed():
                 return False  # --media-server is refused with --redis
             case _:
                 assert_never(effect)
@@ -298,8 +299,8 @@ class Relay:
 
     def send_to_peer(self, room: str, peer: PeerId, message: msgspec.Struct) -> None:
         conn = self.hub.conn_of(room, peer)
-        if conn is not None:
-            self._deliver((conn,), message)
+        if conn is not None:  # in the room's lane: after a resumed client's ``joined``
+            self._enqueue(room, None, self._sender((conn,), message))
 
     def media_lost(self) -> None:
         self.run(self.hub.media_lost(), time.perf_counter())

@@ -8,12 +8,12 @@ room's Janus side goes.
 from typing import Any
 
 from protocol import ErrorReported, MediaMode, MediaSwitched, PublishMedia
-from signaling_server.effects import Effect, MediaClosed, MediaDropped, MediaRequested, Send
+from signaling_server.effects import Effect, MediaClosed, MediaDropped, MediaRequested, MediaResumed, Send
 from signaling_server.hub import Hub
 from signaling_server.media_rooms import UNREACHABLE, UNSUPPORTED, over_limit
 from signaling_server.model import ConnId, PeerId
 
-from .test_hub import GRACE, T0, A, B, C, D, E, join, join_effects, make_hub, only_error, send
+from .test_hub import GRACE, T0, A, B, C, D, E, join, join_effects, joined_of, make_hub, only_error, send
 
 SDP = "v=0\r\n"
 URL = "ws://198.18.21.1:8188"
@@ -28,7 +28,7 @@ def media_effects(effects: list[Effect]) -> list[Effect]:
     return [
         e
         for e in effects
-        if isinstance(e, MediaRequested | MediaDropped | MediaClosed)
+        if isinstance(e, MediaRequested | MediaDropped | MediaResumed | MediaClosed)
         or (isinstance(e, Send) and isinstance(e.message, MediaSwitched | ErrorReported))
     ]
 
@@ -140,7 +140,9 @@ def test_a_resumed_place_is_told_the_mode_again_and_may_change_its_mind() -> Non
     hub = media_hub(mesh_limit=0)
     first = join(hub, A, "ann", media_server=True)
     hub.closed(A, T0)
-    again = join(hub, B, "ann", media_server=True, resume=first.resume)
+    resumed = join_effects(hub, B, "ann", media_server=True, resume=first.resume)
+    assert media_effects(resumed) == [MediaResumed("lobby", PeerId("p1"))]  # the offer it missed, again
+    again = joined_of(resumed)
     assert (again.resumed, again.media) == (True, MediaMode.SERVER)
     hub.closed(B, T0)
     old = join_effects(hub, C, "ann", resume=again.resume)  # the same place, from an app without it

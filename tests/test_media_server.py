@@ -63,13 +63,16 @@ class Member:
         self._reader = asyncio.create_task(self._read())
         return joined
 
-    async def resume(self, url: str, room: str, name: str) -> dict[str, Any]:
-        """Lose the signaling connection (not the media ones) and resume the place on a new one."""
+    async def away(self) -> None:
+        """Lose the signaling connection (not the media ones): the place is in its grace."""
         assert self._reader is not None
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
         await self.client.close()
+
+    async def resume(self, url: str, room: str, name: str) -> dict[str, Any]:
+        """Resume the place (after ``away``) on a new signaling connection."""
         self.client = await Client.open(url)
         return await self.join(room, name, media_server=True, resume=self.token)
 
@@ -191,15 +194,24 @@ async def test_each_member_hears_every_other_voice_of_its_room_by_peer_and_not_i
         assert set(ann.streams.values()) == {bob.id, cid.id}
         assert set(fay.streams.values()) == {eve.id}  # another room's voices are never offered
         assert set(eve.streams.values()) == {fay.id}
-        await ann.client.send({"type": "leave"})
-        async with asyncio.timeout(TIMEOUT_S):  # Janus re-offers without ann's stream
-            while set(cid.streams.values()) != {bob.id}:
+        await cid.away()
+        dan = await member(made, server)  # a voice arrives while cid is away: its offer to cid is lost
+        await dan.join("lobby", "dan", media_server=True)
+        await dan.publish(550.0)
+        async with asyncio.timeout(TIMEOUT_S):
+            while dan.id not in bob.streams.values():  # offered to bob, so to cid as well
                 await asyncio.sleep(0.1)
         resumed = await cid.resume(server.url, "lobby", "cid")
         assert (resumed["resumed"], resumed["media"]) == (True, "server")
         before = cid.heard.seconds(bob.id)
+        missed = await cid.hears({dan.id})  # the offer it missed, sent again at the resume
+        assert abs(missed[dan.id] - 550.0) <= TOLERANCE_HZ, missed
         async with asyncio.timeout(TIMEOUT_S):  # its Janus handles outlived the connection
             while cid.heard.seconds(bob.id) < before + RECORD_S:
+                await asyncio.sleep(0.1)
+        await ann.client.send({"type": "leave"})
+        async with asyncio.timeout(TIMEOUT_S):  # Janus re-offers without ann's stream
+            while set(cid.streams.values()) != {bob.id, dan.id}:
                 await asyncio.sleep(0.1)
         for name, peaks in heard.items():
             assert ids[name] not in peaks, heard
