@@ -232,6 +232,21 @@ def _chat_sender(engine: Engine) -> Callable[[str], None]:
     return send
 
 
+async def _stay(done: asyncio.Event, duration: float | None) -> None:
+    """Until ``done``, the end of ``duration`` or ^C: each ends the bot alike (it leaves, its WAV is whole).
+
+    ``asyncio.run`` turns ^C (SIGINT) into cancelling this task: taken back here, once.
+    """
+    try:
+        await asyncio.wait_for(done.wait(), duration)
+    except TimeoutError:
+        pass
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+
+
 async def run(args: argparse.Namespace) -> int:
     failed: list[events.ConnectionFailed] = []
     reports: set[asyncio.Task[None]] = set()
@@ -287,8 +302,7 @@ async def run(args: argparse.Namespace) -> int:
     for text in args.say:
         engine.send_chat(text)
     read_lines(_chat_sender(engine))
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done.wait(), args.duration)
+    await _stay(done, args.duration)
     for report in list(reports):
         report.cancel()
     if failed:

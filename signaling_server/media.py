@@ -396,6 +396,7 @@ class MediaServer:
             answer = await asyncio.wait_for(member.answer, OFFER_TIMEOUT_S)
             member.unanswered = None  # the client has it
             await member.subscriber.message({"request": "start"}, _jsep("answer", answer))
+            log.info("media answered room=%s peer=%s", name, member.peer)
         except TimeoutError:
             log.info("media offer unanswered room=%s peer=%s", name, member.peer)
         except _GoneError:
