@@ -95,7 +95,7 @@ async def test_voice_off_leaves_the_media_server_s_call_and_voice_on_publishes_a
     await b.hears(400.0)
 
 
-async def test_a_mesh_call_moves_to_the_media_server_as_a_third_voice_joins(
+async def test_a_mesh_call_moves_to_the_media_server_as_a_third_and_a_fourth_voice_join(
     media_server: MediaServers, bots: BotFactory
 ) -> None:
     server = await media_server_on(media_server, mesh_limit=2)
@@ -109,6 +109,9 @@ async def test_a_mesh_call_moves_to_the_media_server_as_a_third_voice_joins(
     c = await bots("c", url=server.url)
     await until(lambda: through_media_server(a, b, c), timeout=20)
     await c.hears(400.0, 600.0, seconds=1.0)
+    d = await bots("d", url=server.url)  # already on the media server: it only grows
+    await until(lambda: through_media_server(a, b, c, d), timeout=20)
+    await d.hears(400.0, 600.0, seconds=1.0)
     await a.record(2.0)  # and on a while longer
     for bot, mark, tone in ((a, marks[0], 600.0), (b, marks[1], 400.0)):
         heard = bot.recorder.since(mark)
