@@ -5,7 +5,7 @@ voxroom-bot runs it: a tone for a talker, a muted microphone (the uplink
 sends encoded silence, as the app does) for the others. The bench sends one
 JSON line per question and reads one JSON line back:
 
-- ``status``: per engine its peer id, call path, peers connected, when each
+- ``status``: per engine its peer id, whether it joined with voice, call path, peers connected, when each
   peer was first connected (``time.monotonic()``, one clock for every process
   on the machine) and when audio was first audible in its playout;
 - ``counters``: this process's CPU seconds and bytes on the wire summed over
@@ -79,6 +79,7 @@ class Member:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self.voice = True
         self.connected_at: dict[str, float] = {}
         self.audible = FirstAudio()
         self.audible.arm()
@@ -93,6 +94,7 @@ class Member:
         mode = engine.media_mode
         return {
             "id": engine.self_id,
+            "voice": self.voice,
             "mode": None if mode is None else mode.value,
             "connected": len(engine.connected_peers),
             "connected_at": self.connected_at,
@@ -111,9 +113,17 @@ async def serve(args: argparse.Namespace) -> None:
             source: Source = Tone(300.0 + 37 * (args.index + i), -12.0) if talks else Silence()
             audio = ClockedPacedAudio(source, on_render=member.audible.feed)
             started = time.monotonic()
-            member.engine = await join(
-                pool, args.url, args.room, f"{args.name}-{i}", audio, on_event=member.on_event
-            )
+            member.voice = i < args.engines - args.voice_off
+            if member.voice:
+                member.engine = await join(
+                    pool, args.url, args.room, f"{args.name}-{i}", audio, on_event=member.on_event
+                )
+            else:  # in the room for its chat, out of the call
+                member.engine = Engine(
+                    args.url, args.room, f"{args.name}-{i}", audio, member.on_event, voice=False
+                )
+                pool.append(member.engine)
+                await member.engine.start()
             member.engine.set_muted(not talks)
             print(json.dumps({"joined": i, "sent_at": started}), flush=True)
         while line := await reader.readline():
@@ -140,6 +150,7 @@ def main() -> int:
     p.add_argument("--index", type=int, default=0, help="of this process's first engine, for its tone")
     p.add_argument("--engines", type=int, default=1)
     p.add_argument("--talkers", type=int, default=0, help="the first this many engines play a tone")
+    p.add_argument("--voice-off", type=int, default=0, help="the last this many engines join with voice off")
     p.add_argument("--max-s", type=float, default=300.0)
     _register_connections()
     asyncio.run(bounded(p.parse_args()))
