@@ -163,6 +163,7 @@ class MediaLink:
             self._close_receiver()
             pc = self._receiver = self._connection("receiving")
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        _route_offered_ssrcs(pc)
         self._peer_of_mid = {stream.mid: stream.peer for stream in streams}
         for peer_id in [p for p in self._inputs if p not in self._peer_of_mid.values()]:
             del self._inputs[peer_id]
@@ -226,6 +227,28 @@ class MediaLink:
             closing = asyncio.create_task(_close_pc(pc))
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
+
+
+def _route_offered_ssrcs(pc: RTCPeerConnection) -> None:
+    """Route each stream by the SSRC the latest offer names for it, not only the first one's.
+
+    Janus gives a departed voice's stream (its mid) to the next newcomer,
+    whose packets carry a new SSRC; aiortc 1.16 tells its RTP router a
+    receiver's SSRC once (``RTCRtpReceiver.receive`` runs once), and drops
+    packets of an unknown SSRC when several streams share the payload type.
+    So each started receiver is registered again with the offer's parameters,
+    through two private names (aiortc is pinned; the media calls test that
+    reuses a stream fails if they change).
+    """
+    remote_rtp = pc._RTCPeerConnection__remoteRtp  # type: ignore[attr-defined]
+    for transceiver in pc.getTransceivers():
+        receiver, transport = transceiver.receiver, transceiver.receiver.transport
+        if transport is None or not receiver._RTCRtpReceiver__started:  # type: ignore[attr-defined]
+            continue  # registered when it starts, with the offer's SSRC
+        table = transport._rtp_router.ssrc_table
+        for ssrc in [ssrc for ssrc, owner in table.items() if owner is receiver]:
+            del table[ssrc]
+        transport._register_rtp_receiver(receiver, remote_rtp(transceiver))
 
 
 def _ufrag(sdp: str) -> str | None:

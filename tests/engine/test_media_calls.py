@@ -95,6 +95,24 @@ async def test_voice_off_leaves_the_media_server_s_call_and_voice_on_publishes_a
     await b.hears(400.0)
 
 
+async def test_a_voice_that_takes_a_freed_stream_is_heard_by_those_who_stayed(
+    media_server: MediaServers, bots: BotFactory
+) -> None:
+    """Janus gives a departed voice's stream (its mid) to the next newcomer, with a new SSRC."""
+    server = await media_server_on(media_server, mesh_limit=0)
+    a = await bots("a", url=server.url)
+    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    c = await bots("c", Tone(400, TONE_DBFS), url=server.url)
+    await until(lambda: through_media_server(a, b, c), timeout=20)
+    await a.hears(400.0, 600.0, seconds=1.0)
+    await c.engine.leave()
+    await until(lambda: through_media_server(a, b), timeout=20)
+    d = await bots("d", Tone(800, TONE_DBFS), url=server.url)
+    await until(lambda: through_media_server(a, b, d), timeout=20)
+    await a.hears(600.0, 800.0, seconds=1.0)
+    await b.hears(800.0)
+
+
 async def test_a_mesh_call_moves_to_the_media_server_as_a_third_and_a_fourth_voice_join(
     media_server: MediaServers, bots: BotFactory
 ) -> None:
