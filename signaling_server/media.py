@@ -168,34 +168,20 @@ class MediaServer:
         """
         said = False
         while True:
+            client = None
             try:
                 client = await JanusClient.connect(self.url, api_secret=self._api_secret)
-            except (*_FAILURES, ValueError) as exc:
-                log.log(
-                    logging.DEBUG if said else logging.WARNING,
-                    "media server unreachable url=%s: %s",
-                    self.url,
-                    exc,
-                )
-                if not said:
-                    self._clients.media_lost()
-                said = True
-                await asyncio.sleep(RECONNECT_S)
-                continue
-            try:
                 session = await client.create_session()
                 self._control = await session.attach(VIDEOROOM)
-            except (*_FAILURES, JanusError) as exc:
-                log.log(
-                    logging.DEBUG if said else logging.ERROR,
-                    "media server refused a session url=%s: %s",
-                    self.url,
-                    exc,
-                )
+            except (*_FAILURES, JanusError, ValueError) as exc:
+                what = "refused a session" if client is not None else "unreachable"
+                level = logging.DEBUG if said else logging.WARNING if client is None else logging.ERROR
+                log.log(level, "media server %s url=%s: %s", what, self.url, exc)
                 if not said:
                     self._clients.media_lost()
                 said = True
-                await client.close()
+                if client is not None:
+                    await client.close()
                 await asyncio.sleep(RECONNECT_S)
                 continue
             self._session, said = session, False
