@@ -37,6 +37,16 @@ async def media_server_on(media_server: MediaServers, mesh_limit: int) -> Runnin
     return server
 
 
+async def talking_pair(
+    media_server: MediaServers, bots: BotFactory, mesh_limit: int
+) -> tuple[RunningServer, Bot, Bot]:
+    """A server with ``mesh_limit`` and two bots in its room, ``a`` at 400 Hz and ``b`` at 600 Hz."""
+    server = await media_server_on(media_server, mesh_limit)
+    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
+    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    return server, a, b
+
+
 def through_media_server(*bots: Bot) -> bool:
     """Every bot hears every other through the media server, and none keeps a mesh call."""
     return all(
@@ -59,9 +69,7 @@ def longest_quiet_run(frames: np.ndarray) -> int:
 async def test_three_engines_hear_each_other_through_the_media_server(
     media_server: MediaServers, bots: BotFactory
 ) -> None:
-    server = await media_server_on(media_server, mesh_limit=0)
-    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
-    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    server, a, b = await talking_pair(media_server, bots, mesh_limit=0)
     c = await bots("c", url=server.url)  # listens (sends silence)
     await until(lambda: through_media_server(a, b, c), timeout=20)
     await a.hears(600.0)
@@ -82,9 +90,7 @@ async def test_three_engines_hear_each_other_through_the_media_server(
 async def test_voice_off_leaves_the_media_server_s_call_and_voice_on_publishes_again(
     media_server: MediaServers, bots: BotFactory
 ) -> None:
-    server = await media_server_on(media_server, mesh_limit=0)
-    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
-    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    _, a, b = await talking_pair(media_server, bots, mesh_limit=0)
     await until(lambda: through_media_server(a, b), timeout=20)
     a.engine.set_voice(False)
     await until(lambda: not a.engine.connected_peers and not b.engine.connected_peers)
@@ -116,9 +122,7 @@ async def test_a_voice_that_takes_a_freed_stream_is_heard_by_those_who_stayed(
 async def test_a_mesh_call_moves_to_the_media_server_as_a_third_and_a_fourth_voice_join(
     media_server: MediaServers, bots: BotFactory
 ) -> None:
-    server = await media_server_on(media_server, mesh_limit=2)
-    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
-    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    server, a, b = await talking_pair(media_server, bots, mesh_limit=2)
     await until(lambda: len(a.engine.connected_peers) == len(b.engine.connected_peers) == 1)
     assert a.engine.media_mode is MediaMode.MESH
     await a.hears(600.0)
@@ -143,9 +147,7 @@ async def test_a_mesh_call_moves_to_the_media_server_as_a_third_and_a_fourth_voi
 async def test_a_small_room_falls_back_to_the_mesh_when_janus_dies(
     media_server: MediaServers, bots: BotFactory
 ) -> None:
-    server = await media_server_on(media_server, mesh_limit=2)
-    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
-    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    server, a, b = await talking_pair(media_server, bots, mesh_limit=2)
     c = await bots("c", url=server.url)
     await until(lambda: through_media_server(a, b, c), timeout=20)
     await c.engine.leave()  # two voices: small enough for the mesh
@@ -159,9 +161,7 @@ async def test_a_small_room_falls_back_to_the_mesh_when_janus_dies(
 async def test_a_big_room_waits_for_janus_and_publishes_again_when_it_is_back(
     media_server: MediaServers, bots: BotFactory
 ) -> None:
-    server = await media_server_on(media_server, mesh_limit=0)
-    a = await bots("a", Tone(400, TONE_DBFS), url=server.url)
-    b = await bots("b", Tone(600, TONE_DBFS), url=server.url)
+    _, a, b = await talking_pair(media_server, bots, mesh_limit=0)
     await until(lambda: through_media_server(a, b), timeout=20)
     await asyncio.to_thread(media_server.janus.kill)
     await a.heard_until(lambda heard: band_db(heard, 600.0) < TONE_RMS_DBFS - 30)
