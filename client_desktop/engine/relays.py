@@ -23,6 +23,7 @@ The choice (``choose``) is pure; ``probe`` and ``RelayChoice`` are the I/O.
 """
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Mapping, Sequence
@@ -174,10 +175,11 @@ def unusable(urls: Sequence[TurnUrl], probed: Mapping[TurnUrl, Probed]) -> Relay
 async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> RelayFailure | None:
     """Allocate a relay through ``url`` and give it back: None when that worked, else why not."""
     shown = str(url)
+    given_back = asyncio.get_running_loop().create_future()
     try:
         async with asyncio.timeout(timeout_s):
             transport, _ = await create_turn_endpoint(
-                asyncio.DatagramProtocol,
+                lambda: _GivenBack(given_back),
                 server_addr=(url.host, url.port),
                 username=url.username,
                 password=url.credential,
@@ -197,8 +199,22 @@ async def probe(url: TurnUrl, timeout_s: float = PROBE_TIMEOUT_S) -> RelayFailur
         return RelayFailure(shown, RelayTrouble.CONNECTION_REFUSED)
     except OSError as exc:
         return RelayFailure(shown, RelayTrouble.UNREACHABLE, exc.strerror or str(exc))
-    transport.close()  # deletes the allocation
+    transport.close()  # deletes the allocation, then closes the connection to the relay
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await given_back  # not left to a loop that may end before it (the connection would leak)
     return None
+
+
+class _GivenBack(asyncio.DatagramProtocol):
+    """Tells when a probe's allocation is deleted and its connection closed (aioice's ``connection_lost``)."""
+
+    def __init__(self, done: "asyncio.Future[None]") -> None:
+        self._done = done
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._done.done():
+            self._done.set_result(None)
 
 
 class RelayChoice:
