@@ -123,10 +123,7 @@ async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
         await until(lambda: any(isinstance(e, events.AudioDeviceFailed) for e in log), timeout=5.0)
         failure = next(e for e in log if isinstance(e, events.AudioDeviceFailed))
         assert failure.fallback == ""
-        # Each direction is found stalled on its own watchdog turn: the one that called back last may be a
-        # turn (half a second) behind the first failure.
-        await until(lambda: not audio.running, timeout=5.0)
-        assert all(e.fallback == "" for e in log if isinstance(e, events.AudioDeviceFailed))
+        assert not audio.running
         engine.send_chat("no audio, still talking")
         assert (await other.expect("chat"))["text"] == "no audio, still talking"
         await engine.close()
