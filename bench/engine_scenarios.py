@@ -11,7 +11,7 @@ import random
 import resource
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 
 import numpy as np
@@ -63,7 +63,7 @@ async def m2e_memory(plan: Plan) -> MemoryResult:
             phase_s = i * FRAME_S / plan.phases
             track = ClickTrack(plan.clicks_per_phase, random.Random(i))
             sent_at, heard_at = Onsets(), Onsets()
-            delays += await _m2e_call(server.url, f"m2e-{i}", phase_s, track, sent_at, heard_at)
+            delays += await m2e_call(server.url, f"m2e-{i}", phase_s, track, sent_at, heard_at)
             latencies += pair(sent_at.times, heard_at.times)
             sent, heard = sent + len(sent_at.times), heard + len(heard_at.times)
     return MemoryResult(
@@ -74,20 +74,33 @@ async def m2e_memory(plan: Plan) -> MemoryResult:
     )
 
 
-async def _m2e_call(
-    url: str, room: str, phase_s: float, track: ClickTrack, sent: Onsets, heard: Onsets
+def one_peer_delay(engine: Engine) -> list[float | None]:
+    """The playout delay of the engine's one peer (None before its voice arrived)."""
+    return [playout_delay_ms(engine)]
+
+
+async def m2e_call(
+    url: str,
+    room: str,
+    phase_s: float,
+    track: ClickTrack,
+    sent: Onsets,
+    heard: Onsets,
+    *,
+    connect_s: float = 15.0,
+    delays_of: Callable[[Engine], Sequence[float | None]] = one_peer_delay,
 ) -> list[float | None]:
-    """One call: A plays ``track``; returns B's playout delay sampled while the clicks ran."""
+    """One call: A plays ``track``; returns B's playout delay (``delays_of``) sampled while the clicks ran."""
     delays: list[float | None] = []
     async with engine_pool() as pool:
         await join(pool, url, room, "a", ClockedPacedAudio(track, 0.0, on_capture=sent.feed))
         b = await join(pool, url, room, "b", ClockedPacedAudio(Silence(), phase_s, on_render=heard.feed))
-        await until(all_connected(pool), 15, "call")
+        await until(all_connected(pool), connect_s, "call")
         await asyncio.sleep(SETTLE_S)
         track.arm()
         while not track.done:
             await asyncio.sleep(SAMPLE_EVERY_S)
-            delays.append(playout_delay_ms(b))
+            delays += delays_of(b)
         await asyncio.sleep(MAX_LATENCY_S + 0.1)  # the last click's way through
     return delays
 

@@ -44,14 +44,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # a script in bench/: the packages live one level up
 
 import msgspec  # noqa: E402
-from engine_audio import ClockedPacedAudio  # noqa: E402
-from engine_calls import SETTLE_S as PLAYOUT_SETTLE_S  # noqa: E402
-from engine_calls import all_connected, engine_pool, join, until  # noqa: E402
-from engine_clicks import MAX_LATENCY_S, ClickTrack, Onsets, pair  # noqa: E402
+from engine_clicks import ClickTrack, Onsets, pair  # noqa: E402
+from engine_scenarios import m2e_call  # noqa: E402
 from janus_bench import proc_cpu_s  # noqa: E402
 from vxbench_machine import machine, machine_cpu  # noqa: E402
 
-from client_desktop.engine.media import Silence  # noqa: E402
+from client_desktop.engine.engine import Engine  # noqa: E402
 from client_desktop.engine.pcm import FRAME_S  # noqa: E402
 from signaling_server.app import RunningServer  # noqa: E402
 from tests.support.media_site import API_SECRET, janus_beside_us, missing  # noqa: E402
@@ -230,27 +228,11 @@ async def room(servers: dict[str, RunningServer], janus_pid: int, path: str, n: 
     )
 
 
-async def m2e_call(
-    url: str, room: str, phase_s: float, track: ClickTrack, sent: Onsets, heard: Onsets
-) -> list[float]:
-    """A plays ``track``, B listens on a clock ``phase_s`` off A's; B's playout delay while the clicks ran.
-
-    Unlike bench/engine_scenarios.py's call, a moment when B hears nobody (a loaded box's reconnect)
-    is skipped in the delays rather than fatal: its clicks are then missing from the count heard.
-    """
-    delays: list[float] = []
-    async with engine_pool() as pool:
-        await join(pool, url, room, "a", ClockedPacedAudio(track, 0.0, on_capture=sent.feed))
-        b = await join(pool, url, room, "b", ClockedPacedAudio(Silence(), phase_s, on_render=heard.feed))
-        await until(all_connected(pool), 30, "call")
-        await asyncio.sleep(PLAYOUT_SETTLE_S)
-        track.arm()
-        while not track.done:
-            await asyncio.sleep(0.1)
-            stats = [b.playout_stats(peer) for peer in b.connected_peers]
-            delays += [x.delay_ms for x in stats if x is not None]
-        await asyncio.sleep(MAX_LATENCY_S + 0.1)  # the last click's way through
-    return delays
+def heard_delays(engine: Engine) -> list[float]:
+    """The playout delays of the peers the engine hears now: none at a moment it hears nobody (a loaded
+    box's reconnect), which is skipped rather than fatal, its clicks then missing from the count heard."""
+    stats = [engine.playout_stats(peer) for peer in engine.connected_peers]
+    return [x.delay_ms for x in stats if x is not None]
 
 
 async def mouth_to_ear(server: RunningServer, path: str, phases: int, clicks: int) -> Mouth:
@@ -260,9 +242,11 @@ async def mouth_to_ear(server: RunningServer, path: str, phases: int, clicks: in
     for i in range(phases):
         track = ClickTrack(clicks, random.Random(i))
         sent_at, heard_at = Onsets(), Onsets()
-        delays += await m2e_call(
-            server.url, f"m2e-{path}-{i}", i * FRAME_S / phases, track, sent_at, heard_at
+        room, phase_s = f"m2e-{path}-{i}", i * FRAME_S / phases
+        sampled = await m2e_call(
+            server.url, room, phase_s, track, sent_at, heard_at, connect_s=30.0, delays_of=heard_delays
         )
+        delays += [d for d in sampled if d is not None]
         latencies += pair(sent_at.times, heard_at.times)
         sent += len(sent_at.times)
     return Mouth(
