@@ -406,11 +406,14 @@ class Hub:
 
     def media_lost(self) -> list[Effect]:
         """The media shell lost the media server: rooms on it fall back to the mesh or wait (media_rooms)."""
-        return self.media.lost({name: room.places.values() for name, room in self._rooms.items()})
+        return self.media.lost(self._places_by_room())
 
     def media_reached(self) -> list[Effect]:
         """The media shell has a session with the media server: the rooms waiting for it move to it."""
-        return self.media.reached({name: room.places.values() for name, room in self._rooms.items()})
+        return self.media.reached(self._places_by_room())
+
+    def _places_by_room(self) -> dict[str, Collection[Place]]:
+        return {name: room.places.values() for name, room in self._rooms.items()}
 
     def closed(self, conn: ConnId, now: float) -> list[Effect]:
         """``conn`` is gone without ``leave``: its place waits out the grace period."""
