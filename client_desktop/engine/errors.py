@@ -6,19 +6,19 @@
   └── ``TlsFailed``         the secure connection failed, usually an untrusted certificate
 """
 
-from .events import FailureCode
+from .events import FailureCode, Reason
 
 
 class SignalingError(Exception):
-    """Could not join; ``message`` is written for people."""
+    """Could not join; ``message``: ours as a code (``LinkProblem``), or the server's own words."""
 
-    def __init__(self, code: FailureCode, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: FailureCode, message: Reason) -> None:
+        super().__init__(str(message))
         self.code = code
         self.message = message
 
     @staticmethod
-    def of(code: FailureCode, message: str) -> "SignalingError":
+    def of(code: FailureCode, message: Reason) -> "SignalingError":
         """The exception of the right kind for ``code``."""
         if code is FailureCode.UNREACHABLE:
             return ServerUnreachable(message)
@@ -34,10 +34,10 @@ class JoinRefused(SignalingError):  # noqa: N818 - named like websockets' Connec
 
 
 class ServerUnreachable(SignalingError):  # noqa: N818
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: Reason) -> None:
         super().__init__(FailureCode.UNREACHABLE, message)
 
 
 class TlsFailed(SignalingError):  # noqa: N818
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: Reason) -> None:
         super().__init__(FailureCode.TLS, message)

@@ -88,11 +88,14 @@ from .events import (
     ConnectionLost,
     FailureCode,
     HistoryPaged,
+    LinkProblem,
+    LinkTrouble,
     MediaModeChanged,
     PeerArrived,
     PeerDeparted,
     PeerUpdated,
     PublishAnswered,
+    Reason,
     RoomJoined,
     RoomModerated,
     ServerError,
@@ -176,7 +179,7 @@ class Refused:
     """The first attempt failed: ``start`` raises this, and the session is closed."""
 
     code: FailureCode
-    message: str
+    message: Reason
 
 
 SessionAction = Connect | Transmit | Disconnect | Emit | Refused
@@ -391,7 +394,7 @@ class Session:
         self.phase, self._deadline = Phase.JOINING, now + self._timeout_s
         return [Transmit(encode(join))]
 
-    def connect_failed(self, code: FailureCode, message: str, now: float) -> list[SessionAction]:
+    def connect_failed(self, code: FailureCode, message: Reason, now: float) -> list[SessionAction]:
         """Opening the connection failed (``unreachable`` or ``tls``)."""
         if self.phase is not Phase.CONNECTING:
             return []
@@ -463,7 +466,7 @@ class Session:
         reason, final = _why_closed(received, sent_code)
         self._frames.clear()
         self._budget_at = None
-        lost = self._paged((), more=True, error=reason) if self._paging is not None else []
+        lost = self._paged((), more=True, error=str(reason)) if self._paging is not None else []
         if final is not None:
             log.info("connection ended for good: %s", reason)
             self._closed()
@@ -476,7 +479,7 @@ class Session:
         if self._deadline is not None and now >= self._deadline:
             self._deadline = None
             if self.phase is Phase.JOINING:
-                message = f"{self._where} did not answer the join within {self._timeout_s:g} s"
+                message = LinkProblem(LinkTrouble.JOIN_UNANSWERED, self._where, seconds=self._timeout_s)
                 return [Disconnect(), *self._failed(FailureCode.UNREACHABLE, message, now)]
             if self.phase is Phase.WAITING:
                 self.phase = Phase.CONNECTING
@@ -499,7 +502,7 @@ class Session:
         log.debug("before joined, ignored: %s", type(message).__name__)
         return []
 
-    def _failed(self, code: FailureCode, message: str, now: float) -> list[SessionAction]:
+    def _failed(self, code: FailureCode, message: Reason, now: float) -> list[SessionAction]:
         """An attempt failed: refuse ``start``, wait and try again, or give up for good."""
         if not self._ever_joined:
             self._closed()
@@ -511,7 +514,7 @@ class Session:
         self._closed()
         return [Emit(ConnectionFailed(code, message))]
 
-    def _wait(self, reason: str, now: float) -> list[SessionAction]:
+    def _wait(self, reason: Reason, now: float) -> list[SessionAction]:
         delay = self._backoff[min(self._attempt, len(self._backoff) - 1)] * (1.0 + self._jitter())
         self._attempt += 1
         self.phase, self._deadline = Phase.WAITING, now + delay
@@ -635,32 +638,30 @@ class Session:
         self._frames.clear()
 
 
-def _join_closed(received: tuple[int, str] | None, where: str) -> tuple[FailureCode, str]:
+def _join_closed(received: tuple[int, str] | None, where: str) -> tuple[FailureCode, LinkProblem]:
     """The server closed before ``joined``: a refusal said by close code, or a lost connection."""
     if received is not None:
         code, reason = received
         if code == CloseCode.TRY_AGAIN_LATER:
-            return FailureCode.SERVER_FULL, "the server is full, try again later"
+            return FailureCode.SERVER_FULL, LinkProblem(LinkTrouble.SERVER_FULL)
         if code == CloseCode.POLICY_VIOLATION and reason in _REFUSALS:
-            return _REFUSALS[reason], f"the server refused to join: {reason}"
-    return FailureCode.UNREACHABLE, f"{where} closed the connection before the room was joined"
+            return _REFUSALS[reason], LinkProblem(LinkTrouble.JOIN_REFUSED, detail=reason)
+    return FailureCode.UNREACHABLE, LinkProblem(LinkTrouble.CLOSED_BEFORE_JOIN, where)
 
 
-def _why_closed(received: tuple[int, str] | None, sent_code: int | None) -> tuple[str, FailureCode | None]:
-    """For people: why the connection ended; and the failure when it must not be retried."""
+def _why_closed(
+    received: tuple[int, str] | None, sent_code: int | None
+) -> tuple[LinkProblem, FailureCode | None]:
+    """Why the connection ended; and the failure when it must not be retried."""
     if received is None:
         if sent_code == CloseCode.INTERNAL_ERROR:
-            return "the server stopped answering (ping timeout)", None
-        return "the connection was lost", None
+            return LinkProblem(LinkTrouble.PING_TIMEOUT), None
+        return LinkProblem(LinkTrouble.LOST), None
     code, reason = received
     if code == AppCloseCode.SUPERSEDED:
-        return (
-            "this place was taken over by another connection (joined again elsewhere?)",
-            FailureCode.SUPERSEDED,
-        )
+        return LinkProblem(LinkTrouble.SUPERSEDED), FailureCode.SUPERSEDED
     if code in _REMOVED:
-        return f"a moderator removed you from the room{f': {reason}' if reason else ''}", _REMOVED[code]
+        return LinkProblem(LinkTrouble.REMOVED, detail=reason), _REMOVED[code]
     if code == CloseCode.GOING_AWAY:
-        return "the server is restarting", None
-    detail = f": {reason}" if reason else ""
-    return f"the server closed the connection (code {code}{detail})", None
+        return LinkProblem(LinkTrouble.RESTARTING), None
+    return LinkProblem(LinkTrouble.CLOSED, detail=str(code), reason=reason), None

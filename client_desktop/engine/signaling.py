@@ -24,7 +24,7 @@ from websockets.uri import parse_uri
 from protocol import Join, MediaRequest, ModRequest, Peer, limits
 
 from .errors import ServerUnreachable, SignalingError, TlsFailed
-from .events import RoomJoined, SessionEventSink
+from .events import LinkProblem, LinkTrouble, RoomJoined, SessionEventSink
 from .session import (
     DEFAULT_BACKOFF_S,
     DEFAULT_JITTER,
@@ -305,28 +305,28 @@ class SignalingClient:
                 **extra,
             )
         except ssl_module.SSLCertVerificationError as exc:
-            raise TlsFailed(
-                f"the certificate of {where} is not trusted ({exc.verify_message}); "
-                "if this is your own server, install its certificate or its CA"
-            ) from exc
+            raise TlsFailed(LinkProblem(LinkTrouble.UNTRUSTED, where, exc.verify_message)) from exc
         except ssl_module.SSLError as exc:
-            raise TlsFailed(f"the secure connection to {where} failed ({exc.reason or exc})") from exc
+            raise TlsFailed(LinkProblem(LinkTrouble.TLS_FAILED, where, exc.reason or str(exc))) from exc
         except ConnectionRefusedError as exc:
-            raise ServerUnreachable(f"{where} refused the connection: is the server running?") from exc
+            raise ServerUnreachable(LinkProblem(LinkTrouble.REFUSED, where)) from exc
         except socket.gaierror as exc:
-            raise ServerUnreachable(f"cannot find the server {where} ({exc.strerror})") from exc
-        except TimeoutError as exc:
-            raise ServerUnreachable(f"no answer from {where} within {self._timeout_s:g} s") from exc
-        except OSError as exc:
-            raise ServerUnreachable(f"cannot reach {where} ({exc.strerror or exc})") from exc
-        except InvalidStatus as exc:
-            status = exc.response.status_code
             raise ServerUnreachable(
-                f"{where} answered HTTP {status}, not a voice room; "
-                f"check the address (it ends in {limits.WS_PATH})"
+                LinkProblem(LinkTrouble.NOT_FOUND, where, exc.strerror or str(exc))
             ) from exc
+        except TimeoutError as exc:
+            raise ServerUnreachable(
+                LinkProblem(LinkTrouble.NO_ANSWER, where, seconds=self._timeout_s)
+            ) from exc
+        except OSError as exc:
+            raise ServerUnreachable(
+                LinkProblem(LinkTrouble.UNREACHABLE, where, exc.strerror or str(exc))
+            ) from exc
+        except InvalidStatus as exc:
+            status = str(exc.response.status_code)
+            raise ServerUnreachable(LinkProblem(LinkTrouble.NOT_A_ROOM, where, status)) from exc
         except InvalidHandshake as exc:
-            raise ServerUnreachable(f"{where} does not speak the Voxroom protocol ({exc})") from exc
+            raise ServerUnreachable(LinkProblem(LinkTrouble.NOT_VOXROOM, where, str(exc))) from exc
 
 
 async def _close(ws: ClientConnection) -> None:

@@ -24,9 +24,10 @@ from protocol.text import clean_chat
 from ..engine import events
 from ..engine.device_rules import DeviceList
 from ..engine.errors import SignalingError
-from ..engine.events import FailureCode
+from ..engine.events import FailureCode, LinkProblem, LinkTrouble, Reason
 from ..engine.shapes import AudioOptions, Cue
 from .durations import duration_words
+from .engine_words import device_words, reason_words
 from .preferences import AudioSettings
 from .relay_words import relay_words
 from .stats_poll import StatsPoller, StatsSource
@@ -46,8 +47,9 @@ class JoinProblem(StrEnum):
 JoinFailure = FailureCode | JoinProblem
 
 
-def plain_words(code: FailureCode, message: str) -> str:
+def plain_words(code: FailureCode, reason: Reason) -> str:
     """A sentence for people: never a traceback, never a bare protocol code."""
+    message = _removal(reason) if code in (FailureCode.KICKED, FailureCode.BANNED) else reason_words(reason)
     match code:
         case FailureCode.AUTH_FAILED:
             return QCoreApplication.translate("Bridge", "Wrong password for this server.")
@@ -65,6 +67,10 @@ def plain_words(code: FailureCode, message: str) -> str:
             )
         case FailureCode.BAD_MESSAGE:
             return QCoreApplication.translate("Bridge", "The server did not accept these details.")
+        case FailureCode.BANNED if not message:
+            return QCoreApplication.translate(
+                "Bridge", "A moderator has barred you from this server for a while."
+            )
         case FailureCode.BANNED:
             return QCoreApplication.translate(
                 "Bridge", "A moderator has barred you from this server for a while. ({message})"
@@ -73,6 +79,8 @@ def plain_words(code: FailureCode, message: str) -> str:
             return QCoreApplication.translate(
                 "Bridge", "This room is locked: nobody new may join it for now."
             )
+        case FailureCode.KICKED if not message:
+            return QCoreApplication.translate("Bridge", "A moderator removed you from the room.")
         case FailureCode.KICKED:
             return QCoreApplication.translate(
                 "Bridge", "A moderator removed you from the room. ({message})"
@@ -97,8 +105,18 @@ def plain_words(code: FailureCode, message: str) -> str:
             assert_never(code)
 
 
+def _removal(reason: Reason) -> str:
+    """A moderator's kick or ban: only what they wrote (the sentence says the rest); the server's words
+    when it refused a join."""
+    if isinstance(reason, LinkProblem) and reason.trouble is LinkTrouble.REMOVED:
+        return reason.detail
+    return reason_words(reason)
+
+
 def server_words(error: events.ServerError) -> str:
-    """A non-fatal refusal for people; codes a newer server may add say it in the server's own words."""
+    """A non-fatal refusal for people: ours for every code we know (the server's words as a detail
+    where they add one); codes a newer server may add say it in the server's own words."""
+    said = error.message
     match error.code:
         case ErrorCode.NOT_MODERATOR:
             return QCoreApplication.translate(
@@ -106,11 +124,37 @@ def server_words(error: events.ServerError) -> str:
                 "Only moderators can do that. To moderate, join again with the server's admin password "
                 "(under Advanced).",
             )
-        case ErrorCode.UNKNOWN_TARGET if error.ref in {action.value for action in ModAction}:
+        case ErrorCode.UNKNOWN_TARGET:
             return QCoreApplication.translate("Bridge", "That person is no longer in the room.")
-    return error.message or QCoreApplication.translate(
-        "Bridge", "The server reported a problem ({code})."
-    ).format(code=error.code)
+        case ErrorCode.RATE_LIMITED:
+            return QCoreApplication.translate("Bridge", "You are sending too fast; wait a moment.")
+        case ErrorCode.STORAGE_FAILED:
+            return QCoreApplication.translate(
+                "Bridge", "The server could not save that message; send it again later."
+            )
+        case ErrorCode.BAD_MESSAGE:
+            return QCoreApplication.translate("Bridge", "The server did not accept that ({reason}).").format(
+                reason=said
+            )
+        case ErrorCode.NOT_JOINED | ErrorCode.ALREADY_JOINED:
+            return QCoreApplication.translate(
+                "Bridge", "The server and Voxroom disagree about whether you are in the room ({reason})."
+            ).format(reason=said)
+        case ErrorCode.MEDIA_UNSUPPORTED:
+            return QCoreApplication.translate(
+                "Bridge",
+                "This room's call goes through a media server this version of Voxroom cannot use; "
+                "chat still works.",
+            )
+        case ErrorCode.MEDIA_FAILED:
+            return QCoreApplication.translate(
+                "Bridge", "The call through the server's media server has a problem: {reason}"
+            ).format(reason=said)
+        case code if code in {failure.value for failure in FailureCode}:
+            return plain_words(FailureCode(code), said)
+    return said or QCoreApplication.translate("Bridge", "The server reported a problem ({code}).").format(
+        code=error.code
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,7 +522,7 @@ class Bridge(QObject):
             case events.HistoryPaged():
                 self.history_paged.emit(event)
             case events.ConnectionLost():
-                self.connection_lost.emit(event.reason, event.retry_in_s)
+                self.connection_lost.emit(reason_words(event.reason), event.retry_in_s)
             case events.ConnectionFailed():
                 self.stats.stop()  # final: Retry makes a new engine
                 self.connection_failed.emit(event.code, plain_words(event.code, event.message))
@@ -488,14 +532,7 @@ class Bridge(QObject):
                 self.call_state.emit(event.peer_id, event.state)
                 self.stats.poll()  # show a new path now rather than at the next tick
             case events.AudioDeviceFailed():
-                fallback = event.fallback or QCoreApplication.translate(
-                    "Bridge", "no audio; chat still works"
-                )
-                self.audio_failed.emit(
-                    QCoreApplication.translate(
-                        "Bridge", "Audio device problem: {problem}. Using {fallback}."
-                    ).format(problem=event.message, fallback=fallback)
-                )
+                self.audio_failed.emit(device_words(event))
             case events.RoomModerated():
                 if event.notice.action is ModAction.LOCK_ROOM:
                     self.locked = event.notice.locked

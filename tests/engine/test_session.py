@@ -19,9 +19,12 @@ from client_desktop.engine.events import (
     ConnectionLost,
     FailureCode,
     HistoryPaged,
+    LinkProblem,
+    LinkTrouble,
     PeerArrived,
     PeerDeparted,
     PeerUpdated,
+    Reason,
     RoomJoined,
     RoomModerated,
     ServerError,
@@ -77,6 +80,7 @@ from protocol import (
 T0 = 1000.0
 TIMEOUT = DEFAULT_TIMEOUT_S
 FIRST_DELAY = DEFAULT_BACKOFF_S[0]
+LOST = LinkProblem(LinkTrouble.LOST)
 GAP = 1.0 / PACE_PER_S  # between paced frames once the burst is spent
 JOIN = Join(room="lobby", username="ann")
 BOB = Peer(id="p2", username="bob", muted=False, deafened=False, voice=True)
@@ -267,36 +271,53 @@ def test_a_first_connection_that_fails_is_refused_to_start(code: FailureCode) ->
     assert session.connect_failed(code, "nope", T0) == []  # not connecting any more
 
 
+CLOSED_EARLY = LinkProblem(LinkTrouble.CLOSED_BEFORE_JOIN, "wss://vox")
+
+
 @pytest.mark.parametrize(
-    ("received", "code", "message"),
+    ("received", "code", "message", "english"),
     [
-        ((CloseCode.TRY_AGAIN_LATER, ""), FailureCode.SERVER_FULL, "the server is full, try again later"),
+        (
+            (CloseCode.TRY_AGAIN_LATER, ""),
+            FailureCode.SERVER_FULL,
+            LinkProblem(LinkTrouble.SERVER_FULL),
+            "the server is full, try again later",
+        ),
         (
             (CloseCode.POLICY_VIOLATION, "room-full"),
             FailureCode.ROOM_FULL,
+            LinkProblem(LinkTrouble.JOIN_REFUSED, detail="room-full"),
             "the server refused to join: room-full",
         ),
         (
             (CloseCode.POLICY_VIOLATION, "go away"),
             FailureCode.UNREACHABLE,
+            CLOSED_EARLY,
             "wss://vox closed the connection before the room was joined",
         ),
         (
             (CloseCode.NORMAL_CLOSURE, "room-full"),
             FailureCode.UNREACHABLE,
+            CLOSED_EARLY,
             "wss://vox closed the connection before the room was joined",
         ),
-        (None, FailureCode.UNREACHABLE, "wss://vox closed the connection before the room was joined"),
+        (
+            None,
+            FailureCode.UNREACHABLE,
+            CLOSED_EARLY,
+            "wss://vox closed the connection before the room was joined",
+        ),
     ],
     ids=["try-again-later", "policy-refusal", "policy-other", "normal-close", "no-close-frame"],
 )
 def test_a_close_before_joined_says_why_by_close_code(
-    received: tuple[int, str] | None, code: FailureCode, message: str
+    received: tuple[int, str] | None, code: FailureCode, message: LinkProblem, english: str
 ) -> None:
     session = make_session(where="wss://vox")
     session.start()
     session.opened(T0)
     assert session.connection_closed(received, None, T0) == [Disconnect(), Refused(code, message)]
+    assert str(message) == english
 
 
 def test_a_join_left_unanswered_times_out() -> None:
@@ -306,7 +327,7 @@ def test_a_join_left_unanswered_times_out() -> None:
     assert session.handle_timer(T0 + TIMEOUT - 0.01) == []
     assert session.handle_timer(T0 + TIMEOUT) == [
         Disconnect(),
-        Refused(FailureCode.UNREACHABLE, "the server did not answer the join within 10 s"),
+        Refused(FailureCode.UNREACHABLE, LinkProblem(LinkTrouble.JOIN_UNANSWERED, "the server", seconds=10)),
     ]
 
 
@@ -414,22 +435,38 @@ def test_set_state_sends_the_whole_state_when_joined() -> None:
 
 
 @pytest.mark.parametrize(
-    ("received", "sent_code", "reason"),
+    ("received", "sent_code", "reason", "english"),
     [
-        (None, None, "the connection was lost"),
-        (None, CloseCode.INTERNAL_ERROR, "the server stopped answering (ping timeout)"),
-        ((CloseCode.GOING_AWAY, ""), None, "the server is restarting"),
-        ((CloseCode.NORMAL_CLOSURE, "bye"), None, "the server closed the connection (code 1000: bye)"),
-        ((CloseCode.INTERNAL_ERROR, ""), None, "the server closed the connection (code 1011)"),
+        (None, None, LinkProblem(LinkTrouble.LOST), "the connection was lost"),
+        (
+            None,
+            CloseCode.INTERNAL_ERROR,
+            LinkProblem(LinkTrouble.PING_TIMEOUT),
+            "the server stopped answering (ping timeout)",
+        ),
+        ((CloseCode.GOING_AWAY, ""), None, LinkProblem(LinkTrouble.RESTARTING), "the server is restarting"),
+        (
+            (CloseCode.NORMAL_CLOSURE, "bye"),
+            None,
+            LinkProblem(LinkTrouble.CLOSED, detail="1000", reason="bye"),
+            "the server closed the connection (code 1000: bye)",
+        ),
+        (
+            (CloseCode.INTERNAL_ERROR, ""),
+            None,
+            LinkProblem(LinkTrouble.CLOSED, detail="1011"),
+            "the server closed the connection (code 1011)",
+        ),
     ],
     ids=["lost", "ping-timeout", "restarting", "closed-with-reason", "closed"],
 )
 def test_a_lost_connection_is_retried_after_the_first_delay(
-    received: tuple[int, str] | None, sent_code: int | None, reason: str
+    received: tuple[int, str] | None, sent_code: int | None, reason: LinkProblem, english: str
 ) -> None:
     session = in_room()
     actions = session.connection_closed(received, sent_code, T0 + 5)
     assert actions == [Disconnect(), Emit(ConnectionLost(reason, FIRST_DELAY))]
+    assert str(reason) == english
     assert (session.phase, session.connected) == (Phase.WAITING, False)
     assert session.get_timer() == T0 + 5 + FIRST_DELAY
     assert session.handle_timer(T0 + 5) == []
@@ -440,8 +477,9 @@ def test_a_lost_connection_is_retried_after_the_first_delay(
 def test_superseded_is_final() -> None:
     session = in_room()
     actions = session.connection_closed((AppCloseCode.SUPERSEDED, "superseded"), None, T0)
-    reason = "this place was taken over by another connection (joined again elsewhere?)"
+    reason = LinkProblem(LinkTrouble.SUPERSEDED)
     assert actions == [Disconnect(), Emit(ConnectionFailed(FailureCode.SUPERSEDED, reason))]
+    assert str(reason) == "this place was taken over by another connection (joined again elsewhere?)"
     assert session.phase is Phase.CLOSED
     assert session.get_timer() is None
 
@@ -474,7 +512,7 @@ def test_backoff_delays_are_stretched_by_the_jitter_and_the_last_one_repeats() -
     session = in_room(make_session(jitter=lambda: 0.5, backoff=(1.0, 2.0)))
     assert session.connection_closed(None, None, T0) == [
         Disconnect(),
-        Emit(ConnectionLost("the connection was lost", 1.5)),
+        Emit(ConnectionLost(LOST, 1.5)),
     ]
     now = T0 + 1.5
     for delay in (3.0, 3.0):
@@ -489,7 +527,7 @@ def test_backoff_delays_are_stretched_by_the_jitter_and_the_last_one_repeats() -
 def test_the_reported_delay_is_rounded_to_milliseconds() -> None:
     session = in_room(make_session(jitter=lambda: 1 / 3, backoff=(1.0,)))
     actions = session.connection_closed(None, None, T0)
-    assert actions == [Disconnect(), Emit(ConnectionLost("the connection was lost", 1.333))]
+    assert actions == [Disconnect(), Emit(ConnectionLost(LOST, 1.333))]
     assert session.get_timer() == T0 + 1.0 * (1 + 1 / 3)
 
 
@@ -501,7 +539,7 @@ def test_the_backoff_starts_over_after_a_join() -> None:
     in_room(session, joined(resumed=True), now=at + 2.0)
     assert session.connection_closed(None, None, at + 3) == [
         Disconnect(),
-        Emit(ConnectionLost("the connection was lost", 1.0)),
+        Emit(ConnectionLost(LOST, 1.0)),
     ]
 
 
@@ -514,17 +552,17 @@ def test_the_backoff_starts_over_after_a_join() -> None:
         ),
         (
             lambda s, now: s.connection_closed(None, None, now),
-            "the server closed the connection before the room was joined",
+            LinkProblem(LinkTrouble.CLOSED_BEFORE_JOIN, "the server"),
         ),
         (
             lambda s, now: s.handle_timer(now + TIMEOUT),
-            "the server did not answer the join within 10 s",
+            LinkProblem(LinkTrouble.JOIN_UNANSWERED, "the server", seconds=TIMEOUT),
         ),
     ],
     ids=["server-full", "closed-before-joined", "join-timeout"],
 )
 def test_a_rejoin_that_fails_for_a_passing_reason_waits_and_tries_again(
-    fail: Callable[[Session, float], list[SessionAction]], message: str
+    fail: Callable[[Session, float], list[SessionAction]], message: Reason
 ) -> None:
     session = in_room()
     at = lose(session)
@@ -863,8 +901,9 @@ def test_a_moderated_notice_is_emitted_and_a_server_mute_shows_in_the_peer() -> 
 def test_a_kick_or_a_ban_is_final(code: AppCloseCode, failure: FailureCode) -> None:
     session = in_room()
     actions = session.connection_closed((code, failure.value), None, T0)
-    reason = f"a moderator removed you from the room: {failure.value}"
+    reason = LinkProblem(LinkTrouble.REMOVED, detail=failure.value)
     assert actions == [Disconnect(), Emit(ConnectionFailed(failure, reason))]
+    assert str(reason) == f"a moderator removed you from the room: {failure.value}"
     assert session.phase is Phase.CLOSED
 
 

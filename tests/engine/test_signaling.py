@@ -188,7 +188,7 @@ async def test_each_chat_arrives_once_in_order_across_an_abrupt_drop(
     assert any(e.from_history for e in a.of(ChatReceived))  # some came back through `since`
     assert b.chat_ids() == list(range(1, count + 2))
     lost = a.of(ConnectionLost)
-    assert [(e.reason, e.retry_in_s) for e in lost] == [("the connection was lost", 0.1)]
+    assert [(str(e.reason), e.retry_in_s) for e in lost] == [("the connection was lost", 0.1)]
     again = await a.wait(RoomJoined, 2)
     assert again.resumed is True
     assert again.self_id == alice.self_id == a.of(RoomJoined)[0].self_id
@@ -279,8 +279,8 @@ async def test_backoff_grows_while_the_server_is_down_then_resumes(
     await a.until(lambda: len(a.of(ConnectionLost)) >= 5)
     lost = a.of(ConnectionLost)
     assert [e.retry_in_s for e in lost[:5]] == [*FAST_S, FAST_S[-1]]
-    assert lost[0].reason == "the server is restarting"
-    assert "refused the connection" in lost[1].reason
+    assert str(lost[0].reason) == "the server is restarting"
+    assert "refused the connection" in str(lost[1].reason)
     assert not alice.connected
 
     await make_server(port=port)
@@ -322,7 +322,7 @@ async def test_unreachable_and_wrong_address_raise_server_unreachable(
     with pytest.raises(ServerUnreachable) as unreachable:
         await nobody.start()
     assert unreachable.value.code == "unreachable"
-    assert "refused the connection" in unreachable.value.message
+    assert "refused the connection" in str(unreachable.value.message)
 
     wrong, _ = clients(server.url.replace("/ws", "/chat"), "alice")
     with pytest.raises(ServerUnreachable, match="HTTP 404"):
@@ -347,7 +347,7 @@ async def test_an_untrusted_certificate_is_a_tls_failure(
     with pytest.raises(TlsFailed) as failed:
         await doubter.start()
     assert failed.value.code == "tls"
-    assert "not trusted" in failed.value.message
+    assert "not trusted" in str(failed.value.message)
 
     trusting = ssl.create_default_context()
     ca.configure_trust(trusting)
@@ -464,7 +464,7 @@ async def test_a_ping_timeout_reconnects_and_takes_the_hung_place_over(
     await bob.start()
     bob.send_chat("while alice hangs")
     lost = await a.wait(ConnectionLost, timeout=3)
-    assert lost.reason == "the server stopped answering (ping timeout)"
+    assert str(lost.reason) == "the server stopped answering (ping timeout)"
     net.release()
     again = await a.wait(RoomJoined, 2)
     assert (again.resumed, again.self_id) == (True, first.self_id)

@@ -187,8 +187,10 @@ def test_refusals_are_said_in_plain_words(window: MainWindow, harness: Harness) 
     assert "admin password" in window.room.notice.label.text()
     engine.emit(events.ServerError("unknown-target", "no such peer in this room", "ban"))
     assert window.room.notice.label.text() == "That person is no longer in the room."
+    window.room.notice.hide()
     engine.emit(events.ServerError("unknown-target", "no such peer in this room", "signal"))
-    assert window.room.notice.label.text() == "no such peer in this room"  # not ours to word
+    assert window.room.notice.label.text() == "That person is no longer in the room."  # a known code: ours
+    assert window.room.notice.isVisible()
 
 
 def test_names_stay_plain_text_in_menus_and_dialogs(window: MainWindow, harness: Harness) -> None:

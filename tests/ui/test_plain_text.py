@@ -73,7 +73,8 @@ def test_the_room_name_in_the_title_and_header(window: MainWindow, harness: Harn
 @pytest.mark.parametrize(
     ("event", "expected"),
     [
-        (events.ServerError("rate-limited", MARKUP, None), MARKUP),
+        (events.ServerError("media-failed", MARKUP, None), MARKUP),
+        (events.ServerError("from-a-newer-server", MARKUP, None), MARKUP),
         (
             events.RoomModerated(
                 Moderated(

@@ -218,11 +218,15 @@ def test_an_audio_failure_is_a_notice_not_a_dead_end(window: MainWindow, harness
     assert engine.calls[-1] == ("chat", "still here")
 
 
-def test_a_server_error_is_a_notice_in_the_server_s_words(window: MainWindow, harness: Harness) -> None:
+def test_a_server_error_is_a_notice_in_our_words_or_a_newer_server_s(
+    window: MainWindow, harness: Harness
+) -> None:
     engine = enter(window, harness)
     engine.emit(events.ServerError("rate-limited", "too many messages; wait a moment", None))
     assert window.room.notice.isVisible()
-    assert window.room.notice.label.text() == "too many messages; wait a moment"
+    assert window.room.notice.label.text() == "You are sending too fast; wait a moment."
+    engine.emit(events.ServerError("some-new-code", "a newer server's words", None))
+    assert window.room.notice.label.text() == "a newer server's words"
 
 
 def test_a_moderator_s_action_is_a_notice_in_words(window: MainWindow, harness: Harness) -> None:

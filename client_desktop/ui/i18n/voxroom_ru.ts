@@ -35,12 +35,20 @@
         <translation>Сервер не принял эти данные.</translation>
     </message>
     <message>
+        <source>A moderator has barred you from this server for a while.</source>
+        <translation>Модератор на время закрыл вам доступ к этому серверу.</translation>
+    </message>
+    <message>
         <source>A moderator has barred you from this server for a while. ({message})</source>
         <translation>Модератор временно закрыл вам доступ к этому серверу. ({message})</translation>
     </message>
     <message>
         <source>This room is locked: nobody new may join it for now.</source>
         <translation>Комната заперта: новые участники пока не могут войти.</translation>
+    </message>
+    <message>
+        <source>A moderator removed you from the room.</source>
+        <translation>Модератор удалил вас из комнаты.</translation>
     </message>
     <message>
         <source>A moderator removed you from the room. ({message})</source>
@@ -69,6 +77,30 @@
     <message>
         <source>That person is no longer in the room.</source>
         <translation>Этого участника уже нет в комнате.</translation>
+    </message>
+    <message>
+        <source>You are sending too fast; wait a moment.</source>
+        <translation>Вы отправляете слишком часто; подождите немного.</translation>
+    </message>
+    <message>
+        <source>The server could not save that message; send it again later.</source>
+        <translation>Сервер не смог сохранить это сообщение; отправьте его позже ещё раз.</translation>
+    </message>
+    <message>
+        <source>The server did not accept that ({reason}).</source>
+        <translation>Сервер этого не принял ({reason}).</translation>
+    </message>
+    <message>
+        <source>The server and Voxroom disagree about whether you are in the room ({reason}).</source>
+        <translation>Сервер и Voxroom расходятся в том, находитесь ли вы в комнате ({reason}).</translation>
+    </message>
+    <message>
+        <source>This room&apos;s call goes through a media server this version of Voxroom cannot use; chat still works.</source>
+        <translation>Звонок в этой комнате идёт через медиасервер, с которым эта версия Voxroom работать не умеет; чат работает.</translation>
+    </message>
+    <message>
+        <source>The call through the server&apos;s media server has a problem: {reason}</source>
+        <translation>У звонка через медиасервер сервера проблема: {reason}</translation>
     </message>
     <message>
         <source>The server reported a problem ({code}).</source>
@@ -133,14 +165,6 @@
     <message>
         <source>Cannot open the microphone: {problem}</source>
         <translation>Не удаётся открыть микрофон: {problem}</translation>
-    </message>
-    <message>
-        <source>no audio; chat still works</source>
-        <translation>без звука; чат работает</translation>
-    </message>
-    <message>
-        <source>Audio device problem: {problem}. Using {fallback}.</source>
-        <translation>Проблема со звуковым устройством: {problem}. Используется: {fallback}.</translation>
     </message>
     <message>
         <source>its port is already in use (is Voxroom already hosting, or another program on that port?).</source>
@@ -426,6 +450,145 @@
             <numerusform>%n секунды</numerusform>
             <numerusform>%n секунд</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>EngineWords</name>
+    <message>
+        <source>{where} refused the connection: is the server running?</source>
+        <translation>{where} отклонил соединение: сервер запущен?</translation>
+    </message>
+    <message>
+        <source>cannot find the server {where} ({error})</source>
+        <translation>не удаётся найти сервер {where} ({error})</translation>
+    </message>
+    <message>
+        <source>no answer from {where} within {seconds} s</source>
+        <translation>{where} не ответил за {seconds} с</translation>
+    </message>
+    <message>
+        <source>cannot reach {where} ({error})</source>
+        <translation>не удаётся связаться с {where} ({error})</translation>
+    </message>
+    <message>
+        <source>{where} answered HTTP {status}, not a voice room; check the address (it ends in {path})</source>
+        <translation>{where} ответил HTTP {status}, а не как голосовая комната; проверьте адрес (он оканчивается на {path})</translation>
+    </message>
+    <message>
+        <source>{where} does not speak the Voxroom protocol ({error})</source>
+        <translation>{where} не говорит по протоколу Voxroom ({error})</translation>
+    </message>
+    <message>
+        <source>the certificate of {where} is not trusted ({reason}); if this is your own server, install its certificate or its CA</source>
+        <translation>сертификату {where} нет доверия ({reason}); если это ваш собственный сервер, установите его сертификат или его удостоверяющий центр</translation>
+    </message>
+    <message>
+        <source>the secure connection to {where} failed ({reason})</source>
+        <translation>не удалось установить защищённое соединение с {where} ({reason})</translation>
+    </message>
+    <message>
+        <source>{where} did not answer the join within {seconds} s</source>
+        <translation>{where} не ответил на вход в комнату за {seconds} с</translation>
+    </message>
+    <message>
+        <source>{where} closed the connection before the room was joined</source>
+        <translation>{where} закрыл соединение до входа в комнату</translation>
+    </message>
+    <message>
+        <source>the server is full, try again later</source>
+        <translation>сервер переполнен, попробуйте позже</translation>
+    </message>
+    <message>
+        <source>the server refused the join ({code})</source>
+        <translation>сервер не впустил в комнату ({code})</translation>
+    </message>
+    <message>
+        <source>the connection was lost</source>
+        <translation>соединение потеряно</translation>
+    </message>
+    <message>
+        <source>the server stopped answering</source>
+        <translation>сервер перестал отвечать</translation>
+    </message>
+    <message>
+        <source>the server is restarting</source>
+        <translation>сервер перезапускается</translation>
+    </message>
+    <message>
+        <source>this place was taken over by another connection (joined again elsewhere?)</source>
+        <translation>это место заняло другое соединение (вход из другого окна?)</translation>
+    </message>
+    <message>
+        <source>a moderator removed you from the room: {reason}</source>
+        <translation>модератор удалил вас из комнаты: {reason}</translation>
+    </message>
+    <message>
+        <source>a moderator removed you from the room</source>
+        <translation>модератор удалил вас из комнаты</translation>
+    </message>
+    <message>
+        <source>the server closed the connection (code {code}: {reason})</source>
+        <translation>сервер закрыл соединение (код {code}: {reason})</translation>
+    </message>
+    <message>
+        <source>the server closed the connection (code {code})</source>
+        <translation>сервер закрыл соединение (код {code})</translation>
+    </message>
+    <message>
+        <source>{first} and {second}</source>
+        <translation>{first} и {second}</translation>
+    </message>
+    <message>
+        <source>Audio device problem: {problem}. Using {fallback}.</source>
+        <translation>Проблема со звуковым устройством: {problem}. Используется: {fallback}.</translation>
+    </message>
+    <message>
+        <source>no audio; chat still works</source>
+        <translation>без звука; чат работает</translation>
+    </message>
+    <message>
+        <source>the sound device stopped responding</source>
+        <translation>звуковое устройство перестало отвечать</translation>
+    </message>
+    <message>
+        <source>the microphone “{name}” was disconnected</source>
+        <translation>микрофон «{name}» отключён</translation>
+    </message>
+    <message>
+        <source>the speaker “{name}” was disconnected</source>
+        <translation>динамик «{name}» отключён</translation>
+    </message>
+    <message>
+        <source>cannot open the default microphone ({error})</source>
+        <translation>не удаётся открыть микрофон по умолчанию ({error})</translation>
+    </message>
+    <message>
+        <source>cannot open the default speaker ({error})</source>
+        <translation>не удаётся открыть динамик по умолчанию ({error})</translation>
+    </message>
+    <message>
+        <source>cannot open the microphone “{name}” ({error})</source>
+        <translation>не удаётся открыть микрофон «{name}» ({error})</translation>
+    </message>
+    <message>
+        <source>cannot open the speaker “{name}” ({error})</source>
+        <translation>не удаётся открыть динамик «{name}» ({error})</translation>
+    </message>
+    <message>
+        <source>the default microphone</source>
+        <translation>микрофон по умолчанию</translation>
+    </message>
+    <message>
+        <source>the default speaker</source>
+        <translation>динамик по умолчанию</translation>
+    </message>
+    <message>
+        <source>no microphone</source>
+        <translation>без микрофона</translation>
+    </message>
+    <message>
+        <source>no speaker</source>
+        <translation>без динамика</translation>
     </message>
 </context>
 <context>
