@@ -380,6 +380,20 @@ class DeviceProblem:
     """The device as people read it (its label), or "" for the system's default."""
     detail: str = ""
 
+    def __str__(self) -> str:
+        """For logs, the bot and plain-English owners."""
+        match self.trouble:
+            case DeviceTrouble.STOPPED:
+                return "the sound device stopped responding"
+            case DeviceTrouble.DISCONNECTED:
+                return f"the {self.role} {self.device!r} was disconnected"
+            case DeviceTrouble.CANNOT_OPEN if not self.device:
+                return f"cannot open the default {self.role} ({self.detail})"
+            case DeviceTrouble.CANNOT_OPEN:
+                return f"cannot open the {self.role} {self.device!r} ({self.detail})"
+            case _:
+                assert_never(self.trouble)
+
 
 @dataclass(frozen=True, slots=True)
 class AudioDeviceFailed:
@@ -397,6 +411,18 @@ class AudioDeviceFailed:
     """The devices now on the system's default."""
     silent: tuple[DeviceRole, ...] = ()
     """The devices that could not be opened at all."""
+
+    @classmethod
+    def of(
+        cls,
+        problems: tuple[DeviceProblem, ...],
+        on_default: tuple[DeviceRole, ...],
+        silent: tuple[DeviceRole, ...],
+    ) -> "AudioDeviceFailed":
+        """The event with its English said from the codes: ``fallback`` is "" when no device opened."""
+        fallbacks = [f"the default {role}" for role in on_default] + [f"no {role}" for role in silent]
+        fallback = " and ".join(fallbacks) if on_default else ""
+        return cls("; ".join(map(str, problems)), fallback, problems, on_default, silent)
 
 
 class RelayTrouble(StrEnum):
