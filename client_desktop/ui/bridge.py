@@ -368,7 +368,7 @@ class Bridge(QObject):
     def send_chat(self, text: str) -> str:
         """Queue a message (``ValueError`` if it breaks the protocol's rules)."""
         if self._engine is None:
-            raise ValueError("not in a room")
+            raise ValueError(QCoreApplication.translate("Bridge", "you are not in a room"))
         nonce = self._engine.send_chat(text)
         self.chat_queued.emit(nonce, clean_chat(text, limits.MAX_CHAT_CHARS))
         return nonce
@@ -458,7 +458,7 @@ class Bridge(QObject):
             log.warning("test tone failed: %s", exc)
             self.tone_played.emit(
                 QCoreApplication.translate("Bridge", "Could not play the test tone: {problem}").format(
-                    problem=exc or type(exc).__name__
+                    problem=_device_why(exc)
                 )
             )
         else:
@@ -472,7 +472,7 @@ class Bridge(QObject):
             self._metering = False
             self.input_meter_failed.emit(
                 QCoreApplication.translate("Bridge", "Cannot open the microphone: {problem}").format(
-                    problem=exc or type(exc).__name__
+                    problem=_device_why(exc)
                 )
             )
 
@@ -582,6 +582,13 @@ class Bridge(QObject):
         if self.me is not None and peer.id == self.me.id and peer.server_muted != self.me.server_muted:
             self.me = msgspec.structs.replace(self.me, server_muted=peer.server_muted)
             self._cue(Cue.MUTE if peer.server_muted else Cue.UNMUTE)
+
+
+def _device_why(exc: Exception) -> str:
+    """A device check's failure: the sound system's silence in our words, else PortAudio's own."""
+    if isinstance(exc, TimeoutError):
+        return QCoreApplication.translate("Bridge", "the sound system did not answer in time")
+    return str(exc) or type(exc).__name__
 
 
 def _why(exc: OSError) -> str:

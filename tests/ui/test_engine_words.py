@@ -141,3 +141,18 @@ def test_relay_and_media_warnings_are_russian(window: MainWindow, harness: Harne
         "Медиапорт сервера отсюда недоступен: вы никого не слышите, и вас никто не слышит; чат работает. "
         "Возможно, его UDP-порты закрыты брандмауэром."
     )
+
+
+def test_a_silent_sound_system_and_a_message_with_no_room_are_russian(
+    window: MainWindow, harness: Harness
+) -> None:
+    harness.devices.fail = TimeoutError("the sound system did not answer within 5 s")
+    dialog = window.open_settings()
+    dialog.tone.click()
+    assert (
+        dialog.tone_hint.text()
+        == "Не удалось проиграть тестовый сигнал: звуковая система не ответила вовремя"
+    )
+    dialog.reject()
+    with pytest.raises(ValueError, match=r"^вы не в комнате$"):
+        harness.bridge.send_chat("привет")

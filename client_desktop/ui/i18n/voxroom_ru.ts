@@ -107,6 +107,10 @@
         <translation>Сервер сообщил о проблеме ({code}).</translation>
     </message>
     <message>
+        <source>you are not in a room</source>
+        <translation>вы не в комнате</translation>
+    </message>
+    <message>
         <source>Cannot reach the server&apos;s media port from here, so you hear no one and no one hears you; chat still works. A firewall may block its UDP ports.</source>
         <translation>Медиапорт сервера отсюда недоступен: вы никого не слышите, и вас никто не слышит; чат работает. Возможно, его UDP-порты закрыты брандмауэром.</translation>
     </message>
@@ -165,6 +169,10 @@
     <message>
         <source>Cannot open the microphone: {problem}</source>
         <translation>Не удаётся открыть микрофон: {problem}</translation>
+    </message>
+    <message>
+        <source>the sound system did not answer in time</source>
+        <translation>звуковая система не ответила вовремя</translation>
     </message>
     <message>
         <source>its port is already in use (is Voxroom already hosting, or another program on that port?).</source>
