@@ -83,7 +83,8 @@ _RECENT_FRAMES: Final = 64
 class PlayoutStats:
     """A snapshot. Output counts (per pull): played, fec_recovered, concealed (silence is not counted).
 
-    Input counts (per packet or frame): lost (slot passed without the packet), dropped_late (arrived
+    Input counts (per packet or frame): lost (slot passed without the packet), paused (the same after
+    a quiet frame: the sender's pause, see uplink.py, or a loss in silence), dropped_late (arrived
     after its slot), dropped_for_latency (received but skipped to cut delay), duplicates, invalid (not a
     20 ms Opus packet, or failed to decode), rebuffers (started over after an outage or a sender restart).
     """
@@ -100,6 +101,7 @@ class PlayoutStats:
     fec_recovered: int
     concealed: int
     lost: int
+    paused: int
     dropped_late: int
     dropped_for_latency: int
     duplicates: int
@@ -113,6 +115,7 @@ class _Counters:
     fec_recovered: int = 0
     concealed: int = 0
     lost: int = 0
+    paused: int = 0
     dropped_late: int = 0
     dropped_for_latency: int = 0
     duplicates: int = 0
@@ -153,6 +156,7 @@ class PlayoutBuffer:
         self._gain = 0.0
         self._excess_since: float | None = None
         self._in_gap = False
+        self._quiet = False
         self._new_stream()
 
     def _new_stream(self) -> None:
@@ -294,12 +298,21 @@ class PlayoutBuffer:
         return after
 
     def _recover(self, now_s: float, index: int, excess: int) -> Pcm:
-        """The frame at ``index`` is lost (or later than the estimate allows): FEC, skip or conceal."""
+        """The frame at ``index`` is lost (or later than the estimate allows): FEC, skip or conceal.
+
+        After a quiet frame it is a pause (a muted or silent sender sends one frame in ten): it is
+        concealed the same way, but does not count as a loss, which would hold an extra frame of
+        delay for FEC when the voice comes back."""
+        pause = self._quiet
         if not self._in_gap:
-            self._losses.append(now_s)
+            if not pause:
+                self._losses.append(now_s)
             self._in_gap = True
         while True:
-            self._n.lost += 1
+            if pause:
+                self._n.paused += 1
+            else:
+                self._n.lost += 1
             after = self._fec_source(index)
             if after is not None:
                 try:
@@ -328,8 +341,9 @@ class PlayoutBuffer:
             self._n.invalid += 1
             return self._recover(now_s, index, excess)
         self._consume(index, packet.seq)
+        self._quiet = float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64)))) < QUIET_RMS
         after = self._frames.get(index + 1)
-        if after is not None and excess >= 1 and self._should_drop(now_s, excess, pcm):
+        if after is not None and excess >= 1 and self._should_drop(now_s, excess):
             self._n.dropped_for_latency += 1
             self._excess_since = None
             del self._frames[index + 1]
@@ -341,12 +355,12 @@ class PlayoutBuffer:
         self._n.played += 1
         return self._audio(pcm)
 
-    def _should_drop(self, now_s: float, excess: int, pcm: Pcm) -> bool:
+    def _should_drop(self, now_s: float, excess: int) -> bool:
         if excess >= 2:
             return True
         if self._excess_since is not None and now_s - self._excess_since >= DROP_PATIENCE_S:
             return True
-        return float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64)))) < QUIET_RMS
+        return self._quiet
 
     def _consume(self, index: int, seq: int | None) -> None:
         """The slot ``index`` is done: later packets for it are late, a repeat of it a duplicate."""

@@ -21,6 +21,13 @@ from .shapes import TalkMode as TalkMode
 
 VAD_HANGOVER_FRAMES = 15
 """Keep sending for 300 ms after the voice drops below the threshold, so words keep their tails."""
+PAUSE_TAIL_FRAMES = 5
+"""Silent frames still sent once the gate closes, so every decoder ends on true silence (libopus
+needs three to get there from a loud frame)."""
+PAUSE_KEEPALIVE_FRAMES = 10
+"""Then one silent frame in ten (every 200 ms): enough for the call rules, which take a link with no
+packet for 1 s as broken, and a tenth of the packets, which is what a big room's muted members cost
+everyone (docs/benchmarks.md). The RTP timestamps skip the frames not sent, as with Opus DTX."""
 
 
 class Uplink:
@@ -43,20 +50,25 @@ class Uplink:
         self.push_to_talk_pressed = False
         self.input_level_dbfs = -100.0
         self.transmitting = False
+        self._silent_frames = 0
 
     def set_bitrate(self, bitrate_bps: int) -> None:
         with self._encoder_lock:
             self._encoder.set_bitrate(bitrate_bps)
 
     def process(self, frame: Pcm) -> None:
-        """One 20 ms capture frame (any thread): gate, encode, hand to the loop."""
+        """One 20 ms capture frame (any thread): gate, encode, hand to the loop (a pause sends less)."""
         level = level_dbfs(frame)
         self.input_level_dbfs = level
         self.transmitting = self._gate(level)
-        with self._encoder_lock:
-            payload = self._encoder.encode(frame if self.transmitting else self._silence)
         pts = self._pts
         self._pts += FRAME_SAMPLES
+        self._silent_frames = 0 if self.transmitting else self._silent_frames + 1
+        paused = self._silent_frames - PAUSE_TAIL_FRAMES
+        if paused > 0 and paused % PAUSE_KEEPALIVE_FRAMES:
+            return
+        with self._encoder_lock:
+            payload = self._encoder.encode(frame if self.transmitting else self._silence)
         self._loop.call_soon_threadsafe(self._fan_out, payload, pts)
 
     def _gate(self, level_dbfs: float) -> bool:

@@ -407,3 +407,25 @@ def test_a_peer_that_goes_quiet_fades_to_silence() -> None:
     assert rms_after[3] < rms_after[0] / 2
     assert not run.audio[(stop + 4) * FRAME_SAMPLES :].any()
     assert run.stats.depth_ms == 0.0
+
+
+def test_a_senders_pause_is_no_loss_and_the_voice_returns_without_extra_delay() -> None:
+    """As the uplink pauses (uplink.py): silence, then one frame in ten, the sequence unbroken."""
+    voice = signal("syllable", 100).astype(np.int16)
+    encoder = OpusEncoder()
+    sent, seq = [], 0
+    for frame in range(150):  # 1 s of voice, 1 s of pause, 1 s of voice again
+        pcm = voice[(frame % 100) * FRAME_SAMPLES : (frame % 100 + 1) * FRAME_SAMPLES]
+        paused = frame - 50 - 5 if 50 <= frame < 100 else 0
+        payload = encoder.encode(pcm if (paused == 0 and frame < 50) or frame >= 100 else 0 * pcm)
+        if paused > 0 and paused % 10:
+            continue
+        sent.append(Sent(frame, frame * FRAME_S + 0.005, seq, frame * FRAME_SAMPLES, payload))
+        seq += 1
+    encoder.close()
+    run = play(sent, 3.0)
+    assert run.stats.lost == 0
+    assert run.stats.paused >= 20
+    back = run.pull_at(100 * FRAME_S + 0.005)
+    assert_tone(run.audio[(back + 10) * FRAME_SAMPLES :], reference_rms=0.85 * TONE_RMS)
+    assert run.stats.target_ms < FLOOR_MS + FRAME_S * 1000  # no frame held for FEC after the pause

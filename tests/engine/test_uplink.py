@@ -10,7 +10,7 @@ from client_desktop.engine.opus import OpusDecoder, OpusEncoder
 from client_desktop.engine.pcm import FRAME_SAMPLES
 from client_desktop.engine.processing import ProcessingSettings, VoiceProcessor
 from client_desktop.engine.rtp import MAX_QUEUED_PACKETS, PacketTrack
-from client_desktop.engine.uplink import TalkMode, Uplink
+from client_desktop.engine.uplink import PAUSE_KEEPALIVE_FRAMES, PAUSE_TAIL_FRAMES, TalkMode, Uplink
 
 from .audio import band_db, rms_db
 
@@ -23,12 +23,22 @@ async def received(track: PacketTrack) -> bytes:
 
 
 async def sent(uplink: Uplink, track: PacketTrack, frames: list[np.ndarray]) -> list[float]:
-    """Feed frames (no more than the track keeps); return the level (dBFS) of each decoded packet."""
+    """Feed frames (no more than the track keeps); the level (dBFS) of each decoded packet sent."""
     assert len(frames) <= MAX_QUEUED_PACKETS
     decoder = OpusDecoder()
     for frame in frames:
         uplink.process(frame)
-    return [rms_db(decoder.decode(await received(track))) for _ in frames]
+    return [rms_db(decoder.decode(bytes(packet))) for packet, _ in await drained(track)]
+
+
+async def drained(track: PacketTrack) -> list[tuple[bytes, int]]:
+    """Every packet (payload, pts) the uplink has handed the track so far."""
+    await asyncio.sleep(0)  # the loop runs the fan-outs ``process`` scheduled
+    packets = []
+    while track._queue.qsize():  # what aiortc would pull next
+        packet = await track.recv()
+        packets.append((bytes(packet), int(packet.pts or 0)))
+    return packets
 
 
 def tone(n: int, hz: float = 440, dbfs: float = -12) -> list[np.ndarray]:
@@ -60,8 +70,31 @@ async def test_voice_activity_opens_on_speech_and_closes_after_the_hangover() ->
     for _ in range(5):
         await sent(uplink, track, [Silence().read() for _ in range(5)])
     assert not uplink.transmitting
-    levels = await sent(uplink, track, tone(3, dbfs=-60))  # below the threshold
+    levels = [x for _ in range(2) for x in await sent(uplink, track, tone(5, dbfs=-60))]
+    assert len(levels) == 1  # below the threshold: paused, one keepalive in ten frames
     assert max(levels) < -70
+
+
+async def test_a_pause_sends_its_tail_then_one_frame_in_ten_with_the_timeline_kept() -> None:
+    track = PacketTrack()
+    uplink = Uplink(asyncio.get_running_loop(), lambda: [track])
+    uplink.mode = TalkMode.PUSH_TO_TALK
+    uplink.push_to_talk_pressed = True
+    await sent(uplink, track, tone(2))
+    uplink.push_to_talk_pressed = False
+    pts: list[int] = []
+    for _ in range(8):  # 40 frames of pause, five at a time (what a track keeps)
+        for frame in tone(5):
+            uplink.process(frame)
+        pts += [p for _, p in await drained(track)]
+    frames = [p // FRAME_SAMPLES for p in pts]
+    tail = list(range(2, 2 + PAUSE_TAIL_FRAMES))
+    keepalives = list(range(tail[-1] + PAUSE_KEEPALIVE_FRAMES, 42, PAUSE_KEEPALIVE_FRAMES))
+    assert frames == tail + keepalives  # frames 2.. are the pause; the skipped ones keep their time
+    uplink.push_to_talk_pressed = True
+    levels = await sent(uplink, track, tone(3))
+    assert len(levels) == 3  # the key pressed again: every frame, at once
+    assert min(levels[1:]) > -20
 
 
 async def test_push_to_talk_and_mute() -> None:
@@ -72,8 +105,11 @@ async def test_push_to_talk_and_mute() -> None:
     uplink.push_to_talk_pressed = True
     assert min((await sent(uplink, track, tone(3)))[1:]) > -20
     uplink.muted = True
-    # Mute wins over the key, after the codec's tail (two frames with PyAV's libopus 1.6).
-    assert max((await sent(uplink, track, tone(5)))[3:]) < -80
+    # Mute wins over the key, after the codec's tail (three frames with PyAV's libopus 1.6); the pause
+    # sends its own tail (five frames), then holds back.
+    levels = await sent(uplink, track, tone(5)) + await sent(uplink, track, tone(5))
+    assert len(levels) == PAUSE_TAIL_FRAMES
+    assert max(levels[3:]) < -80
 
 
 def test_noise_suppression_removes_steady_noise_and_can_be_switched_off() -> None:
