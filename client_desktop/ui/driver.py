@@ -31,7 +31,6 @@ from protocol import Peer
 
 from ..engine import events
 from . import style
-from .chat_view import Delivered
 from .window import MainWindow
 
 PREFIX = "VOXROOM "
@@ -50,13 +49,22 @@ class TestDriver(QObject):
         self._buffer = b""
         self._ready = False
         self._room_pending = False
-        room, bridge = window.room, window.bridge
+        window.bridge.join_failed.connect(
+            lambda code, message: emit("join-failed", code=code, message=message)
+        )
+        window.room_made.connect(self._room_made)
+        self._notifier = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._readable)
+        window.installEventFilter(self)
+
+    def _room_made(self) -> None:
+        """Watch the room once the window has built it (at the first join, or when asked for)."""
+        room, bridge = self.window.room, self.window.bridge
         # connected after the room's own slots, so what is logged is what the widgets already show
         bridge.joined.connect(self._joined)
         bridge.hosting.connect(
             lambda address: emit("hosting", address=address, notice=room.notice.label.text())
         )
-        bridge.join_failed.connect(lambda code, message: emit("join-failed", code=code, message=message))
         bridge.peer_arrived.connect(lambda p: self._peer("peer-joined", p))
         bridge.peer_updated.connect(lambda p: self._peer("peer-changed", p))
         bridge.self_changed.connect(lambda p: self._peer("self-changed", p))
@@ -66,9 +74,6 @@ class TestDriver(QObject):
         bridge.levels.connect(self._levels)
         bridge.audio_failed.connect(lambda _m: emit("notice", text=room.notice.label.text()))
         bridge.connection_lost.connect(lambda _r, _s: emit("status", text=room.status.label.text()))
-        self._notifier = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read, self)
-        self._notifier.activated.connect(self._readable)
-        window.installEventFilter(self)
         room.chat.browser.viewport().installEventFilter(self)
 
     # --- timing -----------------------------------------------------------------
@@ -111,6 +116,8 @@ class TestDriver(QObject):
         emit(kind, name=peer.username, listed=shown == peer, muted=peer.muted, voice=peer.voice)
 
     def _chat(self, event: events.ChatReceived) -> None:
+        from .chat_view import Delivered  # loaded with the room by now
+
         shown = any(line.key == Delivered(event.chat.id) for line in self.window.room.chat.lines())
         emit("chat", username=event.chat.username, text=event.chat.text, own=event.own, shown=shown)
 
@@ -136,14 +143,14 @@ class TestDriver(QObject):
 
     def run(self, line: str) -> None:
         command, _, rest = line.partition(" ")
-        room = self.window.room
         if command == "say":
-            room.chat.composer.setPlainText(rest)
+            composer = self.window.room.chat.composer
+            composer.setPlainText(rest)
             for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
                 key = QKeyEvent(kind, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)
-                QApplication.sendEvent(room.chat.composer, key)
+                QApplication.sendEvent(composer, key)
         elif command == "click":
-            getattr(room.calls, rest).click()
+            getattr(self.window.room.calls, rest).click()
         elif command == "resize":
             width, height = (int(v) for v in rest.split())
             self.window.resize(width, height)

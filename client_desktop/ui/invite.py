@@ -23,11 +23,16 @@ class InviteNotice(QObject):
         self.link: RoomLink | None = None
         self._pending = False
         self.text = ""
+        self._bridge = bridge
+        window.room_made.connect(self._room_made)
+
+    def _room_made(self) -> None:
+        """Hosting starts with a join, which builds the room view first: listen from then on."""
         # connected after the window's and the room's own slots: the room has been entered when we speak
-        bridge.hosting.connect(self._hosting)
-        bridge.joined.connect(self._joined)
-        bridge.join_failed.connect(self._forget)
-        window.room.notice.action.connect(self._clicked)
+        self._bridge.hosting.connect(self._hosting)
+        self._bridge.joined.connect(self._joined)
+        self._bridge.join_failed.connect(self._forget)
+        self.window.room.notice.action.connect(self._clicked)
 
     def _hosting(self, _address: str) -> None:
         self.link = self.window.login.hosting_box.invite_link()

@@ -25,13 +25,13 @@ def bring_to_front(window: MainWindow, activation_token: str | None = None) -> N
 
 def open_link(window: MainWindow, link: RoomLink) -> None:
     """Join the link's room; from inside another room, only fill the form."""
-    login, room = window.login, window.room
-    in_room = window.bridge.in_room
-    if in_room and room.room_name == link.room:
+    login = window.login
+    in_room = window.bridge.in_room  # the room view is built by then: read only in a room
+    if in_room and window.room.room_name == link.room:
         return
     ready = login.fill_link(link)
     if in_room:
-        room.notice.say(
+        window.room.notice.say(
             QCoreApplication.translate(
                 "LinkOpener",
                 "To join {room} from the link you opened, leave this room: the form has it filled in.",

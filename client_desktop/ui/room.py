@@ -135,7 +135,7 @@ class RoomView(QWidget):
         self.server.setText(self.tr("on {server}").format(server=self.server_name))
         self.server.setToolTip(style.plain_tooltip(self.bridge.server))
         self.chat.clear()
-        self.status.hide()
+        self.status.fresh()
         self.notice.hide()
         self.chat.composer.setFocus()
 

@@ -83,6 +83,18 @@ class ConnectionStatus(Banner):
             self._clear.start(CONNECTED_SHOWN_MS)
         self.state = LinkState.CONNECTED
 
+    def fresh(self) -> None:
+        """A room just entered: nothing shown, nothing counting down, connected until told otherwise.
+
+        The window enters the room before the room's own ``joined`` slot runs
+        (the room view is built at the first join, after the window's slots),
+        so a banner left failed by the last room must not read as connected again.
+        """
+        self._tick.stop()
+        self._clear.stop()
+        self.state = LinkState.CONNECTED
+        self.hide()
+
     def reconnecting(self, reason: str, retry_in_s: float) -> None:
         self.state = LinkState.RECONNECTING
         self._clear.stop()

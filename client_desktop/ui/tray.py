@@ -123,14 +123,13 @@ class Tray(QObject):
 
     def tooltip(self) -> str:
         """Plain words; room names are the server's and safe as text (a tray tooltip is not markup)."""
-        room = self.window.room.room_name
         match self.state:
-            case TrayState.IDLE:
+            case TrayState.IDLE:  # the room view may not be built yet: not read here
                 return self.tr("Voxroom: not in a room")
             case TrayState.IN_CALL:
-                return self.tr("Voxroom: in a call in {room}").format(room=room)
+                return self.tr("Voxroom: in a call in {room}").format(room=self.window.room.room_name)
             case TrayState.MUTED:
-                return self.tr("Voxroom: muted in {room}").format(room=room)
+                return self.tr("Voxroom: muted in {room}").format(room=self.window.room.room_name)
             case unknown:
                 assert_never(unknown)
 

@@ -5,7 +5,14 @@ It also owns push-to-talk: the configured key is watched application-wide
 while we are in a room, from the desktop (``GlobalPushToTalk``) while other
 windows have focus. Both sources feed one held/released state, so a key seen
 by both moves it once.
+
+The room view and the settings dialog are built on first use (the room at
+the first join), not with the window: the login window needs neither, and
+importing and building the room took several times as long as the rest of
+the window (docs/benchmarks.md, the app's start); the first join pays it.
 """
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence
@@ -18,14 +25,18 @@ from .bridge import Bridge, JoinFailure, JoinRequest
 from .global_ptt import GlobalPushToTalk
 from .login import LoginView, normalize_server
 from .preferences import AudioSettings, LoginValues, Preferences
-from .room import RoomView
-from .settings import SettingsDialog
 from .status import NoticeKind
+
+if TYPE_CHECKING:  # built on first use (``room``, ``open_settings``), so imported there
+    from .room import RoomView
+    from .settings import SettingsDialog
 
 
 class MainWindow(QMainWindow):
     closed = Signal()
     kept_in_tray = Signal()  # closed while the call goes on in the tray
+    room_made = Signal()
+    """The room view now exists (``room``): connect what watches its widgets."""
 
     def __init__(
         self,
@@ -42,11 +53,10 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.app_icon())
         self.setMinimumSize(420, 420)
         self.login = LoginView(login or prefs.login())
-        self.room = RoomView(bridge, prefs)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.login)
-        self.stack.addWidget(self.room)
         self.setCentralWidget(self.stack)
+        self._room: RoomView | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._ptt_down = False
         self.tray_shown = False
@@ -58,24 +68,40 @@ class MainWindow(QMainWindow):
 
         self.login.submitted.connect(self._submit)
         self.login.server.editingFinished.connect(self._server_edited)
+        bridge.joining.connect(self._build_room)
         bridge.joining.connect(lambda: self.login.set_busy(True))
         bridge.join_failed.connect(self._join_failed)
         bridge.joined.connect(self._joined)
         bridge.hosting.connect(self._hosting)
         bridge.left.connect(self._left)
-        self.room.calls.leave_requested.connect(bridge.leave)
-        self.room.calls.settings_requested.connect(self.open_settings)
         self.login.settings_requested.connect(self.open_settings)
 
         geometry = prefs.geometry("main")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(960, 640)
-        splitter = prefs.geometry("splitter")
-        if splitter is not None:
-            self.room.splitter.restoreState(splitter)
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
+
+    @property
+    def room(self) -> "RoomView":
+        """The room view, built at its first use (the first join, at the latest)."""
+        if self._room is None:
+            from .room import RoomView
+
+            self._room = room = RoomView(self.bridge, self.prefs)
+            self.stack.addWidget(room)
+            room.calls.leave_requested.connect(self.bridge.leave)
+            room.calls.settings_requested.connect(self.open_settings)
+            splitter = self.prefs.geometry("splitter")
+            if splitter is not None:
+                room.splitter.restoreState(splitter)
+            self.room_made.emit()
+        return self._room
+
+    def _build_room(self) -> None:
+        """At a join's start, so that the room's slots see all of its events."""
+        self.room  # noqa: B018 - built by being asked for
 
     def _submit(self, request: JoinRequest) -> None:
         self.prefs.save_login(self.login.values())
@@ -115,8 +141,10 @@ class MainWindow(QMainWindow):
         self._watch_ptt()
         self.setWindowTitle("Voxroom")
 
-    def open_settings(self) -> SettingsDialog:
+    def open_settings(self) -> "SettingsDialog":
         if self.settings_dialog is None:
+            from .settings import SettingsDialog
+
             self.settings_dialog = SettingsDialog(self.bridge, self.prefs, self)
             self.settings_dialog.applied.connect(self._settings_applied)
         self.settings_dialog.load(self.bridge.settings)
@@ -128,7 +156,8 @@ class MainWindow(QMainWindow):
     def _settings_applied(self, settings: AudioSettings) -> None:
         self.prefs.save_audio(settings)
         self.bridge.apply_settings(settings)
-        self.room.calls.show_settings(settings)
+        if self._room is not None:  # else it shows the bridge's settings when built
+            self._room.calls.show_settings(settings)
         self._watch_ptt()
 
     def _watch_ptt(self) -> None:
@@ -178,7 +207,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.prefs.save_geometry("main", self.saveGeometry())
-        self.prefs.save_geometry("splitter", self.room.splitter.saveState())
+        if self._room is not None:  # else the saved divider stays as it was
+            self.prefs.save_geometry("splitter", self._room.splitter.saveState())
         if (
             self.tray_shown
             and self.bridge.settings.keep_in_tray
