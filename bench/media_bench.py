@@ -11,7 +11,7 @@ Janus, ``--max-room-size 200``), and bench/media_worker.py processes, each
 running voxroom ``Engine``s on the 20 ms paced clock as voxroom-bot does.
 
 - Rooms (``--rooms``): N processes of one engine each, T of them playing a
-  tone and the rest muted (the engine then sends encoded silence). Once every
+  tone and the rest muted (the engine then pauses: one frame in ten). Once every
   engine hears the N-1 others (or ``CONNECT_S`` ran out: said in the table),
   ``SETTLE_S``, then a ``WINDOW_S`` window: each process's CPU (getrusage),
   its bytes on the wire (aiortc's transport stats over all its connections),
@@ -19,10 +19,10 @@ running voxroom ``Engine``s on the 20 ms paced clock as voxroom-bot does.
 - Mouth-to-ear: two engines in this process (one clock), clicks captured
   into one and stamped at the other's playout (bench/engine_scenarios.py's
   call), through each server in turn, one fresh call per clock phase.
-- Joining a big room: ``--join-room`` engines already in a room through Janus
-  (many per process, ``--per-process``; 3 talk), ``--join-voices`` of them in
-  the call and the rest with voice off, then one more joins from a process of
-  its own, talking: from its ``join`` sent to its first audible audio and to
+- Joining a big room: ``--join-room`` engines already in a room through Janus,
+  ``--join-voices`` of them in the call (a process each, 3 talking) and the
+  rest with voice off (``--per-process`` to a process), then one more joins
+  from a process of its own, talking: from its ``join`` sent to its first audible audio and to
   hearing every voice, and to its voice reaching the others in the call.
 """
 
@@ -258,16 +258,19 @@ async def mouth_to_ear(server: RunningServer, path: str, phases: int, clicks: in
 
 
 async def join_big_room(server: RunningServer, already: int, voices: int, per_process: int) -> Join:
-    """``already`` engines in a room, the first ``voices`` in the call (3 talking), then one more, talking."""
+    """``already`` engines in a room, the first ``voices`` in the call (3 talking), then one more, talking.
+
+    Each engine in the call has a process of its own, as each person has a machine: seven in one
+    process receive 49 streams on one Python loop, which fell seconds behind (its sockets' queues
+    full and dropping) and made the newcomer look heard late. The voice-off ones share processes."""
     name = f"join-{already}-{voices}"
     async with workers() as started:
-        for first in range(0, already, per_process):
+        for first in range(voices):
+            started.append(await Worker.start(server.url, name, f"p{first}", first, 1, int(first < 3)))
+            await started[-1].wait_joined(1)
+        for first in range(voices, already, per_process):
             engines = min(per_process, already - first)
-            speaking = max(0, min(engines, 3 - first))
-            voice_off = engines - max(0, min(engines, voices - first))
-            started.append(
-                await Worker.start(server.url, name, f"p{first}", first, engines, speaking, voice_off)
-            )
+            started.append(await Worker.start(server.url, name, f"p{first}", first, engines, 0, engines))
             await started[-1].wait_joined(engines)
         room_now = await heard_by_all(started, voices - 1, CONNECT_S)
         await asyncio.sleep(SETTLE_S)
@@ -329,7 +332,7 @@ def render_m2e(mouths: Sequence[Mouth]) -> str:
 
 def render_join(j: Join) -> str:
     return (
-        f"{j.already} engines already in the room ({j.per_process} per process), "
+        f"{j.already} engines already in the room (voice-off ones {j.per_process} per process), "
         f"{j.voices} of them in the call "
         f"(3 talking; each heard a median {j.room_heard_median:g} of {j.voices - 1} voices), then one more, "
         f"talking: first audible audio {j.audible_s} s after its join was sent, every voice heard after "

@@ -2,8 +2,9 @@
 
 Each engine is voxroom's own ``Engine`` on the 20 ms paced clock, as
 voxroom-bot runs it: a tone for a talker, a muted microphone (the uplink
-sends encoded silence, as the app does) for the others. The bench sends one
-JSON line per question and reads one JSON line back:
+sends a 100 ms tail of silence, then one frame in ten, as the app does) for
+the others. The bench sends one JSON line per question and reads one JSON
+line back:
 
 - ``status``: per engine its peer id, whether it joined with voice, call path, peers connected, when each
   peer was first connected (``time.monotonic()``, one clock for every process
