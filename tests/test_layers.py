@@ -169,7 +169,7 @@ def test_the_rooms_core_knows_no_transport(name: str) -> None:
     assert set(transport) <= {"websockets.frames"}
 
 
-@pytest.mark.parametrize("name", ["session", "call_rules", "media_rules", "events", "errors"])
+@pytest.mark.parametrize("name", ["session", "call_rules", "media_rules", "events", "problems", "errors"])
 def test_the_engine_cores_do_no_io(name: str) -> None:
     """The call rules, the call path and the signaling session decide; only their shells touch aiortc,
     sockets or time."""
@@ -180,7 +180,7 @@ def test_the_engine_cores_do_no_io(name: str) -> None:
     ours = [m for m in imported if within(m, ["client_desktop"])]
     assert io == []
     assert {m for m in imported if within(m, ["websockets"])} <= {"websockets.frames"}
-    assert set(ours) <= {"client_desktop.engine.events"}
+    assert set(ours) <= {"client_desktop.engine.events", "client_desktop.engine.problems"}
 
 
 def test_no_import_cycles_among_our_modules() -> None:

@@ -6,19 +6,24 @@
   └── ``TlsFailed``         the secure connection failed, usually an untrusted certificate
 """
 
-from .events import FailureCode, Reason
+from typing import TYPE_CHECKING
+
+from .events import FailureCode
+
+if TYPE_CHECKING:
+    from .problems import Reason
 
 
 class SignalingError(Exception):
     """Could not join; ``message``: ours as a code (``LinkProblem``), or the server's own words."""
 
-    def __init__(self, code: FailureCode, message: Reason) -> None:
+    def __init__(self, code: FailureCode, message: "Reason") -> None:
         super().__init__(str(message))
         self.code = code
         self.message = message
 
     @staticmethod
-    def of(code: FailureCode, message: Reason) -> "SignalingError":
+    def of(code: FailureCode, message: "Reason") -> "SignalingError":
         """The exception of the right kind for ``code``."""
         if code is FailureCode.UNREACHABLE:
             return ServerUnreachable(message)
@@ -34,10 +39,10 @@ class JoinRefused(SignalingError):  # noqa: N818 - named like websockets' Connec
 
 
 class ServerUnreachable(SignalingError):  # noqa: N818
-    def __init__(self, message: Reason) -> None:
+    def __init__(self, message: "Reason") -> None:
         super().__init__(FailureCode.UNREACHABLE, message)
 
 
 class TlsFailed(SignalingError):  # noqa: N818
-    def __init__(self, message: Reason) -> None:
+    def __init__(self, message: "Reason") -> None:
         super().__init__(FailureCode.TLS, message)

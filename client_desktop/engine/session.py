@@ -88,14 +88,11 @@ from .events import (
     ConnectionLost,
     FailureCode,
     HistoryPaged,
-    LinkProblem,
-    LinkTrouble,
     MediaModeChanged,
     PeerArrived,
     PeerDeparted,
     PeerUpdated,
     PublishAnswered,
-    Reason,
     RoomJoined,
     RoomModerated,
     ServerError,
@@ -103,6 +100,7 @@ from .events import (
     SignalReceived,
     StreamsOffered,
 )
+from .problems import LinkProblem, LinkTrouble, Reason
 
 log = logging.getLogger("voxroom.engine.signaling")
 

@@ -24,7 +24,8 @@ from websockets.uri import parse_uri
 from protocol import Join, MediaRequest, ModRequest, Peer, limits
 
 from .errors import ServerUnreachable, SignalingError, TlsFailed
-from .events import LinkProblem, LinkTrouble, RoomJoined, SessionEventSink
+from .events import RoomJoined, SessionEventSink
+from .problems import LinkProblem, LinkTrouble
 from .session import (
     DEFAULT_BACKOFF_S,
     DEFAULT_JITTER,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Protocol, assert_never
+from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 import msgspec
 from PySide6.QtCore import QCoreApplication, QObject, Signal
@@ -24,13 +24,15 @@ from protocol.text import clean_chat
 from ..engine import events
 from ..engine.device_rules import DeviceList
 from ..engine.errors import SignalingError
-from ..engine.events import FailureCode, LinkProblem, LinkTrouble, Reason
+from ..engine.events import FailureCode
 from ..engine.shapes import AudioOptions, Cue
 from .durations import duration_words
-from .engine_words import device_words, reason_words
 from .preferences import AudioSettings
 from .relay_words import relay_words
 from .stats_poll import StatsPoller, StatsSource
+
+if TYPE_CHECKING:
+    from ..engine.problems import Reason
 
 log = logging.getLogger("voxroom.ui")
 
@@ -47,9 +49,13 @@ class JoinProblem(StrEnum):
 JoinFailure = FailureCode | JoinProblem
 
 
-def plain_words(code: FailureCode, reason: Reason) -> str:
+def plain_words(code: FailureCode, reason: "Reason") -> str:
     """A sentence for people: never a traceback, never a bare protocol code."""
-    message = _removal(reason) if code in (FailureCode.KICKED, FailureCode.BANNED) else reason_words(reason)
+    from .engine_words import reason_words, removal_words  # with the engine, not at the app's start
+
+    message = (
+        removal_words(reason) if code in (FailureCode.KICKED, FailureCode.BANNED) else reason_words(reason)
+    )
     match code:
         case FailureCode.AUTH_FAILED:
             return QCoreApplication.translate("Bridge", "Wrong password for this server.")
@@ -103,14 +109,6 @@ def plain_words(code: FailureCode, reason: Reason) -> str:
             ).format(message=message)
         case _:
             assert_never(code)
-
-
-def _removal(reason: Reason) -> str:
-    """A moderator's kick or ban: only what they wrote (the sentence says the rest); the server's words
-    when it refused a join."""
-    if isinstance(reason, LinkProblem) and reason.trouble is LinkTrouble.REMOVED:
-        return reason.detail
-    return reason_words(reason)
 
 
 def server_words(error: events.ServerError) -> str:
@@ -522,6 +520,8 @@ class Bridge(QObject):
             case events.HistoryPaged():
                 self.history_paged.emit(event)
             case events.ConnectionLost():
+                from .engine_words import reason_words  # with the engine, not at the app's start
+
                 self.connection_lost.emit(reason_words(event.reason), event.retry_in_s)
             case events.ConnectionFailed():
                 self.stats.stop()  # final: Retry makes a new engine
@@ -532,6 +532,8 @@ class Bridge(QObject):
                 self.call_state.emit(event.peer_id, event.state)
                 self.stats.poll()  # show a new path now rather than at the next tick
             case events.AudioDeviceFailed():
+                from .engine_words import device_words
+
                 self.audio_failed.emit(device_words(event))
             case events.RoomModerated():
                 if event.notice.action is ModAction.LOCK_ROOM:

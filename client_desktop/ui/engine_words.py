@@ -14,14 +14,8 @@ from PySide6.QtCore import QLocale, QObject
 
 from protocol import limits
 
-from ..engine.events import (
-    AudioDeviceFailed,
-    DeviceProblem,
-    DeviceRole,
-    DeviceTrouble,
-    LinkTrouble,
-    Reason,
-)
+from ..engine.events import AudioDeviceFailed
+from ..engine.problems import DeviceProblem, DeviceRole, DeviceTrouble, LinkProblem, LinkTrouble, Reason
 
 
 class EngineWords(QObject):
@@ -94,12 +88,16 @@ class EngineWords(QObject):
 
     def device(self, event: AudioDeviceFailed) -> str:
         """``Audio device problem: … . Using … .`` (only ``message`` when the event carries no codes)."""
-        problem = "; ".join(map(self.problem, event.problems)) if event.problems else event.message
-        fallback = event.fallback
-        if event.problems:  # as the engine says it: none when no device opened
-            parts = [*map(self.default, event.on_default), *map(self.none, event.silent)]
-            fallback = "" if not event.on_default else parts[0]
-            if event.on_default and len(parts) > 1:
+        codes = event.codes
+        problem, fallback = event.message, event.fallback
+        if codes is not None:  # as the engine says it: no fallback when no device opened
+            problem = "; ".join(map(self.problem, codes.problems))
+            parts = [*map(self.default, codes.on_default), *map(self.none, codes.silent)]
+            if not codes.on_default:
+                fallback = ""
+            elif len(parts) == 1:
+                fallback = parts[0]
+            else:
                 fallback = self.tr("{first} and {second}").format(first=parts[0], second=parts[1])
         return self.tr("Audio device problem: {problem}. Using {fallback}.").format(
             problem=problem, fallback=fallback or self.tr("no audio; chat still works")
@@ -149,6 +147,14 @@ class EngineWords(QObject):
 def reason_words(reason: Reason) -> str:
     """Why the connection failed or ended, as a clause (it goes inside a sentence)."""
     return EngineWords().reason(reason)
+
+
+def removal_words(reason: Reason) -> str:
+    """A moderator's kick or ban: only what they wrote, "" for nothing (the sentence says the rest); the
+    server's words when it refused a join."""
+    if isinstance(reason, LinkProblem) and reason.trouble is LinkTrouble.REMOVED:
+        return reason.detail
+    return reason_words(reason)
 
 
 def device_words(event: AudioDeviceFailed) -> str:

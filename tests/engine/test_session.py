@@ -19,17 +19,15 @@ from client_desktop.engine.events import (
     ConnectionLost,
     FailureCode,
     HistoryPaged,
-    LinkProblem,
-    LinkTrouble,
     PeerArrived,
     PeerDeparted,
     PeerUpdated,
-    Reason,
     RoomJoined,
     RoomModerated,
     ServerError,
     SignalReceived,
 )
+from client_desktop.engine.problems import LinkProblem, LinkTrouble, Reason
 from client_desktop.engine.session import (
     DEFAULT_BACKOFF_S,
     DEFAULT_TIMEOUT_S,

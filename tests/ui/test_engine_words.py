@@ -13,15 +13,14 @@ import pytest
 
 from client_desktop.engine import events
 from client_desktop.engine.errors import SignalingError
-from client_desktop.engine.events import (
+from client_desktop.engine.events import FailureCode, RelayFailure, RelayTrouble
+from client_desktop.engine.problems import (
+    DeviceFailure,
     DeviceProblem,
     DeviceRole,
     DeviceTrouble,
-    FailureCode,
     LinkProblem,
     LinkTrouble,
-    RelayFailure,
-    RelayTrouble,
 )
 from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.window import MainWindow
@@ -96,21 +95,21 @@ def test_every_device_trouble_is_russian_with_the_device_s_name(window: MainWind
         for role in DeviceRole:
             for device in ("USB Mic", ""):
                 problem = DeviceProblem(trouble, role, device, "Device unavailable")
-                harness.engine.emit(events.AudioDeviceFailed("English", "English", (problem,), (role,)))
+                harness.engine.emit(events.AudioDeviceFailed.of(DeviceFailure((problem,), (role,))))
                 shown = notice.text()
                 assert latin_left(shown, "USB Mic", "Device unavailable") == "", (problem, shown)
     unplugged = DeviceProblem(DeviceTrouble.DISCONNECTED, DeviceRole.MICROPHONE, "USB Mic")
     broken = DeviceProblem(DeviceTrouble.CANNOT_OPEN, DeviceRole.SPEAKER, "", "Device unavailable")
     harness.engine.emit(
-        events.AudioDeviceFailed(
-            "English", "English", (unplugged, broken), (DeviceRole.MICROPHONE,), (DeviceRole.SPEAKER,)
+        events.AudioDeviceFailed.of(
+            DeviceFailure((unplugged, broken), (DeviceRole.MICROPHONE,), (DeviceRole.SPEAKER,))
         )
     )
     assert notice.text() == (
         "Проблема со звуковым устройством: микрофон «USB Mic» отключён; не удаётся открыть динамик "
         "по умолчанию (Device unavailable). Используется: микрофон по умолчанию и без динамика."
     )
-    harness.engine.emit(events.AudioDeviceFailed("English", "", (broken,), (), (DeviceRole.SPEAKER,)))
+    harness.engine.emit(events.AudioDeviceFailed.of(DeviceFailure((broken,), (), (DeviceRole.SPEAKER,))))
     assert notice.text().endswith("Используется: без звука; чат работает.")
 
 
