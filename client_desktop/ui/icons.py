@@ -6,6 +6,7 @@ so it follows light and dark themes.
 
 from collections.abc import Callable
 from enum import Enum
+from functools import cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
@@ -145,8 +146,10 @@ def icon(glyph: Glyph, color: QColor, crossed: bool = False) -> QIcon:
     return result
 
 
+@cache
 def app_icon() -> QIcon:
-    """A green rounded square with a white microphone and sound waves."""
+    """A green rounded square with a white microphone and sound waves (drawn once: the application
+    and its window both show it at start)."""
     result = QIcon()
     for size in SIZES:
         pm = QPixmap(size, size)

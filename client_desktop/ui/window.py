@@ -1,7 +1,10 @@
 """The main window: the login form, then the room, in one window that remembers its size.
 
 It also owns push-to-talk: the configured key is watched application-wide
-(while this window is active), so it works whichever control has focus, and,
+(while this window is active; only in push-to-talk, since a filter on the
+whole application sees every event of every object, and PySide makes a
+Python wrapper, type and enums for each, which was half the time of the
+first paint), so it works whichever control has focus, and,
 while we are in a room, from the desktop (``GlobalPushToTalk``) while other
 windows have focus. Both sources feed one held/released state, so a key seen
 by both moves it once.
@@ -79,9 +82,8 @@ class MainWindow(QMainWindow):
         geometry = prefs.geometry("main")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(960, 640)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        self._reading_keys = False
+        self._read_keys()
 
     @property
     def room(self) -> "RoomView":
@@ -153,11 +155,24 @@ class MainWindow(QMainWindow):
         self.settings_dialog.raise_()
         return self.settings_dialog
 
+    def _read_keys(self) -> None:
+        """Filter the application's events for the key while push-to-talk is the talk mode, else not."""
+        wanted = self.bridge.settings.options.talk_mode is TalkMode.PUSH_TO_TALK
+        app = QApplication.instance()
+        if app is None or wanted == self._reading_keys:
+            return
+        self._reading_keys = wanted
+        if wanted:
+            app.installEventFilter(self)
+        else:
+            app.removeEventFilter(self)
+
     def _settings_applied(self, settings: AudioSettings) -> None:
         self.prefs.save_audio(settings)
         self.bridge.apply_settings(settings)
         if self._room is not None:  # else it shows the bridge's settings when built
             self._room.calls.show_settings(settings)
+        self._read_keys()
         self._watch_ptt()
 
     def _watch_ptt(self) -> None:

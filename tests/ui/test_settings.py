@@ -69,7 +69,10 @@ def test_a_join_starts_the_engine_with_the_saved_settings(window: MainWindow, ha
 
 def test_push_to_talk_key_held_and_released(window: MainWindow, harness: Harness) -> None:
     join(window, harness)
-    harness.bridge.settings = AudioSettings(AudioOptions(talk_mode=TalkMode.PUSH_TO_TALK), ptt_key="F8")
+    dialog = window.open_settings()  # as a person chooses it: the window reads keys from then on
+    dialog.ptt.setChecked(True)
+    dialog.key.setKeySequence("F8")
+    dialog.accept()
     window.activateWindow()
     target = window.room.chat.composer
     for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):

@@ -7,17 +7,23 @@ must not. python-xlib and jeepney (global push-to-talk, desktop
 notifications) wait for the window too, or for the key's first watch. The
 room view and the settings dialog (their modules and widgets) are built at
 their first use, and the name tables (homoglyph's data) and the package
-metadata at theirs. Each import check runs in a fresh interpreter, where
-nothing else has imported them yet.
+metadata at theirs. The window reads the application's keys only in
+push-to-talk. Each import check runs in a fresh interpreter, where nothing
+else has imported them yet.
 """
 
 import subprocess
 import sys
 
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from client_desktop.engine import events
+from client_desktop.engine.shapes import AudioOptions, TalkMode
 from client_desktop.ui.bridge import JoinRequest
+from client_desktop.ui.preferences import AudioSettings
 from client_desktop.ui.window import MainWindow
 
 from .conftest import Harness, open_window
@@ -80,3 +86,15 @@ def test_a_room_entered_after_a_failed_one_does_not_say_connected_again(
     harness.bridge.join(JoinRequest("ws://h:1/ws", "attic", "alice"))
     assert window.room.title.text() == "attic"
     assert not window.room.status.isVisible()
+
+
+def test_a_remembered_push_to_talk_reads_the_key_from_the_start(qtbot: QtBot, harness: Harness) -> None:
+    harness.bridge.settings = AudioSettings(AudioOptions(talk_mode=TalkMode.PUSH_TO_TALK), ptt_key="F8")
+    window = open_window(qtbot, harness)
+    harness.bridge.join(JoinRequest("ws://h:1/ws", "lobby", "alice"))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        key = QKeyEvent(kind, Qt.Key.Key_F8, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(window.room.chat.composer, key)
+    assert [c for c in harness.engine.calls if c[0] == "ptt"] == [("ptt", True), ("ptt", False)]
