@@ -131,6 +131,8 @@ class DeviceTrouble(StrEnum):
     """The chosen ``device`` left the sound server's list."""
     CANNOT_OPEN = "cannot-open"
     """``device`` ("" for the default) would not open; ``detail``: what PortAudio said."""
+    SERVER_GONE = "server-gone"
+    """The sound system itself stopped answering: no device can be opened until it is back."""
 
 
 class DeviceRole(StrEnum):
@@ -144,7 +146,7 @@ class DeviceProblem:
 
     trouble: DeviceTrouble
     role: DeviceRole | None = None
-    """Which device; None for ``STOPPED``, which the watchdog sees for either."""
+    """Which device; None for ``STOPPED`` (the watchdog sees it for either) and ``SERVER_GONE``."""
     device: str = ""
     """The device as people read it (its label), or "" for the system's default."""
     detail: str = ""
@@ -160,6 +162,8 @@ class DeviceProblem:
                 return f"cannot open the default {self.role} ({self.detail})"
             case DeviceTrouble.CANNOT_OPEN:
                 return f"cannot open the {self.role} {self.device!r} ({self.detail})"
+            case DeviceTrouble.SERVER_GONE:
+                return "the sound system is not answering"
             case _:
                 assert_never(self.trouble)
 

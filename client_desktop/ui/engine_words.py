@@ -130,6 +130,8 @@ class EngineWords(QObject):
                     else self.tr("cannot open the speaker “{name}” ({error})")
                 )
                 return said.format(name=name, error=error)
+            case DeviceTrouble.SERVER_GONE:
+                return self.tr("the sound system is not answering")
             case _:
                 assert_never(problem.trouble)
 

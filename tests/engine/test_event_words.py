@@ -24,3 +24,10 @@ def test_a_device_failure_with_nothing_opened_falls_back_to_no_audio() -> None:
         "the sound device stopped responding; cannot open the microphone 'pulse' (Invalid device)"
     )
     assert failed.fallback == ""
+
+
+def test_a_sound_system_gone_is_said_as_the_devices_said_it() -> None:
+    gone = AudioDeviceFailed.of(
+        DeviceFailure((DeviceProblem(DeviceTrouble.SERVER_GONE),), (), (DeviceRole.SPEAKER,))
+    )
+    assert (gone.message, gone.fallback) == ("the sound system is not answering", "")

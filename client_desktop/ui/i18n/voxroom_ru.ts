@@ -583,6 +583,10 @@
         <translation>не удаётся открыть динамик «{name}» ({error})</translation>
     </message>
     <message>
+        <source>the sound system is not answering</source>
+        <translation>звуковая система не отвечает</translation>
+    </message>
+    <message>
         <source>the default microphone</source>
         <translation>микрофон по умолчанию</translation>
     </message>
