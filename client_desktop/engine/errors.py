@@ -4,6 +4,9 @@
   ├── ``JoinRefused``       the server said no (``auth-failed``, ``name-taken`` …)
   ├── ``ServerUnreachable`` no connection: refused, unknown host, timeout, not a Voxroom server
   └── ``TlsFailed``         the secure connection failed, usually an untrusted certificate
+
+``AddressRefused`` (a ``ValueError``): the address is no WebSocket address we can use, so nothing
+was tried.
 """
 
 from typing import TYPE_CHECKING
@@ -32,6 +35,14 @@ class SignalingError(Exception):
         if code is FailureCode.INTERNAL:
             return SignalingError(code, message)
         return JoinRefused(code, message)
+
+
+class AddressRefused(ValueError):  # noqa: N818
+    """The server address cannot be used (a user name in it, say); ``address`` as it was given."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"not a WebSocket address (ws://… or wss://…): {address}")
+        self.address = address
 
 
 class JoinRefused(SignalingError):  # noqa: N818 - named like websockets' ConnectionClosed

@@ -23,7 +23,7 @@ from websockets.uri import parse_uri
 
 from protocol import Join, MediaRequest, ModRequest, Peer, limits
 
-from .errors import ServerUnreachable, SignalingError, TlsFailed
+from .errors import AddressRefused, ServerUnreachable, SignalingError, TlsFailed
 from .events import RoomJoined, SessionEventSink
 from .problems import LinkProblem, LinkTrouble
 from .session import (
@@ -73,7 +73,7 @@ class SignalingClient:
         try:
             uri = parse_uri(url)
         except InvalidURI as exc:
-            raise ValueError(f"not a WebSocket address (ws://… or wss://…): {url}") from exc
+            raise AddressRefused(url) from exc
         if ssl is not None and not uri.secure:
             raise ValueError("a TLS context was given for a ws:// address; use wss://")
         if not re.fullmatch(limits.ROOM_PATTERN, room):

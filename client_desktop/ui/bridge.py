@@ -23,7 +23,7 @@ from protocol.text import clean_chat
 
 from ..engine import events
 from ..engine.device_rules import DeviceList
-from ..engine.errors import SignalingError
+from ..engine.errors import AddressRefused, SignalingError
 from ..engine.events import FailureCode
 from ..engine.shapes import AudioOptions, Cue
 from .durations import duration_words
@@ -347,7 +347,14 @@ class Bridge(QObject):
             await engine.start()
         except SignalingError as exc:
             self._failed(exc.code, plain_words(exc.code, exc.message))
-        except ValueError as exc:  # the engine checks what the form cannot, e.g. a URL it cannot parse
+        except AddressRefused as exc:  # the form accepts what websockets cannot use (a user name in it)
+            self._failed(
+                JoinProblem.BAD_DETAILS,
+                QCoreApplication.translate(
+                    "Bridge", "This server address cannot be used: {address}. Type it as host:port."
+                ).format(address=exc.address),
+            )
+        except ValueError as exc:  # a rule the form does not check as the engine does
             log.warning("join refused by the engine: %s", exc)
             self._failed(
                 JoinProblem.BAD_DETAILS,

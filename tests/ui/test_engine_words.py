@@ -12,7 +12,7 @@ import re
 import pytest
 
 from client_desktop.engine import events
-from client_desktop.engine.errors import SignalingError
+from client_desktop.engine.errors import AddressRefused, SignalingError
 from client_desktop.engine.events import FailureCode, RelayFailure, RelayTrouble
 from client_desktop.engine.problems import (
     DeviceFailure,
@@ -22,6 +22,7 @@ from client_desktop.engine.problems import (
     LinkProblem,
     LinkTrouble,
 )
+from client_desktop.engine.signaling import SignalingClient
 from client_desktop.ui.bridge import JoinRequest
 from client_desktop.ui.window import MainWindow
 from protocol import ErrorCode
@@ -155,3 +156,14 @@ def test_a_silent_sound_system_and_a_message_with_no_room_are_russian(
     dialog.reject()
     with pytest.raises(ValueError, match=r"^вы не в комнате$"):
         harness.bridge.send_chat("привет")
+
+
+def test_an_address_the_engine_cannot_use_is_refused_in_russian(window: MainWindow, harness: Harness) -> None:
+    address = "ws://user@h:8765/ws"  # the form lets a user name through; websockets cannot use it
+    with pytest.raises(AddressRefused) as refused:
+        SignalingClient(address, "lobby", "alice", on_event=lambda _event: None)
+    harness.refuse = refused.value
+    enter(harness)
+    assert window.login.error.text() == (
+        f"Этот адрес сервера использовать нельзя: {address}. Введите его как хост:порт."
+    )

@@ -107,6 +107,10 @@
         <translation>Сервер сообщил о проблеме ({code}).</translation>
     </message>
     <message>
+        <source>This server address cannot be used: {address}. Type it as host:port.</source>
+        <translation>Этот адрес сервера использовать нельзя: {address}. Введите его как хост:порт.</translation>
+    </message>
+    <message>
         <source>you are not in a room</source>
         <translation>вы не в комнате</translation>
     </message>
