@@ -5,7 +5,8 @@ go to the uplink (which hands packets to the loop thread-safely); playback
 pulls from the mixer (which owns the lock between the loop and this
 thread). Nothing here blocks the event loop. A device that fails or
 vanishes is reported, and audio falls back to the default device, then to
-none: the call and the chat go on either way.
+none; a sound system that dies ends both directions, said once. The call
+and the chat go on either way.
 
 Two public hooks exist for measuring rather than for the app: the streams'
 block size and latency (``StreamSettings``), and an observer that sees each
@@ -14,8 +15,9 @@ uses both.
 """
 
 import asyncio
+import atexit
 import contextlib
-import enum
+import functools
 import logging
 import os
 import threading
@@ -26,9 +28,12 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from .device_rules import DeviceList, Notice, pick
+from .device_rules import STALL_S, DeviceList, Fate, Notice, StreamLife, pick, server_gone
+from .device_rules import STARTUP_S as STARTUP_S  # bench/engine_pulse.py reads it here
+from .device_rules import Direction as Direction
 from .device_watch import DeviceWatch
 from .pcm import FRAME_SAMPLES, SAMPLE_RATE, Pcm, level_dbfs
+from .problems import DeviceProblem, DeviceTrouble
 from .processing import VoiceProcessor
 from .tasks import cancel_and_wait
 
@@ -43,10 +48,13 @@ LATENCY: Latency = "low"
 """PortAudio's 'low' latency: ~61 ms mouth-to-ear through PulseAudio against ~91 ms at 'high'."""
 XRUNS_BEFORE_HIGH_LATENCY = 10
 """Over- or underruns within one watch period that make us fall back to 'high' latency."""
-STALL_S = 1.0
-STARTUP_S = 3.0
-"""ALSA's pulse plugin takes 1-2 s before its first callbacks: not a stall."""
 DEVICE_CALL_TIMEOUT_S = 5.0
+FATE_POLL_S = 0.05
+"""How often the other streams are looked at while waiting to know whether the sound system died."""
+SERVER_GONE = str(DeviceProblem(DeviceTrouble.SERVER_GONE))
+"""What is said, once, when the sound system itself stops answering."""
+EXIT_WAIT_S = 1.0
+"""How long the process's exit waits for a PortAudio call still running on a throw-away thread."""
 DeviceRef = int | str | None
 T = TypeVar("T")
 
@@ -66,11 +74,6 @@ class StreamSettings:
 
 
 DEFAULT_STREAMS = StreamSettings()
-
-
-class Direction(enum.Enum):
-    INPUT = "input"
-    OUTPUT = "output"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +109,55 @@ class Device:
     is_default_output: bool
 
 
+@functools.cache
 def _sd() -> Any:
     """Import sounddevice lazily: without PortAudio the app still runs, chat only."""
     import sounddevice
 
+    atexit.register(_spare_portaudio_at_exit)  # after sounddevice's own handler: so it runs before it
     return sounddevice
+
+
+_calls = 0
+"""PortAudio calls running on throw-away threads (``_portaudio_thread``)."""
+_calls_done = threading.Condition()
+
+
+def _spare_portaudio_at_exit() -> None:
+    """Keep sounddevice's exit handler from terminating PortAudio while one of its calls still runs.
+
+    WORKAROUND for PortAudio 19.6's ALSA host API (Debian 12's libportaudio2):
+    when the sound server dies while a stream starts, the stream's callback
+    thread takes its start-up mutex (``PaUnixThread_PrepareNotify``), fails in
+    ``AlsaStart`` and exits still holding it, so ``Pa_StartStream`` waits for
+    that mutex forever (our thread gives up after ``DEVICE_CALL_TIMEOUT_S``),
+    and ``Pa_Terminate`` at exit, closing that stream, destroys the locked
+    mutex: ``PaUnixMutex_Terminate`` asserts and the process aborts (rc 134).
+    The process is ending, so leaving PortAudio as it is costs nothing.
+    """
+    with _calls_done:
+        if _calls_done.wait_for(lambda: _calls == 0, EXIT_WAIT_S):
+            return
+    log.warning("a sound system call never returned: PortAudio is left to the exit")
+    _sd()._initialized = 0  # sounddevice's exit handler terminates PortAudio this many times
+
+
+def _portaudio_thread(call: Callable[[], None]) -> None:
+    """Run ``call`` (which calls PortAudio) on a fresh daemon thread, counted until it returns."""
+    global _calls
+
+    def run() -> None:
+        global _calls
+        try:
+            call()
+        finally:
+            with _calls_done:
+                _calls -= 1
+                _calls_done.notify_all()
+
+    with _calls_done:
+        _calls += 1
+    threading.Thread(target=run, name="voxroom-device-call", daemon=True).start()
 
 
 _PORTAUDIO = threading.Lock()
@@ -250,7 +297,8 @@ class DeviceAudio:
         self._play_buf = np.zeros(0, dtype=np.int16)
         self._capture: Callable[[Pcm], None] | None = None
         self._render: Callable[[], Pcm] | None = None
-        self._last_callback = dict.fromkeys(Direction, 0.0)
+        self._last_callback = dict.fromkeys(Direction, 0.0)  # 0 until a stream's first callback
+        self._opened_at = dict.fromkeys(Direction, 0.0)
         self._task: asyncio.Task[None] | None = None
         self._xruns = 0
 
@@ -326,7 +374,7 @@ class DeviceAudio:
         """A stream that stops calling back (unplugged) has failed; repeated xruns ask for high latency."""
         xruns, self._xruns = self._xruns, 0
         now = time.monotonic()
-        stalled = [d for d in self._open if now - self._last_callback[d] > STALL_S]
+        stalled = [d for d in self._open if self._life(d).fate(now, now) is Fate.DEAD]
         if stalled:
             await self._close(*stalled)
             await self._open_each(dict.fromkeys(stalled), "the sound device stopped responding")
@@ -359,9 +407,14 @@ class DeviceAudio:
                 await self._open_each({direction: decided.device or None})
 
     async def _open_each(self, wanted: dict[Direction, DeviceRef], trouble: str = "") -> None:
-        """Open each direction on its device, else the default, else none; report anything but the first."""
+        """Open each direction on its device, else the default, else none; report anything but the first.
+
+        A default that will not open may mean the sound system died: then
+        every direction ends, said once (``device_rules.server_gone``).
+        """
         problems = [trouble] if trouble else []
         fallbacks: list[str] = []
+        failed_at: list[float] = []  # when each default would not open
         for direction, device in wanted.items():
             what = WHAT[direction]
             if device is not None:
@@ -377,9 +430,27 @@ class DeviceAudio:
             except Exception as exc:
                 problems.append(f"cannot open the default {what} ({_why(exc)})")
                 fallbacks.append(f"no {what}")
-        if problems:
+                failed_at.append(time.monotonic())
+        if failed_at and await self._server_gone(len(failed_at), failed_at[-1]):
+            log.warning("%s: %s", "; ".join(problems), SERVER_GONE)
+            await self._close(*self._open)
+            self._report(SERVER_GONE, "")
+        elif problems:
             opened = [f for f in fallbacks if not f.startswith("no ")]
             self._report("; ".join(problems), " and ".join(fallbacks) if opened else "")
+
+    async def _server_gone(self, unopenable: int, since_s: float) -> bool:
+        """Wait till each open stream shows if it outlived ``since_s`` (a stall past its start-up at most)."""
+        while True:
+            now = time.monotonic()
+            gone = server_gone(unopenable, [self._life(d).fate(since_s, now) for d in self._open])
+            if gone is not None:
+                return gone
+            await asyncio.sleep(FATE_POLL_S)
+
+    def _life(self, direction: Direction) -> StreamLife:
+        stream = self._open[direction]
+        return StreamLife(self._opened_at[direction], self._last_callback[direction], not stream.active)
 
     async def _open_one(self, direction: Direction, device: DeviceRef) -> None:
         settings = {
@@ -390,11 +461,12 @@ class DeviceAudio:
             "latency": self.streams.latency,
             "callback": self._on_input if direction is Direction.INPUT else self._on_output,
         }
+        self._last_callback[direction] = 0.0
         stream = await _off_loop(
             lambda: _started(_open_stream(direction, device, **settings)),
             if_late=lambda late: _close_all([late]),
         )
-        self._last_callback[direction] = time.monotonic() + STARTUP_S
+        self._opened_at[direction] = time.monotonic()
         self._open[direction], self._in_use[direction] = stream, device
         self._latency[direction] = float(stream.latency)
 
@@ -414,7 +486,7 @@ class DeviceAudio:
 
     def _on_input(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         now = time.monotonic()
-        self._last_callback[Direction.INPUT] = max(self._last_callback[Direction.INPUT], now)
+        self._last_callback[Direction.INPUT] = now
         if status:
             self._xruns += 1
         if self._on_block is not None:
@@ -428,7 +500,7 @@ class DeviceAudio:
             self._capture(frame)
 
     def _on_output(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-        self._last_callback[Direction.OUTPUT] = max(self._last_callback[Direction.OUTPUT], time.monotonic())
+        self._last_callback[Direction.OUTPUT] = time.monotonic()
         if status:
             self._xruns += 1
         while len(self._play_buf) < frames and self._render is not None:
@@ -486,7 +558,7 @@ async def _off_loop(
         if not done.done():
             done.set_result(result)
         elif if_late is not None:
-            threading.Thread(target=if_late, args=(result,), name="voxroom-device-call", daemon=True).start()
+            _portaudio_thread(lambda: if_late(result))
 
     def fail(error: BaseException) -> None:
         if not done.done():
@@ -500,7 +572,7 @@ async def _off_loop(
         else:
             loop.call_soon_threadsafe(deliver, result)
 
-    threading.Thread(target=run, name="voxroom-device-call", daemon=True).start()
+    _portaudio_thread(run)
     try:
         return await asyncio.wait_for(done, timeout_s)
     except TimeoutError:
