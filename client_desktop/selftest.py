@@ -20,7 +20,10 @@ import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .ui.window import MainWindow
 
 _IMPORTED_AT = time.monotonic()
 
@@ -45,6 +48,15 @@ def _part(name: str, check: Callable[[], str]) -> str:
         return check()
     except Exception as exc:  # the report must name the failing part, whatever it raised
         raise SelfTestError(f"{name}: {type(exc).__name__}: {exc}") from exc
+
+
+def _views(window: "MainWindow") -> str:
+    """The room view and the settings dialog, which the app builds at their first use, not at start."""
+    from .ui.settings import SettingsDialog
+
+    window.room.adjustSize()
+    SettingsDialog(window.bridge, window.prefs, window).deleteLater()
+    return "views=room,settings"
 
 
 def _languages() -> str:
@@ -174,6 +186,7 @@ def _run() -> str:
         if not window.isVisible():
             raise SelfTestError("window: not shown")
         parts = [f"window_ms={_process_age_s() * 1000:.0f}", f"qpa={qt.platformName()}"]
+        parts.append(_part("views", lambda: _views(window)))
         parts.append(_part("languages", _languages))
         parts.append(_part("codec", _codec))
         parts.append(_part("av", _aiortc_codec))
