@@ -141,7 +141,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 class App:
-    def __init__(self, qt: QApplication, args: argparse.Namespace, instance: InstanceServer | None) -> None:
+    def __init__(self, qt: QApplication, args: argparse.Namespace, claim: Claim) -> None:
         self.args = args
         self.loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -175,9 +175,9 @@ class App:
             from .ui import driver
 
             self.driver = driver.TestDriver(self.window, qt)
-        self.instance = instance
-        if instance is not None:
-            instance.received.connect(self._handed_off)
+        self._claim = claim
+        self.instance: InstanceServer | None = None
+        """Other launches' hand-offs, once the window is painted (``_window_shown``)."""
 
     def _host_choice(self) -> HostChoice:
         return self.window.login.hosting_choice()
@@ -244,9 +244,15 @@ class App:
                 self.window.login.show_error(str(exc))
 
     def _window_shown(self) -> None:
-        """Load what the login window needs none of: the call stack on a thread, and the desktop's
-        notification server (jeepney, a D-Bus handshake) on this one, once this round of events is over."""
+        """Load what the login window needs none of: the call stack on a thread, the listener for
+        other launches (QtNetwork; they wait on the claim's lock until now), and the desktop's
+        notification server (jeepney, a D-Bus handshake) once this round of events is over."""
         threading.Thread(target=_load_engine, name="load-engine").start()
+        self.instance = self._claim.serve(QApplication.instance())
+        if self.instance is None:
+            log.warning("cannot listen for other launches: a second one will start another app")
+        else:
+            self.instance.received.connect(self._handed_off)
         QTimer.singleShot(0, self.mentions.reach_desktop)
 
     def _devices(self) -> DeviceList:
@@ -333,12 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     loop = qasync.QEventLoop(qt)
     asyncio.set_event_loop(loop)
 
-    instance = claim.serve(qt)  # once Qt is up; then a second launch finds us
-    if instance is None:
-        log.warning("cannot listen for other launches: a second one will start another app")
-
     async def run() -> None:
-        await App(qt, args, instance).run()
+        await App(qt, args, claim).run()
 
     with contextlib.suppress(KeyboardInterrupt), loop:
         loop.run_until_complete(run())

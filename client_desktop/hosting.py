@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import platformdirs
-from PySide6.QtNetwork import QAbstractSocket, QNetworkInterface
 
 from .links import RoomLink
 from .ui.bridge import Hosted
@@ -78,7 +77,12 @@ def shareable(addresses: Iterable[str]) -> list[str]:
 
 
 def network_addresses() -> list[str]:
-    """This machine's addresses on interfaces that are up, as others on the network would dial them."""
+    """This machine's addresses on interfaces that are up, as others on the network would dial them.
+
+    QtNetwork is imported here, when first asked, not with the app (see ``single_instance``).
+    """
+    from PySide6.QtNetwork import QAbstractSocket, QNetworkInterface
+
     texts: list[str] = []
     for interface in QNetworkInterface.allInterfaces():
         flags = interface.flags()

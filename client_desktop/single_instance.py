@@ -9,24 +9,33 @@ answers does it become the running app. A lock file around "try, else
 listen" makes two launches at the same moment agree on which one runs.
 
 The wire is one JSON line each way: ``{"link": …, "activation_token": …}``
-in, ``ok`` back once the running app has taken it.
+in, ``ok`` back once the running app has taken it. Where ``QLocalServer`` is
+a Unix socket (not Windows), a launch hands off through a plain ``socket``,
+and the app listens once its window is painted, the lock held until then:
+the start imports no QtNetwork (its import and enums were ~20 ms of it).
 """
 
 import getpass
 import hashlib
 import json
 import os
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLockFile, QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QLocalSocket
 
 HANDOFF_TIMEOUT_MS = 3000
 LOCK_TIMEOUT_MS = 5000
 MAX_MESSAGE_BYTES = 8192
 ACK = b"ok\n"
+_UNIX_SOCKET: int | None = getattr(socket, "AF_UNIX", None)
+"""What ``QLocalServer`` listens on, where Python can dial it (None: Windows, a named pipe)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +75,11 @@ class Address:
         runtime = os.environ.get("XDG_RUNTIME_DIR")
         if runtime and Path(runtime).is_dir():
             return cls(str(Path(runtime) / f"voxroom-{key}.sock"), Path(runtime) / f"voxroom-{key}.lock")
-        name = f"voxroom-{getpass.getuser()}-{key}"  # a bare name: Qt puts it in the temporary folder
-        return cls(name, Path(tempfile.gettempdir()) / f"{name}.lock")
+        name = f"voxroom-{getpass.getuser()}-{key}"
+        folder = Path(tempfile.gettempdir())
+        # Windows: a bare name, a named pipe's; elsewhere the socket's full path, which a plain socket dials
+        server_name = name if _UNIX_SOCKET is None else str(folder / name)
+        return cls(server_name, folder / f"{name}.lock")
 
 
 class NoAnswerError(RuntimeError):
@@ -82,6 +94,30 @@ def hand_off(address: Address, message: Handoff, timeout_ms: int = HANDOFF_TIMEO
     Raises:
         NoAnswerError: something listens but did not acknowledge in time.
     """
+    if _UNIX_SOCKET is None:
+        return _hand_off_by_qt(address, message, timeout_ms)
+    with socket.socket(_UNIX_SOCKET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_ms / 1000)
+        try:
+            sock.connect(address.server_name)
+        except OSError:  # no socket, or one a crashed app left behind: nobody runs
+            return False
+        reply = b""
+        try:
+            sock.sendall(message.encode())
+            while not reply.endswith(b"\n") and len(reply) <= len(ACK) and (chunk := sock.recv(64)):
+                reply += chunk
+        except OSError as exc:  # no answer in time, or a reset
+            raise NoAnswerError(f"Voxroom is already running but did not answer ({exc}).") from exc
+    if reply != ACK:
+        raise NoAnswerError(f"Voxroom is already running but did not answer (it said {reply!r}).")
+    return True
+
+
+def _hand_off_by_qt(address: Address, message: Handoff, timeout_ms: int) -> bool:
+    """``hand_off`` through ``QLocalSocket``, where the server is a named pipe (Windows)."""
+    from PySide6.QtNetwork import QLocalSocket
+
     sock = QLocalSocket()
     sock.connectToServer(address.server_name)
     if not sock.waitForConnected(timeout_ms):
@@ -106,13 +142,15 @@ class InstanceServer(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        from PySide6.QtNetwork import QLocalServer
+
         self._server = QLocalServer(self)
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._accept)
 
     def listen(self, address: Address) -> bool:
         """Listen, replacing a socket a crashed app left behind (call with the lock held)."""
-        QLocalServer.removeServer(address.server_name)
+        self._server.removeServer(address.server_name)
         return self._server.listen(address.server_name)
 
     def close(self) -> None:
@@ -124,7 +162,7 @@ class InstanceServer(QObject):
             sock.disconnected.connect(sock.deleteLater)
             self._read(sock)  # what arrived with the connection raises no readyRead of its own
 
-    def _read(self, sock: QLocalSocket) -> None:
+    def _read(self, sock: "QLocalSocket") -> None:
         data = bytes(sock.peek(MAX_MESSAGE_BYTES + 1).data())
         if b"\n" not in data:
             if len(data) > MAX_MESSAGE_BYTES:

@@ -6,10 +6,11 @@ them on a thread once its window is painted; importing ``client_desktop.app``
 must not. python-xlib and jeepney (global push-to-talk, desktop
 notifications) wait for the window too, or for the key's first watch. The
 room view and the settings dialog (their modules and widgets) are built at
-their first use, and the name tables (homoglyph's data) and the package
-metadata at theirs. The window reads the application's keys only in
-push-to-talk. Each import check runs in a fresh interpreter, where nothing
-else has imported them yet.
+their first use, the name tables (homoglyph's data) and the package
+metadata at theirs, and QtNetwork (the listener for other launches,
+hosting's addresses) once the window is painted or when first asked. The
+window reads the application's keys only in push-to-talk. Each import check
+runs in a fresh interpreter, where nothing else has imported them yet.
 """
 
 import subprocess
@@ -42,6 +43,7 @@ ON_FIRST_USE = {
     "client_desktop.ui.driver",
     "homoglyph",
     "importlib.metadata",
+    "PySide6.QtNetwork",
 }
 WATCHED = CALL_STACK | DESKTOP_LINKS | ON_FIRST_USE
 
