@@ -18,6 +18,7 @@ from engine_clicks import Onsets
 from engine_results import CallbackSummary
 
 from client_desktop.engine.devices import Block, DeviceAudio, DeviceRef, Direction, StreamSettings
+from client_desktop.engine.events import AudioDeviceFailed
 from client_desktop.engine.media import Source
 from client_desktop.engine.mixer import Mixer
 from client_desktop.engine.pacer import PacedAudio
@@ -101,7 +102,7 @@ class ProbedDeviceAudio(DeviceAudio):
 
     def __init__(
         self,
-        on_failure: Callable[[str, str], None],
+        on_failure: Callable[[AudioDeviceFailed], None],
         input_device: DeviceRef,
         output_device: DeviceRef,
         streams: StreamSettings,

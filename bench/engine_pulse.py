@@ -40,6 +40,7 @@ from engine_results import (
 )
 
 from client_desktop.engine.devices import DEFAULT_STREAMS, STARTUP_S, Direction, StreamSettings, list_devices
+from client_desktop.engine.events import AudioDeviceFailed
 from client_desktop.engine.pcm import SAMPLE_RATE
 from tests.support.pulse import SINKS, Pulse
 from tests.support.server import in_process_server
@@ -147,8 +148,8 @@ async def _pulse_call(spec: ChildSpec) -> PulseRun:
     index = {d.name: d.index for d in await asyncio.to_thread(list_devices)}
     failures: list[tuple[str, str]] = []
 
-    def failed(message: str, fallback: str) -> None:
-        failures.append((message, fallback))
+    def failed(event: AudioDeviceFailed) -> None:
+        failures.append((event.message, event.fallback))
 
     a = ProbedDeviceAudio(failed, index["vx_in_a"], index["vx_out_a"], spec.setting, Direction.INPUT)
     b = ProbedDeviceAudio(failed, index["vx_in_b"], index["vx_out_b"], spec.setting, Direction.OUTPUT)

@@ -199,12 +199,8 @@ class App:
         if self.args.no_audio:
             audio = PacedAudio(Silence())
         else:
-
-            def failed(message: str, fallback: str) -> None:
-                sink(events.AudioDeviceFailed(message, fallback))
-
             audio = DeviceAudio(
-                failed,
+                sink,
                 options.input_device or None,
                 options.output_device or None,
                 VoiceProcessor(options.processing),

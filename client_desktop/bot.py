@@ -141,7 +141,7 @@ def _audio(args: argparse.Namespace, on_event: events.EngineEventSink) -> AudioI
         raise ValueError("--record needs file audio; with --devices the speaker is the output")
     settings = ProcessingSettings(False, False, False) if args.no_processing else ProcessingSettings()
     return DeviceAudio(
-        lambda message, fallback: on_event(events.AudioDeviceFailed(message, fallback)),
+        on_event,
         processor=VoiceProcessor(settings),
         streams=replace(DEFAULT_STREAMS, blocksize=args.device_block),
     )

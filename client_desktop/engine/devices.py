@@ -32,8 +32,9 @@ from .device_rules import STALL_S, DeviceList, Fate, Notice, StreamLife, pick, s
 from .device_rules import STARTUP_S as STARTUP_S  # bench/engine_pulse.py reads it here
 from .device_rules import Direction as Direction
 from .device_watch import DeviceWatch
+from .events import AudioDeviceFailed
 from .pcm import FRAME_SAMPLES, SAMPLE_RATE, Pcm, level_dbfs
-from .problems import DeviceProblem, DeviceTrouble
+from .problems import DeviceFailure, DeviceProblem, DeviceRole, DeviceTrouble
 from .processing import VoiceProcessor
 from .tasks import cancel_and_wait
 
@@ -51,7 +52,7 @@ XRUNS_BEFORE_HIGH_LATENCY = 10
 DEVICE_CALL_TIMEOUT_S = 5.0
 FATE_POLL_S = 0.05
 """How often the other streams are looked at while waiting to know whether the sound system died."""
-SERVER_GONE = str(DeviceProblem(DeviceTrouble.SERVER_GONE))
+SERVER_GONE = DeviceProblem(DeviceTrouble.SERVER_GONE)
 """What is said, once, when the sound system itself stops answering."""
 EXIT_WAIT_S = 1.0
 """How long the process's exit waits for a PortAudio call still running on a throw-away thread."""
@@ -245,7 +246,7 @@ def _started(stream: Any) -> Any:
     return stream
 
 
-WHAT = {Direction.INPUT: "microphone", Direction.OUTPUT: "speaker"}
+WHAT = {Direction.INPUT: DeviceRole.MICROPHONE, Direction.OUTPUT: DeviceRole.SPEAKER}
 
 
 class DeviceAudio:
@@ -269,7 +270,7 @@ class DeviceAudio:
 
     def __init__(
         self,
-        on_failure: Callable[[str, str], None],
+        on_failure: Callable[[AudioDeviceFailed], None],
         input_device: DeviceRef = None,
         output_device: DeviceRef = None,
         processor: VoiceProcessor | None = None,
@@ -377,7 +378,7 @@ class DeviceAudio:
         stalled = [d for d in self._open if self._life(d).fate(now, now) is Fate.DEAD]
         if stalled:
             await self._close(*stalled)
-            await self._open_each(dict.fromkeys(stalled), "the sound device stopped responding")
+            await self._open_each(dict.fromkeys(stalled), DeviceProblem(DeviceTrouble.STOPPED))
         elif self._open and xruns >= XRUNS_BEFORE_HIGH_LATENCY and self.streams.latency != "high":
             log.warning("%d audio over/underruns in %.1f s: switching to high latency", xruns, STALL_S / 2)
             self.streams = replace(self.streams, latency="high")
@@ -401,19 +402,24 @@ class DeviceAudio:
             await self._close(direction)
             if decided.notice is Notice.LOST:
                 gone = self._labels.get(chosen, chosen)
-                await self._open_each({direction: None}, f"the {WHAT[direction]} {gone!r} was disconnected")
+                await self._open_each(
+                    {direction: None}, DeviceProblem(DeviceTrouble.DISCONNECTED, WHAT[direction], gone)
+                )
             else:
                 log.info("the %s %r is back: using it again", WHAT[direction], chosen)
                 await self._open_each({direction: decided.device or None})
 
-    async def _open_each(self, wanted: dict[Direction, DeviceRef], trouble: str = "") -> None:
+    async def _open_each(
+        self, wanted: dict[Direction, DeviceRef], trouble: DeviceProblem | None = None
+    ) -> None:
         """Open each direction on its device, else the default, else none; report anything but the first.
 
         A default that will not open may mean the sound system died: then
         every direction ends, said once (``device_rules.server_gone``).
         """
         problems = [trouble] if trouble else []
-        fallbacks: list[str] = []
+        on_default: list[DeviceRole] = []
+        silent: list[DeviceRole] = []
         failed_at: list[float] = []  # when each default would not open
         for direction, device in wanted.items():
             what = WHAT[direction]
@@ -422,22 +428,23 @@ class DeviceAudio:
                     await self._open_one(direction, device)
                     continue
                 except Exception as exc:
-                    problems.append(f"cannot open the {what} {device!r} ({_why(exc)})")
+                    problems.append(DeviceProblem(DeviceTrouble.CANNOT_OPEN, what, str(device), _why(exc)))
             try:
                 await self._open_one(direction, None)
                 if trouble or device is not None:
-                    fallbacks.append(f"the default {what}")
+                    on_default.append(what)
             except Exception as exc:
-                problems.append(f"cannot open the default {what} ({_why(exc)})")
-                fallbacks.append(f"no {what}")
+                problems.append(DeviceProblem(DeviceTrouble.CANNOT_OPEN, what, "", _why(exc)))
+                silent.append(what)
                 failed_at.append(time.monotonic())
         if failed_at and await self._server_gone(len(failed_at), failed_at[-1]):
-            log.warning("%s: %s", "; ".join(problems), SERVER_GONE)
+            log.warning("%s: %s", "; ".join(map(str, problems)), SERVER_GONE)
             await self._close(*self._open)
-            self._report(SERVER_GONE, "")
+            self._report(AudioDeviceFailed.of(DeviceFailure((SERVER_GONE,))))
         elif problems:
-            opened = [f for f in fallbacks if not f.startswith("no ")]
-            self._report("; ".join(problems), " and ".join(fallbacks) if opened else "")
+            self._report(
+                AudioDeviceFailed.of(DeviceFailure(tuple(problems), tuple(on_default), tuple(silent)))
+            )
 
     async def _server_gone(self, unopenable: int, since_s: float) -> bool:
         """Wait till each open stream shows if it outlived ``since_s`` (a stall past its start-up at most)."""
@@ -478,9 +485,9 @@ class DeviceAudio:
         if streams:
             await _close_off_loop(streams)
 
-    def _report(self, message: str, fallback: str) -> None:
-        log.warning("%s; falling back to %s", message, fallback or "no audio")
-        self._on_failure(message, fallback)
+    def _report(self, failure: AudioDeviceFailed) -> None:
+        log.warning("%s; falling back to %s", failure.message, failure.fallback or "no audio")
+        self._on_failure(failure)
 
     # --- callbacks (PortAudio's threads) ------------------------------------------
 

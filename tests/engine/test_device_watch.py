@@ -96,7 +96,9 @@ async def test_a_sink_that_goes_falls_back_and_comes_back_while_the_microphone_g
     play.stdin.write(tone.astype("<i2").tobytes())
     failures: list[tuple[str, str]] = []
     plain = VoiceProcessor(ProcessingSettings(False, False, False))
-    audio = DeviceAudio(lambda m, f: failures.append((m, f)), None, "headset", plain, watch=devices)
+    audio = DeviceAudio(
+        lambda e: failures.append((e.message, e.fallback)), None, "headset", plain, watch=devices
+    )
     a = Engine(server.url, "call", "a", audio, lambda _event: None)
     a.set_talk_mode(TalkMode.OPEN)
     try:
@@ -134,7 +136,7 @@ async def test_a_device_portaudio_lists_itself_is_left_to_portaudio(watch: tuple
     devices, daemon = watch
     frames: list[int] = []
     failures: list[tuple[str, str]] = []
-    audio = DeviceAudio(lambda m, f: failures.append((m, f)), "pulse", "pulse", watch=devices)
+    audio = DeviceAudio(lambda e: failures.append((e.message, e.fallback)), "pulse", "pulse", watch=devices)
     audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
     try:
         await until(lambda: len(frames) >= 10)

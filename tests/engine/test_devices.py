@@ -19,6 +19,7 @@ from client_desktop.engine.devices import (
 from client_desktop.engine.engine import Engine
 from client_desktop.engine.media import Tone
 from client_desktop.engine.pcm import Pcm
+from client_desktop.engine.problems import DeviceFailure, DeviceTrouble
 from signaling_server.app import RunningServer
 
 from ..support.pulse import Pulse
@@ -102,7 +103,9 @@ async def test_a_missing_device_falls_back_to_the_default(monkeypatch: pytest.Mo
         _route(monkeypatch, daemon, "mic.monitor", "speaker")
         failures: list[tuple[str, str]] = []
         frames: list[int] = []
-        audio = DeviceAudio(lambda m, f: failures.append((m, f)), input_device="no such microphone")
+        audio = DeviceAudio(
+            lambda e: failures.append((e.message, e.fallback)), input_device="no such microphone"
+        )
         audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
         try:
             await until(lambda: len(frames) >= 25, timeout=8.0)  # ALSA's pulse plugin takes 1-2 s to start
@@ -120,7 +123,7 @@ async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
     with Pulse(("mic", "speaker")) as daemon:
         _route(monkeypatch, daemon, "mic.monitor", "speaker")
         log: list[events.EngineEvent] = []
-        audio = DeviceAudio(lambda m, f: log.append(events.AudioDeviceFailed(m, f)))
+        audio = DeviceAudio(log.append)
         engine = Engine(server.url, "r", "deviceful", audio, log.append)
         other = Client(await connect(server.url))
         await engine.start()
@@ -128,13 +131,16 @@ async def test_a_dying_sound_server_ends_in_no_audio_and_the_chat_goes_on(
         await until(lambda: audio.in_use.keys() == set(Direction), timeout=15.0)  # in a call: both streams
         daemon.stop()  # the sound server dies: both streams stop, and nothing opens any more
 
-        def failures() -> list[events.EngineEvent]:
+        def failures() -> list[events.AudioDeviceFailed]:
             return [e for e in log if isinstance(e, events.AudioDeviceFailed)]
 
         # A start that hangs on the dead server is given up after DEVICE_CALL_TIMEOUT_S; then a stall.
         await until(lambda: bool(failures()) and not audio.running, timeout=20.0)
-        said_once = [events.AudioDeviceFailed(SERVER_GONE, "")]
+        said_once = [events.AudioDeviceFailed.of(DeviceFailure((SERVER_GONE,)))]
         assert failures() == said_once
+        assert said_once[0].fallback == ""
+        assert said_once[0].codes is not None  # the UI words the codes
+        assert said_once[0].codes.problems[0].trouble is DeviceTrouble.SERVER_GONE
         engine.send_chat("no audio, still talking")
         assert (await other.expect("chat"))["text"] == "no audio, still talking"
         assert failures() == said_once
@@ -154,7 +160,9 @@ async def test_devices_are_listed_and_one_can_be_chosen_by_name(monkeypatch: pyt
         assert sum(d.is_default_input for d in devices) == 1
         frames: list[int] = []
         failures: list[tuple[str, str]] = []
-        audio = DeviceAudio(lambda m, f: failures.append((m, f)), input_device="pulse", output_device="pulse")
+        audio = DeviceAudio(
+            lambda e: failures.append((e.message, e.fallback)), input_device="pulse", output_device="pulse"
+        )
         audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
         try:
             await until(lambda: len(frames) >= 25, timeout=8.0)
@@ -180,7 +188,9 @@ async def test_the_observer_sees_every_block_at_the_chosen_size(monkeypatch: pyt
 
         failures: list[tuple[str, str]] = []
         audio = DeviceAudio(
-            lambda m, f: failures.append((m, f)), streams=StreamSettings(960, "high"), on_block=seen
+            lambda e: failures.append((e.message, e.fallback)),
+            streams=StreamSettings(960, "high"),
+            on_block=seen,
         )
         audio.start(lambda frame: None, lambda: np.zeros(960, dtype=np.int16))
         try:

@@ -157,7 +157,7 @@ async def running_streams() -> tuple[DeviceAudio, list[int], list[tuple[str, str
     """Both streams open on the defaults, counting the microphone's frames and any failure."""
     frames: list[int] = []
     failures: list[tuple[str, str]] = []
-    audio = DeviceAudio(lambda m, f: failures.append((m, f)))
+    audio = DeviceAudio(lambda e: failures.append((e.message, e.fallback)))
     audio.start(lambda frame: frames.append(len(frame)), lambda: np.zeros(960, dtype=np.int16))
     await until(lambda: len(frames) >= 10, timeout=8.0)  # ALSA's pulse plugin takes 1-2 s to start
     return audio, frames, failures
