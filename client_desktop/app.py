@@ -240,16 +240,19 @@ class App:
                 self.window.login.show_error(str(exc))
 
     def _window_shown(self) -> None:
-        """Load what the login window needs none of: the call stack on a thread, the listener for
-        other launches (QtNetwork; they wait on the claim's lock until now), and the desktop's
-        notification server (jeepney, a D-Bus handshake) once this round of events is over."""
+        """Load what the login window needs none of: the call stack on a thread, and on this one, once
+        this round of events is over, the listener for other launches (QtNetwork; they wait on the
+        claim's lock until then) and the desktop's notification server (jeepney, a D-Bus handshake)."""
         threading.Thread(target=_load_engine, name="load-engine").start()
+        QTimer.singleShot(0, self._listen_for_launches)
+        QTimer.singleShot(0, self.mentions.reach_desktop)
+
+    def _listen_for_launches(self) -> None:
         self.instance = self._claim.serve(QApplication.instance())
         if self.instance is None:
             log.warning("cannot listen for other launches: a second one will start another app")
         else:
             self.instance.received.connect(self._handed_off)
-        QTimer.singleShot(0, self.mentions.reach_desktop)
 
     def _devices(self) -> DeviceList:
         return self.devices.devices if self.devices is not None else _device_names()
