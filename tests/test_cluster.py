@@ -345,7 +345,9 @@ async def test_two_bots_on_two_instances_keep_talking_through_a_kill_9_second_by
             assert await bot.finish() == 0
     for name, other in (("ann", "ben"), ("ben", "ann")):
         heard = read_wav(tmp_path / f"{name}.wav")
-        seconds = [heard[n * RATE : (n + 1) * RATE] for n in range(len(heard) // RATE - 1)]  # not the goodbye
+        # Not the goodbye: the bots stop up to a second apart on a loaded box (one CI run saw it), and
+        # the one left then records the other's silence.
+        seconds = [heard[n * RATE : (n + 1) * RATE] for n in range(len(heard) // RATE - 2)]
         holds = [abs(peaks_hz(second)[0] - tones[other]) <= 2 for second in seconds]
         assert True in holds, name
         connected = holds.index(True)
