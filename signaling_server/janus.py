@@ -41,6 +41,8 @@ KEEPALIVE_S = 25.0
 """Well inside Janus's default 60 s ``session_timeout``."""
 REQUEST_TIMEOUT_S = 10.0
 OPEN_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 2.0
+"""A Janus that does not answer our close frame is cut off after this (websockets waits 10 s)."""
 TOKEN_REALM = "janus"  # noqa: S105 - the name in a token, not a secret
 ACK_IS_FINAL = frozenset({"keepalive", "trickle"})
 
@@ -103,7 +105,12 @@ class JanusClient:
     ) -> Self:
         """Open the WebSocket (``sock``: an already connected socket to use, e.g. in another netns)."""
         ws = await connect(
-            url, subprotocols=[SUBPROTOCOL], sock=sock, open_timeout=OPEN_TIMEOUT_S, compression=None
+            url,
+            subprotocols=[SUBPROTOCOL],
+            sock=sock,
+            open_timeout=OPEN_TIMEOUT_S,
+            close_timeout=CLOSE_TIMEOUT_S,
+            compression=None,
         )
         return cls(ws, api_secret=api_secret, token=token)
 

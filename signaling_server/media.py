@@ -53,6 +53,8 @@ MAX_PUBLISHERS = 200
 OFFER_TIMEOUT_S = 10.0
 """How long a client has to answer a ``media-offer`` before the renegotiation is given up."""
 RECONNECT_S = 2.0
+CLOSE_TIMEOUT_S = 5.0
+"""The most a server's shutdown waits for Janus to destroy its rooms and session."""
 _FAILURES = (ConnectionClosed, WebSocketException, TimeoutError, OSError)
 """What losing Janus looks like to a request."""
 
@@ -134,16 +136,23 @@ class MediaServer:
         self._connector = asyncio.create_task(self._connect_forever())
 
     async def close(self) -> None:
+        """Destroy the rooms and the session, within ``CLOSE_TIMEOUT_S`` whatever Janus does (then the
+        WebSocket's own close time-out, ``janus.CLOSE_TIMEOUT_S``).
+
+        A Janus that stopped answering would otherwise hold a server's shutdown for a request
+        time-out per handle (one CI run: 224 s for ten members)."""
         tasks = [*self._tasks, *([self._connector] if self._connector else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for name in list(self._rooms):
-            await self._close_room(name)
         session, self._session = self._session, None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await asyncio.gather(*(self._close_room(name) for name in list(self._rooms)))
+                if session is not None:
+                    with contextlib.suppress(*_FAILURES, JanusError):
+                        await session.destroy()  # Janus hangs up every handle of it
         if session is not None:
-            with contextlib.suppress(*_FAILURES, JanusError):
-                await session.destroy()  # Janus hangs up every handle of it
             await session.client.close()
 
     def __call__(self, effect: MediaEffect) -> None:
@@ -248,8 +257,7 @@ class MediaServer:
         room = self._rooms.pop(name, None)
         if room is None:
             return
-        for member in room.members.values():
-            await self._hang_up(member)
+        await asyncio.gather(*(self._hang_up(member) for member in room.members.values()))
         if self._control is not None:
             with contextlib.suppress(*_FAILURES, JanusError):
                 await self._control.message({"request": "destroy", "room": room.id, "secret": room.secret})

@@ -7,6 +7,8 @@ what it expects, and judges audio by its spectrum on the bots' own clock.
 """
 
 import asyncio
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -17,7 +19,9 @@ from client_desktop.engine.call_rules import CallTiming
 from client_desktop.engine.media import Tone, read_wav
 from client_desktop.engine.pcm import FRAME_SAMPLES
 from protocol import ErrorCode, MediaMode
+from signaling_server import janus
 from signaling_server.app import RunningServer
+from signaling_server.media import CLOSE_TIMEOUT_S
 
 from ..support.media_site import MediaServers
 from .audio import band_db, peaks_hz, rms_db
@@ -200,3 +204,18 @@ async def test_voxroom_bots_talk_through_the_media_server_unchanged(
     for name, hz in (("ann", 700), ("ben", 500)):
         heard = read_wav(tmp_path / f"{name}.wav")
         assert abs(peaks_hz(heard[-48_000:])[0] - hz) <= 2
+
+
+async def test_a_janus_that_stops_answering_does_not_hold_the_servers_shutdown(
+    media_server: MediaServers, bots: BotFactory
+) -> None:
+    server, a, b = await talking_pair(media_server, bots, mesh_limit=0)
+    await until(lambda: through_media_server(a, b), timeout=20)
+    assert server.media is not None
+    os.kill(media_server.janus.pid, signal.SIGSTOP)  # alive, and answers nothing
+    try:
+        # A request time-out (10 s) per handle and per room, one after the other, was 60 s here.
+        async with asyncio.timeout(CLOSE_TIMEOUT_S + janus.CLOSE_TIMEOUT_S + 3.0):
+            await server.media.close()
+    finally:
+        os.kill(media_server.janus.pid, signal.SIGCONT)
