@@ -4,12 +4,17 @@ The owner (the Qt bridge, the bot) receives them through one callable,
 always on the event loop's thread. Names differ from the protocol's messages
 on purpose: ``PeerArrived`` is what the engine makes of a ``peer-joined``
 (or of a peer listed in a ``joined``), not the message itself.
+
+They are ``msgspec.Struct``s, like the protocol's messages, rather than dataclasses: the app
+imports this module before its window shows, and this module's body ran in 5 ms instead of 25
+(docs/benchmarks.md, the app's start).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, assert_never
+
+import msgspec
 
 from protocol import (
     ChatPosted,
@@ -60,8 +65,7 @@ class CallState(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
-class RoomJoined:
+class RoomJoined(msgspec.Struct, frozen=True):
     """In the room; after a reconnect, ``resumed`` says whether the place was kept.
 
     ``role`` is ours: a moderator (joined with the server's admin password) may moderate.
@@ -78,25 +82,21 @@ class RoomJoined:
     """How the room's call carries audio now (media-server addition)."""
 
 
-@dataclass(frozen=True, slots=True)
-class PeerArrived:
+class PeerArrived(msgspec.Struct, frozen=True):
     peer: Peer
 
 
-@dataclass(frozen=True, slots=True)
-class PeerDeparted:
+class PeerDeparted(msgspec.Struct, frozen=True):
     peer_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class PeerUpdated:
+class PeerUpdated(msgspec.Struct, frozen=True):
     """A peer's ``muted``/``deafened``/``voice`` changed (our own place too)."""
 
     peer: Peer
 
 
-@dataclass(frozen=True, slots=True)
-class ChatReceived:
+class ChatReceived(msgspec.Struct, frozen=True):
     """A chat message, delivered once per ``chat.id``, in id order."""
 
     chat: ChatPosted
@@ -104,8 +104,7 @@ class ChatReceived:
     from_history: bool
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryPaged:
+class HistoryPaged(msgspec.Struct, frozen=True):
     """The answer to ``fetch_history``: the chats before ``before``, oldest first, not yet shown.
 
     They are not part of ``ChatReceived``'s once-per-id stream (all are
@@ -120,54 +119,47 @@ class HistoryPaged:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SignalReceived:
+class SignalReceived(msgspec.Struct, frozen=True):
     """A WebRTC signal from a peer, as relayed (the call core reads it)."""
 
     from_id: str
     payload: dict[str, object]
 
 
-@dataclass(frozen=True, slots=True)
-class MediaModeChanged:
+class MediaModeChanged(msgspec.Struct, frozen=True):
     """The room's call moved (``media``): to the media server, or back to the mesh."""
 
     mode: MediaMode
 
 
-@dataclass(frozen=True, slots=True)
-class PublishAnswered:
+class PublishAnswered(msgspec.Struct, frozen=True):
     """The media server's answer (``media-published``) to our sending connection's offer."""
 
     sdp: str
 
 
-@dataclass(frozen=True, slots=True)
-class StreamsOffered:
+class StreamsOffered(msgspec.Struct, frozen=True):
     """An offer (``media-offer``) for our receiving connection: one stream per voice we hear."""
 
     sdp: str
     streams: tuple[MediaStream, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionLost:
+class ConnectionLost(msgspec.Struct, frozen=True):
     """The connection dropped; the next attempt starts in ``retry_in_s``."""
 
     reason: "Reason"
     retry_in_s: float
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionFailed:
+class ConnectionFailed(msgspec.Struct, frozen=True):
     """Given up for good; ``message`` says why (``str`` of it in English)."""
 
     code: FailureCode
     message: "Reason"
 
 
-@dataclass(frozen=True, slots=True)
-class ServerError:
+class ServerError(msgspec.Struct, frozen=True):
     """A non-fatal ``error`` from the server (``rate-limited``, ``unknown-target`` …).
 
     ``code`` stays a string: a newer server may send codes this version does not know.
@@ -178,8 +170,7 @@ class ServerError:
     ref: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class RoomModerated:
+class RoomModerated(msgspec.Struct, frozen=True):
     """A moderator acted in our room (``moderated``), perhaps on us."""
 
     notice: Moderated
@@ -232,14 +223,12 @@ SessionEvent = (
 SessionEventSink = Callable[[SessionEvent], None]
 
 
-@dataclass(frozen=True, slots=True)
-class CallStateChanged:
+class CallStateChanged(msgspec.Struct, frozen=True):
     peer_id: str
     state: CallState
 
 
-@dataclass(frozen=True, slots=True)
-class LevelsChanged:
+class LevelsChanged(msgspec.Struct, frozen=True):
     """Every 100 ms: our input level, whether we transmit, and each peer's level (dBFS)."""
 
     input_dbfs: float
@@ -247,8 +236,7 @@ class LevelsChanged:
     peers: dict[str, float]
 
 
-@dataclass(frozen=True, slots=True)
-class AudioDeviceFailed:
+class AudioDeviceFailed(msgspec.Struct, frozen=True):
     """A device vanished or failed; audio falls back (``fallback`` names to what, or '' for none).
 
     ``message`` and ``fallback`` are English (logs, the bot); ``codes`` says the same for an owner
@@ -286,8 +274,7 @@ class RelayTrouble(StrEnum):
     """The system cannot reach it; ``detail``: its error."""
 
 
-@dataclass(frozen=True, slots=True)
-class RelayFailure:
+class RelayFailure(msgspec.Struct, frozen=True):
     """One TURN URL that gave us no relay, and why: a code and its parameters, no sentence."""
 
     url: str
@@ -309,8 +296,7 @@ class RelayFailure:
         return f"{self.url}: {self.trouble}{said}"
 
 
-@dataclass(frozen=True, slots=True)
-class RelayUnusable:
+class RelayUnusable(msgspec.Struct, frozen=True):
     """No TURN server we were given would give us a relay: calls that need one will not connect;
     direct calls go on. ``failures``: each TURN URL tried, in the server's order, and why."""
 
@@ -320,8 +306,7 @@ class RelayUnusable:
         return "no TURN URL gave a relay: " + "; ".join(map(str, self.failures))
 
 
-@dataclass(frozen=True, slots=True)
-class MediaUnreachable:
+class MediaUnreachable(msgspec.Struct, frozen=True):
     """Our connection to the room's media server failed (its media port cannot be reached from here):
     nobody is heard and nobody hears us until the server offers the call again; chat goes on."""
 
