@@ -114,8 +114,7 @@ class GlobalPushToTalk(QObject):
             watcher.deleteLater()
         bus, self._bus = self._bus, None
         if bus is not None:
-            bus.close()
-            bus.deleteLater()
+            bus.close_when_delivered()  # the watcher's last words (the portal's Close) go first
 
     def _refused(self, why: str) -> None:
         """The desktop said no: the key stays chosen (no asking again until it changes). The reason
