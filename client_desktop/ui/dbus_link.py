@@ -19,7 +19,7 @@ from jeepney.bus import get_bus
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import prep_socket
 from jeepney.wrappers import DBusErrorResponse, new_error, unwrap_msg
-from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
 log = logging.getLogger("voxroom.ui.dbus")
 
@@ -103,22 +103,6 @@ class BusLink(QObject):
     def serve(self, handler: Handler) -> None:
         """Method calls addressed to us go to ``handler`` (which must reply); by default, an error."""
         self._serve = handler
-
-    def close_when_delivered(self, timeout_ms: int = 1000) -> None:
-        """Close, then delete, once the bus has dispatched everything sent so far (a ``GetId``
-        answered: the bus handles one connection's messages in order), or after ``timeout_ms``:
-        dbus-daemon may drop what comes in just before a hang-up (the portal's ``Close`` was lost
-        4 times in 25)."""
-
-        def done(_: object = None) -> None:
-            self.close()
-            self.deleteLater()
-
-        if not self.is_open:
-            done()
-            return
-        QTimer.singleShot(timeout_ms, self, done)
-        self.call(message_bus.GetId(), done)
 
     def close(self) -> None:
         if self.is_open:

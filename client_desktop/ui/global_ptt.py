@@ -114,7 +114,8 @@ class GlobalPushToTalk(QObject):
             watcher.deleteLater()
         bus, self._bus = self._bus, None
         if bus is not None:
-            bus.close_when_delivered()  # the watcher's last words (the portal's Close) go first
+            bus.close()
+            bus.deleteLater()
 
     def _refused(self, why: str) -> None:
         """The desktop said no: the key stays chosen (no asking again until it changes). The reason
