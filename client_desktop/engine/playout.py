@@ -156,7 +156,7 @@ class PlayoutBuffer:
         self._gain = 0.0
         self._excess_since: float | None = None
         self._in_gap = False
-        self._quiet = False
+        self._last_played: Pcm | None = None
         self._new_stream()
 
     def _new_stream(self) -> None:
@@ -303,7 +303,7 @@ class PlayoutBuffer:
         After a quiet frame it is a pause (a muted or silent sender sends one frame in ten): it is
         concealed the same way, but does not count as a loss, which would hold an extra frame of
         delay for FEC when the voice comes back."""
-        pause = self._quiet
+        pause = self._quiet()
         if not self._in_gap:
             if not pause:
                 self._losses.append(now_s)
@@ -341,7 +341,7 @@ class PlayoutBuffer:
             self._n.invalid += 1
             return self._recover(now_s, index, excess)
         self._consume(index, packet.seq)
-        self._quiet = float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64)))) < QUIET_RMS
+        self._last_played = pcm
         after = self._frames.get(index + 1)
         if after is not None and excess >= 1 and self._should_drop(now_s, excess):
             self._n.dropped_for_latency += 1
@@ -360,7 +360,13 @@ class PlayoutBuffer:
             return True
         if self._excess_since is not None and now_s - self._excess_since >= DROP_PATIENCE_S:
             return True
-        return self._quiet
+        return self._quiet()
+
+    def _quiet(self) -> bool:
+        """Whether the last frame decoded from a packet was quiet: asked at a gap's start and before a
+        drop, not for every frame (this runs in the audio callback)."""
+        pcm = self._last_played
+        return pcm is not None and float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64)))) < QUIET_RMS
 
     def _consume(self, index: int, seq: int | None) -> None:
         """The slot ``index`` is done: later packets for it are late, a repeat of it a duplicate."""
