@@ -84,7 +84,9 @@ class GlobalPushToTalk(QObject):
             from .portal_shortcuts import PortalKey
 
             try:
-                self._bus = BusLink(self._bus_address or "SESSION", self)
+                if self._bus is None or not self._bus.is_open:
+                    self._drop_bus()
+                    self._bus = BusLink(self._bus_address or "SESSION", self)
                 self._watcher = PortalKey(key, self._bus, self)
             except (BusUnavailableError, KeyUnavailableError) as exc:
                 log.info("push-to-talk outside the window is not available through the portal: %s", exc)
@@ -107,11 +109,23 @@ class GlobalPushToTalk(QObject):
         return self._bus_address is not None or bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS"))
 
     def stop(self) -> None:
-        """Watch nothing (on quit, or before another key)."""
+        """Watch nothing (leaving a room, or before another key).
+
+        The session bus stays open for the next key: the portal's ``Close`` has just been written to
+        it, and dbus-daemon may drop a message that arrives just before its sender hangs up (the
+        portal would then keep the binding until we quit)."""
         watcher, self._watcher, self._key = self._watcher, None, None
         if watcher is not None:
             watcher.close()
             watcher.deleteLater()
+
+    def close(self) -> None:
+        """Watch nothing, for good (the window closes): the bus is let go too, and with it, by the
+        portal's own rule, any session it still held."""
+        self.stop()
+        self._drop_bus()
+
+    def _drop_bus(self) -> None:
         bus, self._bus = self._bus, None
         if bus is not None:
             bus.close()

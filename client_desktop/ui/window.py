@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
             self.kept_in_tray.emit()
             return
         super().closeEvent(event)
-        self.global_ptt.stop()
+        self.global_ptt.close()
         self.closed.emit()
 
 

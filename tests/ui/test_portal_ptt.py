@@ -277,4 +277,4 @@ def test_a_native_wayland_app_goes_to_the_portal_and_an_xwayland_one_to_x11(
             xserver.xdotool("keyup", "F8")
             assert portal.bound == []
     finally:
-        watcher.stop()
+        watcher.close()
