@@ -69,6 +69,24 @@ edit.show()
 QTimer.singleShot(0, lambda: (print(time.time(), flush=True), app.quit()))
 app.exec()
 """
+STACK_FLOOR = """
+import asyncio, sys, time
+import msgspec
+from PySide6.QtWidgets import QApplication, QLineEdit
+app = QApplication(sys.argv[:1])
+import qasync
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+edit = QLineEdit()
+edit.show()
+async def shown():
+    await asyncio.sleep(0)
+    print(time.time(), flush=True)
+with loop:
+    loop.run_until_complete(shown())
+"""
+"""Qt's floor with what the app must import before its window: asyncio on the Qt loop (qasync), and
+msgspec (the protocol's and the engine's messages). The launch minus this is voxroom's own part."""
 TARGET_ROOM_MS = 300.0
 TARGET_RSS_MB = 200.0
 CALL_SETTLE_S = 10.0
@@ -154,6 +172,7 @@ class LaunchResult:
     median_s: float
     python_bare_median_s: float
     qt_floor_median_s: float
+    stack_floor_median_s: float
     rss_at_ready_mb: float
     imports_ms: dict[str, float]
     """Own import time by top-level package (the ten largest), and ``total``."""
@@ -201,13 +220,29 @@ def launch_once(tree: Path) -> tuple[float, float]:
             app.quit()
 
 
+def _shown_after(script: str) -> float:
+    """Seconds from starting ``script`` to the time it prints (its window shown, its loop turned)."""
+    t0 = time.time()
+    shown = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**BYTECODE_ENV, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(shown.stdout) - t0
+
+
 def launch(runs: int, before: Path | None) -> LaunchResult:
     times_s: list[float] = []
     rss: list[float] = []
     before_s: list[float] = []
     for tree in [REPO] if before is None else [REPO, before]:
         launch_once(tree)  # not counted: writes the bytecode, warms the page cache
-    for run in range(runs):
+    bare: list[float] = []
+    floor: list[float] = []
+    stack: list[float] = []
+    for run in range(runs):  # the floors in the same turns as the launches: the box's noise hits all
         # who goes first alternates
         trees = [REPO] if before is None else [REPO, before][:: 1 if run % 2 else -1]
         for tree in trees:
@@ -217,26 +252,17 @@ def launch(runs: int, before: Path | None) -> LaunchResult:
                 rss.append(mb)
             else:
                 before_s.append(took_s)
-    bare: list[float] = []
-    floor: list[float] = []
-    for _ in range(runs):
         t0 = time.time()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare.append(time.time() - t0)
-        t0 = time.time()
-        shown = subprocess.run(
-            [sys.executable, "-c", QT_FLOOR],
-            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        floor.append(float(shown.stdout) - t0)
+        floor.append(_shown_after(QT_FLOOR))
+        stack.append(_shown_after(STACK_FLOOR))
     return LaunchResult(
         launch_s=tuple(times_s),
         median_s=statistics.median(times_s),
         python_bare_median_s=statistics.median(bare),
         qt_floor_median_s=statistics.median(floor),
+        stack_floor_median_s=statistics.median(stack),
         rss_at_ready_mb=statistics.median(rss),
         imports_ms=import_times(),
         before_s=tuple(before_s),
@@ -366,7 +392,9 @@ def report(r: AppReport) -> str:
         imports = ", ".join(f"{k} {v:.0f} ms" for k, v in la.imports_ms.items() if k != "total")
         notes.append(
             f"- Bare `python -c pass`: {la.python_bare_median_s * 1000:.0f} ms; Qt's floor (one line "
-            f"edit shown): {la.qt_floor_median_s * 1000:.0f} ms. RSS at the login window "
+            f"edit shown): {la.qt_floor_median_s * 1000:.0f} ms; with asyncio on it and msgspec (the stack's "
+            f"floor): {la.stack_floor_median_s * 1000:.0f} ms, so voxroom's own part of the launch is "
+            f"{(la.median_s - la.stack_floor_median_s) * 1000:.0f} ms. RSS at the login window "
             f"{la.rss_at_ready_mb:.0f} MB. `-X importtime` of `client_desktop.app`: "
             f"{la.imports_ms['total']:.0f} ms in all (the tracing inflates it); "
             f"own time by package: {imports}."
