@@ -54,7 +54,8 @@ stub_library() {  # $1: the library in the bundle, $2: what its functions return
 archive() {  # $1: folder name under dist/
   local out="dist/$1-$version-$platform.tar.gz"
   rm -f "$out"
-  tar -C dist --owner=0 --group=0 -cf - "$1" | gzip -9 > "$out"
+  # gzip's default level: -9 took the app's archive 61 s and saved 0.5 % of its 107 MB.
+  tar -C dist --owner=0 --group=0 -cf - "$1" | gzip -6 > "$out"
   echo "$out: $(stat -c %s "$out" | awk '{printf "%.1f", $1 / 1e6}') MB ($(du -sm "dist/$1" | cut -f1) MiB unpacked)"
 }
 
