@@ -21,6 +21,7 @@ from client_desktop.ui.driver import PREFIX
 from signaling_server.app import RunningServer
 
 from ..conftest import ClientFactory, free_port
+from .launch import app_env
 
 TIMEOUT_S = 15.0
 Event = dict[str, Any]
@@ -118,7 +119,7 @@ async def test_the_app_in_a_room_with_a_bot(
     watcher = await connect()
     await watcher.join(room="lobby", username="watcher", voice=False)
     shots = Path(os.environ.get("VOXROOM_SCREENSHOT_DIR", tmp_path))
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = app_env(tmp_path)
     app = await Proc.start(
         "-m",
         "client_desktop",
@@ -168,12 +169,7 @@ async def test_the_app_in_a_room_with_a_bot(
 
 async def test_the_app_hosts_a_room_that_a_bot_joins_at_the_address_it_shows(tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),  # the hosted server's database
-    }
+    env = {**app_env(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}  # the hosted server's database
     app = await Proc.start(
         "-m",
         "client_desktop",

@@ -5,7 +5,6 @@ How long the event loop is held meanwhile is a speed figure: bench/chat_flood_be
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 from client_desktop.ui.driver import PREFIX
@@ -13,6 +12,7 @@ from protocol import limits
 from signaling_server.app import RunningServer
 
 from ..conftest import ClientFactory
+from .launch import app_env
 from .test_e2e import Proc
 
 FLOOD = limits.DEFAULT_CHAT_BURST + 20
@@ -22,7 +22,7 @@ FLOOD = limits.DEFAULT_CHAT_BURST + 20
 async def test_a_peer_flooding_at_the_rate_limit_is_shown_whole_and_the_app_goes_on(
     server: RunningServer, connect: ClientFactory, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = app_env(tmp_path)
     app = await Proc.start(
         "-m",
         "client_desktop",

@@ -5,13 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .launch import app_env
+
 SHOTS_ENV = "VOXROOM_SCREENSHOT_DIR"
 """Where the pictures go to be looked at (docs/screenshots for the README); a temporary folder otherwise."""
 
 
 def test_every_screen_in_english_and_russian_light_and_dark_fits_its_words(tmp_path: Path) -> None:
     out = Path(os.environ.get(SHOTS_ENV, tmp_path))
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = app_env(tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "tests.ui.shots", str(out)],
         env=env,

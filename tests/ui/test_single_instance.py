@@ -7,7 +7,6 @@ person running the tests has open.
 """
 
 import asyncio
-import os
 import socket
 import subprocess
 import sys
@@ -20,20 +19,10 @@ from pytestqt.qtbot import QtBot
 from client_desktop.single_instance import Address, Handoff, NoAnswerError, claim, hand_off
 from signaling_server.app import RunningServer
 
+from .launch import app_env
 from .test_e2e import Proc
 
 HANDOFF_LIMIT_S = 5.0
-
-
-def app_env(tmp_path: Path) -> dict[str, str]:
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    return {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_RUNTIME_DIR": str(runtime),
-    }
 
 
 async def launch(*args: str, env: dict[str, str]) -> tuple[int, str, float]:
