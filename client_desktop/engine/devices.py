@@ -44,11 +44,11 @@ Latency = Literal["low", "high"] | float
 """PortAudio's suggested latency: its ``"low"`` or ``"high"`` default for the device, or seconds."""
 
 BLOCK_SAMPLES = 480
-"""10 ms device blocks: half the codec frame, so playout waits at most 10 ms for the card."""
+"""10 ms device blocks, the first step back from PortAudio's own when the audio threads fall behind."""
 LATENCY: Latency = "low"
 """PortAudio's 'low' latency: ~61 ms mouth-to-ear through PulseAudio against ~91 ms at 'high'."""
-XRUNS_BEFORE_HIGH_LATENCY = 10
-"""Over- or underruns within one watch period that make us fall back to 'high' latency."""
+XRUNS_BEFORE_STEADIER = 10
+"""Over- or underruns within one watch period that make us reopen with steadier settings."""
 DEVICE_CALL_TIMEOUT_S = 5.0
 FATE_POLL_S = 0.05
 """How often the other streams are looked at while waiting to know whether the sound system died."""
@@ -62,9 +62,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class StreamSettings:
-    """How both streams are opened: samples per callback (0: PortAudio chooses) and latency."""
+    """How both streams are opened: samples per callback (0: PortAudio chooses) and latency.
 
-    blocksize: int = BLOCK_SAMPLES
+    PortAudio's own block size is the default: on an idle machine it took 30 ms off mouth to ear
+    against 10 ms blocks (docs/benchmarks.md), and where the audio threads are starved its small
+    callbacks fall behind, which ``steadier`` answers."""
+
+    blocksize: int = 0
     latency: Latency = LATENCY
 
     def __post_init__(self) -> None:
@@ -72,6 +76,15 @@ class StreamSettings:
             raise ValueError(f"blocksize must be 0 or more, not {self.blocksize}")
         if not isinstance(self.latency, str) and self.latency <= 0:
             raise ValueError(f"latency must be 'low', 'high' or positive seconds, not {self.latency}")
+
+    def steadier(self) -> "StreamSettings | None":
+        """What to reopen with after repeated xruns: PortAudio's blocks, then 10 ms ones, then 'high'
+        latency; None once there is nothing steadier to try."""
+        if self.blocksize == 0:
+            return replace(self, blocksize=BLOCK_SAMPLES)
+        if self.latency != "high":
+            return replace(self, latency="high")
+        return None
 
 
 DEFAULT_STREAMS = StreamSettings()
@@ -259,8 +272,8 @@ class DeviceAudio:
     sound card.
 
     Args:
-        streams: block size and latency; after repeated xruns the latency
-            steps back to ``"high"`` whatever was chosen.
+        streams: block size and latency; after repeated xruns they step back
+            (``StreamSettings.steadier``) whatever was chosen.
         on_block: sees every callback's block (see ``Block``).
         watch: the sound server's devices as they come and go: a chosen one
             that vanishes falls back to the default, and is used again when
@@ -372,16 +385,20 @@ class DeviceAudio:
                 await self._watchdog()
 
     async def _watchdog(self) -> None:
-        """A stream that stops calling back (unplugged) has failed; repeated xruns ask for high latency."""
+        """A stream that stops calling back (unplugged) has failed; repeated xruns ask for steadier ones."""
         xruns, self._xruns = self._xruns, 0
         now = time.monotonic()
         stalled = [d for d in self._open if self._life(d).fate(now, now) is Fate.DEAD]
         if stalled:
             await self._close(*stalled)
             await self._open_each(dict.fromkeys(stalled), DeviceProblem(DeviceTrouble.STOPPED))
-        elif self._open and xruns >= XRUNS_BEFORE_HIGH_LATENCY and self.streams.latency != "high":
-            log.warning("%d audio over/underruns in %.1f s: switching to high latency", xruns, STALL_S / 2)
-            self.streams = replace(self.streams, latency="high")
+        elif (
+            self._open
+            and xruns >= XRUNS_BEFORE_STEADIER
+            and (steadier := self.streams.steadier()) is not None
+        ):
+            log.warning("%d audio over/underruns in %.1f s: reopening with %s", xruns, STALL_S / 2, steadier)
+            self.streams = steadier
             reopen = {d: self._in_use[d] for d in self._open}
             await self._close(*reopen)
             await self._open_each(reopen)

@@ -249,9 +249,9 @@ async def test_device_block_sets_the_device_streams_callback_size() -> None:
     from client_desktop.engine.devices import DEFAULT_STREAMS, DeviceAudio, StreamSettings
 
     common = ["--server", "ws://127.0.0.1:9/ws", "--room", "r", "--username", "u", "--devices"]
-    chosen = _audio(parse_args([*common, "--device-block", "0"]), lambda _event: None)
+    chosen = _audio(parse_args([*common, "--device-block", "480"]), lambda _event: None)
     default = _audio(parse_args(common), lambda _event: None)
     assert isinstance(chosen, DeviceAudio)
     assert isinstance(default, DeviceAudio)
-    assert chosen.streams == StreamSettings(0, DEFAULT_STREAMS.latency)
+    assert chosen.streams == StreamSettings(480, DEFAULT_STREAMS.latency)
     assert default.streams == DEFAULT_STREAMS

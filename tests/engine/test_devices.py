@@ -2,6 +2,7 @@
 
 import asyncio
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ from websockets.asyncio.client import connect
 
 from client_desktop.engine import events
 from client_desktop.engine.devices import (
+    BLOCK_SAMPLES,
+    DEFAULT_STREAMS,
     SERVER_GONE,
     Block,
     DeviceAudio,
@@ -20,6 +23,7 @@ from client_desktop.engine.engine import Engine
 from client_desktop.engine.media import Tone
 from client_desktop.engine.pcm import Pcm
 from client_desktop.engine.problems import DeviceFailure, DeviceTrouble
+from client_desktop.engine.processing import ProcessingSettings, VoiceProcessor
 from signaling_server.app import RunningServer
 
 from ..support.pulse import Pulse
@@ -168,6 +172,53 @@ async def test_devices_are_listed_and_one_can_be_chosen_by_name(monkeypatch: pyt
             await until(lambda: len(frames) >= 25, timeout=8.0)
         finally:
             await audio.stop()
+        assert failures == []
+
+
+def test_streams_step_back_from_portaudios_blocks_to_10_ms_ones_then_to_high_latency() -> None:
+    assert DEFAULT_STREAMS.blocksize == 0  # PortAudio chooses
+    assert DEFAULT_STREAMS.latency == "low"
+    assert DEFAULT_STREAMS.steadier() == StreamSettings(BLOCK_SAMPLES, "low")
+    assert StreamSettings(BLOCK_SAMPLES, "low").steadier() == StreamSettings(BLOCK_SAMPLES, "high")
+    assert StreamSettings(960, 0.02).steadier() == StreamSettings(960, "high")
+    assert StreamSettings(BLOCK_SAMPLES, "high").steadier() is None
+
+
+async def test_a_starved_audio_thread_gets_10_ms_blocks_and_the_microphone_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Playback callbacks held up (as on a machine whose audio threads do not get the CPU) underrun
+    PortAudio's small blocks; the streams are reopened at 10 ms blocks and the tone played into
+    the sink the microphone listens to still comes back (no processing: it would cancel it).
+    (PortAudio flags no overflow for a late capture callback here: the ALSA plugin buffers it.)"""
+    with Pulse(("mic", "speaker")) as daemon:
+        _route(monkeypatch, daemon, "mic.monitor", "mic")
+        sizes: list[int] = []
+        frames: list[np.ndarray] = []
+        failures: list[str] = []
+        audio: DeviceAudio
+
+        def starve(block: Block) -> None:
+            if block.direction is Direction.OUTPUT:
+                sizes.append(len(block.samples))
+                if audio.streams.blocksize == 0:
+                    time.sleep(0.01)  # several blocks long: the sink runs dry
+
+        plain = VoiceProcessor(ProcessingSettings(False, False, False))
+        audio = DeviceAudio(
+            lambda e: failures.append(e.message),
+            processor=plain,
+            streams=StreamSettings(0, "low"),
+            on_block=starve,
+        )
+        audio.start(frames.append, Tone(440.0).read)
+        try:
+            await until(lambda: audio.streams.blocksize == BLOCK_SAMPLES, timeout=10.0)
+            assert min(sizes) < BLOCK_SAMPLES  # PortAudio's own blocks came first
+            await until(lambda: len(sizes) > 100 and set(sizes[-100:]) == {BLOCK_SAMPLES}, timeout=8.0)
+        finally:
+            await audio.stop()
+        assert peaks_hz(np.concatenate(frames[-25:]))[0] == pytest.approx(440.0, abs=10.0)
         assert failures == []
 
 
