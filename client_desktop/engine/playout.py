@@ -51,7 +51,7 @@ from typing import Final
 import numpy as np
 
 from .opus import OpusDecoder, OpusError, packet_has_fec, packet_samples
-from .pcm import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Pcm
+from .pcm import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Pcm, level_dbfs
 
 JITTER_WINDOW_S: Final = 1.0
 """How long a transit sample counts; after a jitter spike the delay comes down this much later."""
@@ -62,7 +62,7 @@ LOSS_WINDOW_S: Final = 2.0
 LOSSES_FOR_FEC_HEADROOM: Final = 2
 """Gaps within ``LOSS_WINDOW_S`` that make one extra frame worth holding for FEC."""
 DROP_PATIENCE_S: Final = 0.3
-QUIET_RMS: Final = 32768 * 10 ** (-45 / 20)
+QUIET_DBFS: Final = -45.0
 """Below -45 dBFS a frame is dropped as soon as there is one frame too many."""
 CONCEAL_FULL_FRAMES: Final = 2
 CONCEAL_MAX_FRAMES: Final = 5
@@ -366,7 +366,7 @@ class PlayoutBuffer:
         """Whether the last frame decoded from a packet was quiet: asked at a gap's start and before a
         drop, not for every frame (this runs in the audio callback)."""
         pcm = self._last_played
-        return pcm is not None and float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64)))) < QUIET_RMS
+        return pcm is not None and level_dbfs(pcm) < QUIET_DBFS
 
     def _consume(self, index: int, seq: int | None) -> None:
         """The slot ``index`` is done: later packets for it are late, a repeat of it a duplicate."""
